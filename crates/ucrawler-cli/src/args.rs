@@ -1,0 +1,165 @@
+//! Crawl options as flags. Each flag is the kebab-case name of a `Config` field and says its
+//! default; anything not given keeps the engine's default.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use ucrawler::units::{parse_duration, parse_size};
+use ucrawler::{Config, ExtractRule};
+
+#[derive(Debug, Args)]
+pub struct CrawlOptions {
+    /// Read options from a JSON file (same names as the flags, in snake_case); flags win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Requests in flight, all hosts together [default: 64]
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Requests in flight to one host [default: 2]
+    #[arg(long, value_name = "N")]
+    pub per_host: Option<usize>,
+    /// Time between request starts to one host, e.g. 0.25 or 250ms [default: 0]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub delay: Option<Duration>,
+    /// Link depth from the seeds; 0 = seeds only [default: unlimited]
+    #[arg(long, value_name = "N")]
+    pub depth: Option<u32>,
+    /// Stop after this many pages [default: unlimited]
+    #[arg(long, value_name = "N")]
+    pub max_pages: Option<u64>,
+    /// Follow links to the same host:port only [default]
+    #[arg(long, overrides_with = "any_host")]
+    pub same_host: bool,
+    /// Follow links to any host (subject to --allow/--deny)
+    #[arg(long, overrides_with = "same_host")]
+    pub any_host: bool,
+    /// Follow only links matching this regex (repeatable) [default: all]
+    #[arg(long, value_name = "REGEX")]
+    pub allow: Vec<String>,
+    /// Never follow links matching this regex (repeatable) [default: none]
+    #[arg(long, value_name = "REGEX")]
+    pub deny: Vec<String>,
+    /// Extract NAME=SELECTOR (text) or NAME=SELECTOR@ATTR (attribute) (repeatable)
+    #[arg(long, value_name = "NAME=SELECTOR[@ATTR]", value_parser = parse_extract)]
+    pub extract: Vec<(String, ExtractRule)>,
+    /// User-Agent header [default: ucrawler/<version> (+<project url>)]
+    #[arg(long, value_name = "UA")]
+    pub user_agent: Option<String>,
+    /// Extra request header "Name: value" (repeatable)
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Response header to copy into the output (repeatable) [default: none]
+    #[arg(long = "keep-header", value_name = "NAME")]
+    pub keep_headers: Vec<String>,
+    /// Time limit for a whole request [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Time limit to connect [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub connect_timeout: Option<Duration>,
+    /// Time limit for a read that yields no byte [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub read_timeout: Option<Duration>,
+    /// Maximum body size after decompression, e.g. 10MiB [default: 10MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_body: Option<u64>,
+    /// Extra attempts for transient failures [default: 2]
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// First retry delay, doubling per attempt, with jitter [default: 500ms]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub retry_backoff: Option<Duration>,
+    /// Longest Retry-After honoured [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_retry_after: Option<Duration>,
+    /// Redirects followed per page [default: 10]
+    #[arg(long, value_name = "N")]
+    pub max_redirects: Option<usize>,
+    /// Links kept from one page [default: 10000]
+    #[arg(long, value_name = "N")]
+    pub max_links_per_page: Option<usize>,
+    /// Include the decoded body in the output
+    #[arg(long)]
+    pub keep_body: bool,
+    /// Parser threads; 0 = one per core [default: 0]
+    #[arg(long, value_name = "N")]
+    pub parsers: Option<usize>,
+    /// Parsed pages waiting for the writer, beyond those in flight [default: 32]
+    #[arg(long, value_name = "N")]
+    pub buffer: Option<usize>,
+    /// tokio worker threads for network I/O [default: 2]
+    #[arg(long, value_name = "N")]
+    pub io_threads: Option<usize>,
+}
+
+fn parse_extract(spec: &str) -> Result<(String, ExtractRule), String> {
+    let (name, selector) = spec
+        .split_once('=')
+        .filter(|(name, selector)| !name.is_empty() && !selector.is_empty())
+        .ok_or_else(|| format!("expected NAME=SELECTOR or NAME=SELECTOR@ATTR, got {spec:?}"))?;
+    Ok((name.to_string(), ExtractRule::parse(selector)))
+}
+
+fn parse_header(spec: &str) -> Result<(String, String), String> {
+    let (name, value) = spec
+        .split_once(':')
+        .ok_or_else(|| format!("expected \"Name: value\", got {spec:?}"))?;
+    Ok((name.trim().to_string(), value.trim().to_string()))
+}
+
+impl CrawlOptions {
+    /// The engine configuration: defaults, then the --config file, then flags.
+    pub fn to_config(&self) -> Result<Config, String> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let json = std::fs::read_to_string(path)
+                    .map_err(|e| format!("--config {}: {e}", path.display()))?;
+                Config::from_json(&json).map_err(|e| format!("--config {}: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(value) = self.$field.clone() { config.$field = value; } )* };
+        }
+        set!(
+            concurrency,
+            per_host,
+            delay,
+            user_agent,
+            timeout,
+            connect_timeout,
+            read_timeout,
+            max_body,
+            retries,
+            retry_backoff,
+            max_retry_after,
+            max_redirects,
+            max_links_per_page,
+            parsers,
+            buffer,
+            io_threads
+        );
+        if let Some(max_pages) = self.max_pages {
+            config.max_pages = Some(max_pages);
+        }
+        if let Some(depth) = self.depth {
+            config.depth = Some(depth);
+        }
+        if self.any_host {
+            config.same_host = false;
+        } else if self.same_host {
+            config.same_host = true;
+        }
+        config.allow.extend(self.allow.iter().cloned());
+        config.deny.extend(self.deny.iter().cloned());
+        config.extract.extend(self.extract.iter().cloned());
+        config.headers.extend(self.headers.iter().cloned());
+        config
+            .keep_headers
+            .extend(self.keep_headers.iter().map(|h| h.to_ascii_lowercase()));
+        config.keep_body |= self.keep_body;
+        config.validate().map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+}

@@ -1,0 +1,83 @@
+//! `demo` and `serve-testsite`: the bundled synthetic site, in-process, no network needed.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use ucrawler_testsite::{SiteConfig, TestSite};
+
+use crate::args::CrawlOptions;
+use crate::{build_crawler, output, Failure};
+
+pub fn run(pages: usize, options: &CrawlOptions) -> Result<ExitCode, Failure> {
+    let crawler = build_crawler(options)?;
+    let site = TestSite::start(SiteConfig {
+        pages,
+        ..SiteConfig::default()
+    })
+    .map_err(|e| Failure::Fatal(format!("starting the test site: {e}")))?;
+    let depth = crawler.config().depth;
+    let expected = site.expected_urls(depth);
+    eprintln!("test site: {} pages at {}", pages, site.base_url());
+    let started = Instant::now();
+    let mut crawl = crawler
+        .crawl([site.url("/")])
+        .map_err(|e| Failure::Fatal(e.to_string()))?;
+    let bar = output::progress(true);
+    bar.set_length(expected.len() as u64);
+    let mut found = BTreeSet::new();
+    let mut repeated = 0;
+    for page in crawl.by_ref() {
+        if !found.insert(page.url.clone()) {
+            repeated += 1;
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    eprintln!("{}", output::summary(&crawl.stats(), started.elapsed()));
+    let missing: Vec<_> = expected.difference(&found).collect();
+    let unexpected: Vec<_> = found.difference(&expected).collect();
+    if missing.is_empty() && unexpected.is_empty() && repeated == 0 {
+        eprintln!(
+            "OK: found all {} expected pages, each exactly once",
+            expected.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "FAILED: {} missing, {} unexpected, {} fetched twice (e.g. missing {:?}, unexpected {:?})",
+            missing.len(),
+            unexpected.len(),
+            repeated,
+            missing.first(),
+            unexpected.first()
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+pub fn serve(pages: usize, port: u16) -> Result<ExitCode, Failure> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let site = TestSite::start_on(
+        addr,
+        SiteConfig {
+            pages,
+            ..SiteConfig::default()
+        },
+    )
+    .map_err(|e| Failure::Fatal(format!("cannot serve on {addr}: {e}")))?;
+    println!("{}", site.base_url());
+    eprintln!(
+        "serving {pages} pages at {}/ (Ctrl-C to stop)",
+        site.base_url()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Fatal(e.to_string()))?;
+    runtime
+        .block_on(tokio::signal::ctrl_c())
+        .map_err(|e| Failure::Fatal(format!("waiting for Ctrl-C: {e}")))?;
+    site.shutdown();
+    Ok(ExitCode::SUCCESS)
+}

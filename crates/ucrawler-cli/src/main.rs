@@ -1,0 +1,136 @@
+//! `ucrawler`: crawl from the command line, try it on a bundled test site, or serve that site.
+
+mod args;
+mod demo;
+mod output;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use ucrawler::Crawler;
+
+use crate::args::CrawlOptions;
+
+#[derive(Parser)]
+#[command(
+    name = "ucrawler",
+    version,
+    about = "A web crawler with hard memory bounds"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Crawl from the given URLs, writing one JSON object per page (JSON Lines)
+    Crawl {
+        /// Seed URLs
+        #[arg(required = true, value_name = "URL")]
+        urls: Vec<String>,
+        /// Write pages here instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// No progress bar and no summary
+        #[arg(long, short)]
+        quiet: bool,
+        #[command(flatten)]
+        options: CrawlOptions,
+    },
+    /// Crawl the bundled test site (served in-process on a free port) and check the result
+    Demo {
+        /// Pages in the test site
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        pages: usize,
+        #[command(flatten)]
+        options: CrawlOptions,
+    },
+    /// Serve the synthetic test site on 127.0.0.1 until Ctrl-C
+    ServeTestsite {
+        /// Pages in the site
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        pages: usize,
+        /// Port (0 = any free port)
+        #[arg(long, default_value_t = 0, value_name = "P")]
+        port: u16,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Crawl {
+            urls,
+            out,
+            quiet,
+            options,
+        } => crawl(urls, out, quiet, &options),
+        Command::Demo { pages, options } => demo::run(pages, &options),
+        Command::ServeTestsite { pages, port } => demo::serve(pages, port),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure::Usage(message)) => {
+            eprintln!("ucrawler: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Fatal(message)) => {
+            eprintln!("ucrawler: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Why the command could not do its job: bad arguments (exit 2) or anything else (exit 1).
+pub enum Failure {
+    Usage(String),
+    Fatal(String),
+}
+
+pub fn build_crawler(options: &CrawlOptions) -> Result<Crawler, Failure> {
+    let config = options.to_config().map_err(Failure::Usage)?;
+    Crawler::new(config).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn crawl(
+    urls: Vec<String>,
+    out: Option<PathBuf>,
+    quiet: bool,
+    options: &CrawlOptions,
+) -> Result<ExitCode, Failure> {
+    for url in &urls {
+        ucrawler::url::parse_seed(url).map_err(|e| Failure::Usage(format!("URL: {e}")))?;
+    }
+    let crawler = build_crawler(options)?;
+    let mut writer: Box<dyn Write> = match &out {
+        Some(path) => {
+            Box::new(BufWriter::new(File::create(path).map_err(|e| {
+                Failure::Fatal(format!("--out {}: {e}", path.display()))
+            })?))
+        }
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let started = Instant::now();
+    let mut crawl = crawler
+        .crawl(urls)
+        .map_err(|e| Failure::Fatal(e.to_string()))?;
+    let bar = output::progress(!quiet);
+    for page in crawl.by_ref() {
+        output::write_page(&mut writer, &page)
+            .map_err(|e| Failure::Fatal(format!("writing output: {e}")))?;
+        bar.inc(1);
+    }
+    writer
+        .flush()
+        .map_err(|e| Failure::Fatal(format!("writing output: {e}")))?;
+    bar.finish_and_clear();
+    if !quiet {
+        eprintln!("{}", output::summary(&crawl.stats(), started.elapsed()));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,94 @@
+//! What the CLI prints: one JSON object per page, a progress bar on a terminal, and a summary.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use ucrawler::units::format_size;
+use ucrawler::{CrawlError, Page, Stats};
+
+/// One line of `crawl` output.
+#[derive(Serialize)]
+struct PageLine<'a> {
+    url: &'a str,
+    final_url: &'a str,
+    status: u16,
+    content_type: Option<&'a str>,
+    title: Option<&'a str>,
+    links: &'a [String],
+    extracted: &'a BTreeMap<String, Vec<String>>,
+    depth: u32,
+    bytes: u64,
+    truncated: bool,
+    attempts: u32,
+    elapsed_ms: f64,
+    error: Option<&'a CrawlError>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    headers: &'a [(String, String)],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a str>,
+}
+
+pub fn write_page(out: &mut impl Write, page: &Page) -> std::io::Result<()> {
+    let line = PageLine {
+        url: &page.url,
+        final_url: &page.final_url,
+        status: page.status,
+        content_type: page.content_type.as_deref(),
+        title: page.title.as_deref(),
+        links: &page.links,
+        extracted: &page.extracted,
+        depth: page.depth,
+        bytes: page.bytes,
+        truncated: page.truncated,
+        attempts: page.attempts,
+        elapsed_ms: page.elapsed().as_secs_f64() * 1000.0,
+        error: page.error.as_ref(),
+        headers: &page.headers,
+        body: page.body.as_deref(),
+    };
+    serde_json::to_writer(&mut *out, &line)?;
+    out.write_all(b"\n")
+}
+
+/// A progress bar on stderr, only when stderr is a terminal.
+pub fn progress(enabled: bool) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {pos} pages  {per_sec}  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Peak resident memory of this process (VmHWM), when the OS tells.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+pub fn summary(stats: &Stats, wall: Duration) -> String {
+    let mut text = format!(
+        "{} pages, {} errors, {} in {:.2}s ({:.0} pages/s)",
+        stats.pages,
+        stats.errors,
+        format_size(stats.bytes),
+        wall.as_secs_f64(),
+        stats.pages as f64 / wall.as_secs_f64().max(1e-9),
+    );
+    if let Some(peak) = peak_rss() {
+        text.push_str(&format!(", peak memory {}", format_size(peak)));
+    }
+    for (kind, count) in &stats.errors_by_kind {
+        text.push_str(&format!("\n  {kind}: {count}"));
+    }
+    text
+}

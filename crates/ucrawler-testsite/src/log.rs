@@ -1,0 +1,123 @@
+//! The request log: a counter of requests served and, optionally, one [`LoggedRequest`] per
+//! request (the first [`MAX_LOGGED`] requests are kept).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+/// At most this many entries are kept; later requests are only counted.
+pub const MAX_LOGGED: usize = 100_000;
+
+/// One request as the server saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// Path and query, e.g. `/page/5.html?sort=asc`.
+    pub path: String,
+    /// The `Host` header (empty when absent).
+    pub host: String,
+    /// When the request head had been read.
+    pub started: Instant,
+    /// When the response body was finished: for in-memory bodies, when the response was
+    /// handed to the connection; for streamed bodies, when the last byte was produced or the
+    /// client went away.
+    pub finished: Instant,
+    pub status: u16,
+    pub user_agent: Option<String>,
+    pub peer: SocketAddr,
+}
+
+/// A shared handle on a request log; clones share the same log.
+#[derive(Clone, Debug, Default)]
+pub struct RequestLog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    record: bool,
+    served: AtomicU64,
+    entries: Mutex<Vec<LoggedRequest>>,
+}
+
+impl RequestLog {
+    /// A log that counts requests, and records entries when `record` is true.
+    pub fn new(record: bool) -> RequestLog {
+        RequestLog {
+            inner: Arc::new(Inner {
+                record,
+                ..Inner::default()
+            }),
+        }
+    }
+
+    /// Requests received so far (counted when the request head has been read).
+    pub fn requests_served(&self) -> u64 {
+        self.inner.served.load(Ordering::Relaxed)
+    }
+
+    /// The recorded entries, in order of completion (sort by `started` for arrival order).
+    pub fn entries(&self) -> Vec<LoggedRequest> {
+        self.lock().clone()
+    }
+
+    /// Forgets the recorded entries (the counter is kept).
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<LoggedRequest>> {
+        self.inner
+            .entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a request; returns the entry to complete when recording.
+    pub(crate) fn begin(&self, entry: impl FnOnce() -> LoggedRequest) -> Option<Pending> {
+        self.inner.served.fetch_add(1, Ordering::Relaxed);
+        self.inner.record.then(|| Pending {
+            log: self.clone(),
+            entry: Some(entry()),
+        })
+    }
+
+    fn push(&self, entry: LoggedRequest) {
+        let mut entries = self.lock();
+        if entries.len() < MAX_LOGGED {
+            entries.push(entry);
+        }
+    }
+}
+
+/// An entry waiting for its response to finish; recorded on [`Pending::finish`] or on drop.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    log: RequestLog,
+    entry: Option<LoggedRequest>,
+}
+
+impl Pending {
+    pub(crate) fn set_status(&mut self, status: u16) {
+        if let Some(entry) = &mut self.entry {
+            entry.status = status;
+        }
+    }
+
+    pub(crate) fn finish(mut self) {
+        self.record();
+    }
+
+    fn record(&mut self) {
+        if let Some(mut entry) = self.entry.take() {
+            entry.finished = Instant::now();
+            self.log.push(entry);
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.record();
+    }
+}

@@ -1,0 +1,183 @@
+//! [`TestSite`]: the server on its own thread and runtime, for sync and async tests alike.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::oneshot;
+
+use crate::log::{LoggedRequest, RequestLog};
+use crate::server::serve;
+use crate::site::Site;
+use crate::SiteConfig;
+
+/// A running server; dropping it (or [`TestSite::shutdown`]) stops it and closes every
+/// connection. It runs on its own std thread with its own tokio multi-thread runtime
+/// (2 worker threads), so it works from sync tests and from inside another runtime.
+pub struct TestSite {
+    addr: SocketAddr,
+    base_url: String,
+    site: Arc<Site>,
+    log: RequestLog,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestSite {
+    /// Serves on `127.0.0.1` and an ephemeral port.
+    pub fn start(config: SiteConfig) -> io::Result<TestSite> {
+        TestSite::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+    }
+
+    /// Serves on `addr`, e.g. `127.0.0.2:0` (Linux routes all of 127/8 to `lo`) or a fixed
+    /// port.
+    pub fn start_on(addr: SocketAddr, config: SiteConfig) -> io::Result<TestSite> {
+        let log = RequestLog::new(config.log_requests);
+        let site = Arc::new(Site::new(config));
+        let (ready_tx, ready_rx) = mpsc::channel::<io::Result<SocketAddr>>();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("ucrawler-testsite".into())
+            .spawn({
+                let site = Arc::clone(&site);
+                let log = log.clone();
+                move || run(addr, site, log, ready_tx, stop_rx)
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(addr)) => Ok(TestSite {
+                addr,
+                base_url: format!("http://{addr}"),
+                site,
+                log,
+                stop: Some(stop_tx),
+                thread: Some(thread),
+            }),
+            Ok(Err(err)) => {
+                let _ = thread.join();
+                Err(err)
+            }
+            Err(_) => {
+                let _ = thread.join();
+                Err(io::Error::other("test site thread exited before binding"))
+            }
+        }
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// `base_url() + path`.
+    pub fn url(&self, path: &str) -> String {
+        let mut url = String::with_capacity(self.base_url.len() + path.len());
+        url.push_str(&self.base_url);
+        url.push_str(path);
+        url
+    }
+
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+
+    /// `site().expected_urls(&base_url(), depth)`.
+    pub fn expected_urls(&self, depth: Option<u32>) -> BTreeSet<String> {
+        self.site.expected_urls(&self.base_url, depth)
+    }
+
+    /// Requests received so far (all paths, hostile ones included).
+    pub fn requests_served(&self) -> u64 {
+        self.log.requests_served()
+    }
+
+    /// The recorded requests (empty unless `SiteConfig::log_requests`; at most
+    /// [`crate::MAX_LOGGED`], the first ones), in order of completion.
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.log.entries()
+    }
+
+    /// The shared log handle (e.g. to [`RequestLog::clear`] it between phases of a test).
+    pub fn log(&self) -> &RequestLog {
+        &self.log
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn shutdown(self) {}
+}
+
+impl Drop for TestSite {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for TestSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestSite")
+            .field("addr", &self.addr)
+            .field("pages", &self.site.pages())
+            .finish_non_exhaustive()
+    }
+}
+
+fn run(
+    addr: SocketAddr,
+    site: Arc<Site>,
+    log: RequestLog,
+    ready: mpsc::Sender<io::Result<SocketAddr>>,
+    stop: oneshot::Receiver<()>,
+) {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("ucrawler-testsite-worker")
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            let _ = ready.send(Err(err));
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match bind(addr) {
+            Ok(listener) => listener,
+            Err(err) => {
+                let _ = ready.send(Err(err));
+                return;
+            }
+        };
+        let _ = ready.send(listener.local_addr());
+        tokio::select! {
+            _ = serve(listener, site, Some(log)) => {}
+            _ = stop => {}
+        }
+    });
+    // Cancels every connection task (slow drips, endless bodies...).
+    runtime.shutdown_timeout(Duration::from_secs(1));
+}
+
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}

@@ -1,0 +1,356 @@
+//! The one configuration of a crawler. Every option has one name, used as the struct field, the
+//! Ruby keyword and (in kebab-case) the CLI flag; its default is documented here and only here.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::units;
+
+/// A named extraction rule: the text of the elements matching `selector`, or the value of
+/// `attr` on them. In a config file or from Ruby: `".price"` or `["img.hero", "src"]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RuleForm", into = "RuleForm")]
+pub struct ExtractRule {
+    pub selector: String,
+    pub attr: Option<String>,
+}
+
+impl ExtractRule {
+    pub fn text(selector: impl Into<String>) -> Self {
+        Self {
+            selector: selector.into(),
+            attr: None,
+        }
+    }
+
+    pub fn attr(selector: impl Into<String>, attr: impl Into<String>) -> Self {
+        Self {
+            selector: selector.into(),
+            attr: Some(attr.into()),
+        }
+    }
+
+    /// Parses the CLI form `SELECTOR` or `SELECTOR@ATTR`.
+    pub fn parse(spec: &str) -> Self {
+        match spec.rsplit_once('@') {
+            Some((selector, attr)) if !attr.is_empty() && !attr.contains([' ', ']', '>']) => {
+                Self::attr(selector, attr)
+            }
+            _ => Self::text(spec),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum RuleForm {
+    Text(String),
+    Attr(String, String),
+}
+
+impl From<RuleForm> for ExtractRule {
+    fn from(form: RuleForm) -> Self {
+        match form {
+            RuleForm::Text(selector) => Self::text(selector),
+            RuleForm::Attr(selector, attr) => Self::attr(selector, attr),
+        }
+    }
+}
+
+impl From<ExtractRule> for RuleForm {
+    fn from(rule: ExtractRule) -> Self {
+        match rule.attr {
+            Some(attr) => RuleForm::Attr(rule.selector, attr),
+            None => RuleForm::Text(rule.selector),
+        }
+    }
+}
+
+/// Crawler configuration. Deserialize it from JSON (unknown fields are an error naming the
+/// field) or start from `Config::default()` / [`Config::builder`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Requests in flight across all hosts and all crawls of one `Crawler`. Default 64.
+    pub concurrency: usize,
+    /// Requests in flight to one host (`host:port`). Default 2.
+    pub per_host: usize,
+    /// Minimum time between the starts of two requests to one host. Default 0.
+    #[serde(with = "units::duration")]
+    pub delay: Duration,
+    /// Link depth from the seeds: 0 = seeds only; `None` = unlimited. Default unlimited.
+    pub depth: Option<u32>,
+    /// Stop after this many pages have been fetched (seeds included). Default unlimited.
+    pub max_pages: Option<u64>,
+    /// Follow only links to the host (`host:port`) of the page they were found on. Default true.
+    pub same_host: bool,
+    /// Follow only links matching at least one of these regexes (when not empty). Default empty.
+    pub allow: Vec<String>,
+    /// Never follow links matching any of these regexes. Default empty.
+    pub deny: Vec<String>,
+    /// Named CSS selector rules whose matches are reported in `Page::extracted`. Default none.
+    pub extract: BTreeMap<String, ExtractRule>,
+    /// The User-Agent header. Default `ucrawler/<version> (+<repository>)`.
+    pub user_agent: String,
+    /// Extra request headers sent with every request. Default none.
+    pub headers: BTreeMap<String, String>,
+    /// Response headers (lower-case names) copied into `Page::headers`. Default none.
+    pub keep_headers: Vec<String>,
+    /// Time limit for the whole request, body included. Default 30 s.
+    #[serde(with = "units::duration")]
+    pub timeout: Duration,
+    /// Time limit for establishing a connection. Default 10 s.
+    #[serde(with = "units::duration")]
+    pub connect_timeout: Duration,
+    /// Time limit for a read that yields no byte at all. Default 10 s.
+    #[serde(with = "units::duration")]
+    pub read_timeout: Duration,
+    /// Maximum body size after decompression; the rest is not read. Default 10 MiB.
+    #[serde(with = "units::size")]
+    pub max_body: u64,
+    /// Extra attempts for transient failures (connection errors, timeouts, resets, 5xx, 429).
+    /// Default 2.
+    pub retries: u32,
+    /// First retry waits about this long (times a jitter in [0.5, 1.5)), doubling each attempt.
+    /// Default 500 ms.
+    #[serde(with = "units::duration")]
+    pub retry_backoff: Duration,
+    /// Longest `Retry-After` honoured; a longer one is cut to this. Default 60 s.
+    #[serde(with = "units::duration")]
+    pub max_retry_after: Duration,
+    /// Redirects followed per page before it fails with `too_many_redirects`. Default 10.
+    pub max_redirects: usize,
+    /// Links kept from one page; the rest are dropped. Default 10,000.
+    pub max_links_per_page: usize,
+    /// Keep the decoded body in `Page::body`. Default false (the body never leaves the engine).
+    pub keep_body: bool,
+    /// Parser threads; 0 = one per available core. Default 0.
+    pub parsers: usize,
+    /// Pages parsed and waiting for the consumer, beyond those in flight. With `concurrency` this
+    /// bounds the pages the engine holds for a slow consumer. Default 32.
+    pub buffer: usize,
+    /// tokio worker threads for network I/O. Default 2.
+    pub io_threads: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            per_host: 2,
+            delay: Duration::ZERO,
+            depth: None,
+            max_pages: None,
+            same_host: true,
+            allow: Vec::new(),
+            deny: Vec::new(),
+            extract: BTreeMap::new(),
+            user_agent: default_user_agent(),
+            headers: BTreeMap::new(),
+            keep_headers: Vec::new(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(10),
+            max_body: 10 << 20,
+            retries: 2,
+            retry_backoff: Duration::from_millis(500),
+            max_retry_after: Duration::from_secs(60),
+            max_redirects: 10,
+            max_links_per_page: 10_000,
+            keep_body: false,
+            parsers: 0,
+            buffer: 32,
+            io_threads: 2,
+        }
+    }
+}
+
+/// `ucrawler/<version> (+<repository>)`.
+pub fn default_user_agent() -> String {
+    format!(
+        "ucrawler/{} (+{})",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_REPOSITORY")
+    )
+}
+
+impl Config {
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder {
+            config: Config::default(),
+        }
+    }
+
+    /// Parses a JSON object of options; an unknown option or a bad value is an error naming it.
+    pub fn from_json(json: &str) -> Result<Config, ConfigError> {
+        let mut de = serde_json::Deserializer::from_str(json);
+        let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            ConfigError::Invalid {
+                option: path,
+                message: e.into_inner().to_string(),
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that the types alone do not rule out.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("concurrency", self.concurrency),
+            ("per_host", self.per_host),
+            ("io_threads", self.io_threads),
+            ("max_links_per_page", self.max_links_per_page),
+        ];
+        for (option, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::invalid(option, "must be at least 1"));
+            }
+        }
+        if self.max_body == 0 {
+            return Err(ConfigError::invalid("max_body", "must be at least 1 byte"));
+        }
+        for (option, value) in [
+            ("timeout", self.timeout),
+            ("connect_timeout", self.connect_timeout),
+            ("read_timeout", self.read_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::invalid(option, "must be greater than zero"));
+            }
+        }
+        if self.user_agent.trim().is_empty() {
+            return Err(ConfigError::invalid("user_agent", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// The number of parser threads to start.
+    pub fn parser_threads(&self) -> usize {
+        if self.parsers > 0 {
+            self.parsers
+        } else {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        }
+    }
+}
+
+/// Builds a [`Config`] fluently: `Config::builder().depth(2).per_host(4).build()?`.
+#[derive(Debug, Clone)]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+macro_rules! setters {
+    ($($name:ident: $ty:ty),* $(,)?) => {
+        $(
+            #[doc = concat!("Sets `", stringify!($name), "` (see [`Config`]).")]
+            pub fn $name(mut self, value: impl Into<$ty>) -> Self {
+                self.config.$name = value.into();
+                self
+            }
+        )*
+    };
+}
+
+impl ConfigBuilder {
+    setters! {
+        concurrency: usize, per_host: usize, delay: Duration, max_pages: Option<u64>,
+        same_host: bool, user_agent: String, timeout: Duration, connect_timeout: Duration,
+        read_timeout: Duration, max_body: u64, retries: u32, retry_backoff: Duration,
+        max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize,
+        keep_body: bool, parsers: usize, buffer: usize, io_threads: usize,
+    }
+
+    /// Limits link depth (0 = seeds only).
+    pub fn depth(mut self, depth: u32) -> Self {
+        self.config.depth = Some(depth);
+        self
+    }
+
+    pub fn allow(mut self, regex: impl Into<String>) -> Self {
+        self.config.allow.push(regex.into());
+        self
+    }
+
+    pub fn deny(mut self, regex: impl Into<String>) -> Self {
+        self.config.deny.push(regex.into());
+        self
+    }
+
+    pub fn extract(mut self, name: impl Into<String>, rule: ExtractRule) -> Self {
+        self.config.extract.insert(name.into(), rule);
+        self
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.headers.insert(name.into(), value.into());
+        self
+    }
+
+    pub fn build(self) -> Result<Config, ConfigError> {
+        self.config.validate()?;
+        Ok(self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_with_units_and_rules() {
+        let config = Config::from_json(
+            r#"{"max_body": "5MiB", "delay": "250ms", "timeout": 2.5, "depth": 1,
+                "extract": {"price": ".price", "hero": ["img.hero", "src"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(config.max_body, 5 << 20);
+        assert_eq!(config.delay, Duration::from_millis(250));
+        assert_eq!(config.timeout, Duration::from_millis(2500));
+        assert_eq!(config.depth, Some(1));
+        assert_eq!(config.extract["price"], ExtractRule::text(".price"));
+        assert_eq!(config.extract["hero"], ExtractRule::attr("img.hero", "src"));
+        assert_eq!(config.per_host, 2, "unset options keep their defaults");
+    }
+
+    #[test]
+    fn errors_name_the_option() {
+        let err = Config::from_json(r#"{"max_bodyy": 1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_bodyy"), "{err}");
+        let err = Config::from_json(r#"{"max_body": "lots"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_body") && err.contains("lots"), "{err}");
+        let err = Config::from_json(r#"{"concurrency": 0}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("concurrency"), "{err}");
+        let err = Config::from_json(r#"{"depth": -1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("depth"), "{err}");
+    }
+
+    #[test]
+    fn builder_validates() {
+        let config = Config::builder().depth(2).per_host(4usize).build().unwrap();
+        assert_eq!((config.depth, config.per_host), (Some(2), 4));
+        assert!(Config::builder().concurrency(0usize).build().is_err());
+    }
+
+    #[test]
+    fn cli_rule_form() {
+        assert_eq!(ExtractRule::parse(".price"), ExtractRule::text(".price"));
+        assert_eq!(
+            ExtractRule::parse("img.hero@src"),
+            ExtractRule::attr("img.hero", "src")
+        );
+    }
+}

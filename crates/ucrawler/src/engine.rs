@@ -1,0 +1,176 @@
+//! `Crawler`: a configured engine — HTTP client, tokio runtime, parser pool and global limits —
+//! shared by all the crawls it starts. Threads are created lazily, once per process: after a
+//! `fork` (Puma, Sidekiq, Unicorn) the child builds its own instead of using dead ones.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::config::Config;
+use crate::crawl::{Crawl, CrawlCtx};
+use crate::error::Error;
+use crate::fetch::build_client;
+use crate::page::Request;
+use crate::parse::Extractor;
+use crate::parser_pool::ParserPool;
+use crate::scheduler::Scheduler;
+use crate::stats::Counters;
+use crate::url::Scope;
+
+/// Seeds waiting between the caller and the scheduler.
+const SEED_CHANNEL: usize = 1024;
+
+/// The configured crawler. Cheap to clone; one per process is normal; many crawls may run on it
+/// at once and share its `concurrency` limit.
+#[derive(Clone)]
+pub struct Crawler {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Arc<Config>,
+    extractor: Arc<Extractor>,
+    scope: Arc<Scope>,
+    runtime: Mutex<Option<(u32, Arc<Runtime>)>>,
+}
+
+/// What exists once per process: threads and connections.
+pub(crate) struct Runtime {
+    tokio: Option<tokio::runtime::Runtime>,
+    pub client: reqwest::Client,
+    pub parsers: ParserPool,
+    /// The global `concurrency` limit, shared by all crawls.
+    pub fetch_permits: Arc<Semaphore>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Never block in a destructor (it may run inside async code or Ruby's GC).
+        if let Some(tokio) = self.tokio.take() {
+            tokio.shutdown_background();
+        }
+    }
+}
+
+impl Runtime {
+    pub fn handle(&self) -> Option<&tokio::runtime::Runtime> {
+        self.tokio.as_ref()
+    }
+}
+
+impl Crawler {
+    /// Validates the configuration and compiles its rules. No thread is started yet.
+    pub fn new(config: Config) -> Result<Crawler, Error> {
+        config.validate()?;
+        let extractor = Arc::new(Extractor::new(&config)?);
+        let scope = Arc::new(Scope::new(&config)?);
+        Ok(Crawler {
+            inner: Arc::new(Inner {
+                config: Arc::new(config),
+                extractor,
+                scope,
+                runtime: Mutex::new(None),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Starts a crawl of `seeds`, consumed lazily from a feeder thread (an iterator over millions
+    /// of URLs is never collected).
+    pub fn crawl<I>(&self, seeds: I) -> Result<Crawl, Error>
+    where
+        I: IntoIterator + Send + 'static,
+        I::Item: Into<Request>,
+        I::IntoIter: Send,
+    {
+        let (crawl, sender) = self.start()?;
+        std::thread::Builder::new()
+            .name("ucrawler-seeds".into())
+            .spawn(move || {
+                for seed in seeds {
+                    if sender.blocking_send(seed.into()).is_err() {
+                        break; // the crawl was cancelled or dropped
+                    }
+                }
+            })
+            .map_err(|e| Error::Startup(format!("seed thread: {e}")))?;
+        Ok(crawl)
+    }
+
+    /// Starts a crawl whose seeds the caller feeds with [`Crawl::feed`] and ends with
+    /// [`Crawl::close_seeds`]. Used by bindings that must produce seeds on their own thread.
+    pub fn open(&self) -> Result<Crawl, Error> {
+        let (mut crawl, sender) = self.start()?;
+        crawl.set_seed_sender(sender);
+        Ok(crawl)
+    }
+
+    fn start(&self) -> Result<(Crawl, mpsc::Sender<Request>), Error> {
+        let runtime = self.runtime()?;
+        let counters = Arc::new(Counters::new());
+        let (seed_tx, seed_rx) = mpsc::channel(SEED_CHANNEL);
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (results_tx, results_rx) = crossbeam_channel::unbounded();
+        let ctx = Arc::new(CrawlCtx::new(
+            self.inner.config.clone(),
+            self.inner.extractor.clone(),
+            self.inner.scope.clone(),
+            counters.clone(),
+            events_tx,
+            results_tx,
+        ));
+        let crawl = Crawl::new(results_rx, ctx.clone(), runtime.clone());
+        let scheduler = Scheduler::new(ctx, runtime.clone(), events_rx, seed_rx);
+        let tokio = runtime
+            .handle()
+            .ok_or_else(|| Error::Startup("runtime is shut down".into()))?;
+        tokio.spawn(scheduler.run());
+        Ok((crawl, seed_tx))
+    }
+
+    /// The per-process runtime, built on first use and again after a fork.
+    fn runtime(&self) -> Result<Arc<Runtime>, Error> {
+        let pid = std::process::id();
+        let mut slot = self
+            .inner
+            .runtime
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((owner, runtime)) = slot.as_ref() {
+            if *owner == pid {
+                return Ok(runtime.clone());
+            }
+        }
+        if let Some((_, inherited)) = slot.take() {
+            // Its threads do not exist in this process: dropping it could wait on them forever.
+            std::mem::forget(inherited);
+        }
+        let runtime = Arc::new(build_runtime(&self.inner.config)?);
+        *slot = Some((pid, runtime.clone()));
+        Ok(runtime)
+    }
+}
+
+fn build_runtime(config: &Config) -> Result<Runtime, Error> {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.io_threads)
+        .thread_name("ucrawler-io")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Startup(format!("tokio runtime: {e}")))?;
+    // reqwest's connector needs a runtime context when it is built.
+    let client = {
+        let _guard = tokio.enter();
+        build_client(config)?
+    };
+    let parsers = ParserPool::new(config.parser_threads())?;
+    Ok(Runtime {
+        tokio: Some(tokio),
+        client,
+        parsers,
+        fetch_permits: Arc::new(Semaphore::new(config.concurrency)),
+    })
+}

@@ -1,0 +1,40 @@
+//! # ucrawler
+//!
+//! A web crawler engine with hard memory bounds. Data flows one way through bounded stages:
+//! seeds → frontier → scheduler (scope, depth, dedup, per-host politeness) → fetch (tokio +
+//! reqwest) → parser pool (std threads, scraper) → results (a blocking iterator or an async
+//! stream). A slow consumer back-pressures the whole pipeline instead of making it buffer.
+//!
+//! ```no_run
+//! use ucrawler::{Config, Crawler};
+//!
+//! let crawler = Crawler::new(Config::builder().depth(1).build()?)?;
+//! for page in crawler.crawl(["https://example.com/"])? {
+//!     println!("{} {:?} {} links", page.url, page.title, page.links.len());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod charset;
+pub mod config;
+mod crawl;
+mod engine;
+pub mod error;
+pub mod fetch;
+pub mod frontier;
+pub mod page;
+pub mod parse;
+mod parser_pool;
+pub mod politeness;
+mod scheduler;
+pub mod seen;
+pub mod stats;
+pub mod units;
+pub mod url;
+
+pub use config::{Config, ConfigBuilder, ExtractRule};
+pub use crawl::{Crawl, FeedError, Next, PageStream};
+pub use engine::Crawler;
+pub use error::{ConfigError, CrawlError, Error};
+pub use page::{Page, Request, Timings};
+pub use stats::Stats;

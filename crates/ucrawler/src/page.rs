@@ -1,0 +1,120 @@
+//! What goes into a crawl (`Request`) and what comes out of it (`Page`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Serialize, Serializer};
+
+use crate::error::CrawlError;
+
+/// A URL to crawl. `meta` is opaque to the engine and comes back with the page (and with every
+/// page discovered from it), so a caller can carry a record id without keeping per-URL state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub url: String,
+    pub depth: u32,
+    pub meta: Option<Bytes>,
+}
+
+impl Request {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            depth: 0,
+            meta: None,
+        }
+    }
+
+    pub fn with_meta(mut self, meta: impl Into<Bytes>) -> Self {
+        self.meta = Some(meta.into());
+        self
+    }
+}
+
+impl From<&str> for Request {
+    fn from(url: &str) -> Self {
+        Request::new(url)
+    }
+}
+
+impl From<String> for Request {
+    fn from(url: String) -> Self {
+        Request::new(url)
+    }
+}
+
+impl From<&String> for Request {
+    fn from(url: &String) -> Self {
+        Request::new(url.as_str())
+    }
+}
+
+/// Where a page's time went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Timings {
+    /// From the request's start to the last byte of the body (all attempts, redirects included).
+    #[serde(serialize_with = "as_millis")]
+    pub fetch: Duration,
+    /// Decoding and extraction on a parser thread.
+    #[serde(serialize_with = "as_millis")]
+    pub parse: Duration,
+}
+
+fn as_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+/// One crawled URL: what the server answered and what was extracted. A failed page carries
+/// `error` and whatever was known before the failure.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Page {
+    /// The URL as requested (normalized).
+    pub url: String,
+    /// The URL that answered, after redirects.
+    pub final_url: String,
+    /// HTTP status of the final response; 0 when there was none.
+    pub status: u16,
+    pub content_type: Option<String>,
+    /// Response headers named in `Config::keep_headers`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub canonical: Option<String>,
+    /// `<meta name="robots" content="noindex">`.
+    pub noindex: bool,
+    /// `<meta name="robots" content="nofollow">`: the page's links were not followed.
+    pub nofollow: bool,
+    /// Every http(s) link on the page, absolute and normalized, once each, in document order
+    /// (external ones included; which ones were followed depends on the scope).
+    pub links: Vec<String>,
+    /// Matches of the configured extract rules, by rule name.
+    pub extracted: BTreeMap<String, Vec<String>>,
+    /// The decoded body, only with `keep_body`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    pub depth: u32,
+    #[serde(skip)]
+    pub meta: Option<Bytes>,
+    pub timings: Timings,
+    /// Body bytes received (after decompression).
+    pub bytes: u64,
+    /// The body was cut at `max_body`.
+    pub truncated: bool,
+    /// Attempts made (1 unless retried).
+    pub attempts: u32,
+    pub error: Option<CrawlError>,
+}
+
+impl Page {
+    /// Fetched with a 2xx status and no error.
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none() && (200..300).contains(&self.status)
+    }
+
+    /// Total time spent on this page inside the engine.
+    pub fn elapsed(&self) -> Duration {
+        self.timings.fetch + self.timings.parse
+    }
+}

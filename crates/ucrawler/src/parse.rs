@@ -1,0 +1,251 @@
+//! Extraction from HTML with scraper. Selectors are compiled once per crawler (an invalid one is
+//! a configuration error naming its rule); each page is parsed once, on a parser thread.
+
+use std::collections::{BTreeMap, HashSet};
+
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use crate::config::Config;
+use crate::error::ConfigError;
+use crate::url::{fingerprint, resolve};
+
+/// What a page yielded.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Extracted {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub canonical: Option<String>,
+    pub noindex: bool,
+    pub nofollow: bool,
+    /// Absolute, normalized, unique, in document order, at most `max_links_per_page`.
+    pub links: Vec<Url>,
+    pub extracted: BTreeMap<String, Vec<String>>,
+}
+
+struct Rule {
+    name: String,
+    selector: Selector,
+    attr: Option<String>,
+}
+
+/// Compiled selectors for the built-in fields and the configured rules.
+pub struct Extractor {
+    title: Selector,
+    base: Selector,
+    links: Selector,
+    meta: Selector,
+    canonical: Selector,
+    rules: Vec<Rule>,
+    max_links: usize,
+}
+
+fn builtin(css: &str) -> Selector {
+    // Constant selectors: a failure here is a bug in this file, caught by every test.
+    Selector::parse(css).unwrap_or_else(|e| panic!("built-in selector {css:?}: {e}"))
+}
+
+impl Extractor {
+    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        let rules = config
+            .extract
+            .iter()
+            .map(|(name, rule)| {
+                let selector =
+                    Selector::parse(&rule.selector).map_err(|e| ConfigError::Selector {
+                        rule: name.clone(),
+                        message: format!("{:?}: {e}", rule.selector),
+                    })?;
+                Ok(Rule {
+                    name: name.clone(),
+                    selector,
+                    attr: rule.attr.clone(),
+                })
+            })
+            .collect::<Result<_, ConfigError>>()?;
+        Ok(Self {
+            title: builtin("title"),
+            base: builtin("base[href]"),
+            links: builtin("a[href], area[href]"),
+            meta: builtin("meta[name][content]"),
+            canonical: builtin("link[rel][href]"),
+            rules,
+            max_links: config.max_links_per_page,
+        })
+    }
+
+    /// Extracts everything from `html`, served from `page_url` (the final URL).
+    pub fn extract(&self, html: &str, page_url: &Url) -> Extracted {
+        let document = Html::parse_document(html);
+        let base = document
+            .select(&self.base)
+            .next()
+            .and_then(|el| el.value().attr("href"))
+            .and_then(|href| page_url.join(href.trim()).ok())
+            .unwrap_or_else(|| page_url.clone());
+
+        let mut out = Extracted {
+            title: document
+                .select(&self.title)
+                .next()
+                .map(text_of)
+                .filter(|t| !t.is_empty()),
+            ..Extracted::default()
+        };
+
+        for meta in document.select(&self.meta) {
+            let (Some(name), Some(content)) =
+                (meta.value().attr("name"), meta.value().attr("content"))
+            else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("description") && out.description.is_none() {
+                out.description = Some(collapse_whitespace(content));
+            } else if name.eq_ignore_ascii_case("robots") {
+                for directive in content.split(',').map(|d| d.trim().to_ascii_lowercase()) {
+                    match directive.as_str() {
+                        "noindex" => out.noindex = true,
+                        "nofollow" => out.nofollow = true,
+                        "none" => (out.noindex, out.nofollow) = (true, true),
+                        _ => {}
+                    }
+                }
+            }
+        }
+
+        out.canonical = document
+            .select(&self.canonical)
+            .find(|el| {
+                el.value().attr("rel").is_some_and(|rel| {
+                    rel.split_ascii_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("canonical"))
+                })
+            })
+            .and_then(|el| el.value().attr("href"))
+            .and_then(|href| resolve(&base, href))
+            .map(String::from);
+
+        let mut seen = HashSet::new();
+        for anchor in document.select(&self.links) {
+            if out.links.len() >= self.max_links {
+                break;
+            }
+            let Some(link) = anchor
+                .value()
+                .attr("href")
+                .and_then(|href| resolve(&base, href))
+            else {
+                continue;
+            };
+            if seen.insert(fingerprint(link.as_str())) {
+                out.links.push(link);
+            }
+        }
+
+        for rule in &self.rules {
+            let values = document
+                .select(&rule.selector)
+                .filter_map(|el| match &rule.attr {
+                    Some(attr) => el.value().attr(attr).map(|v| v.trim().to_string()),
+                    None => Some(text_of(el)),
+                })
+                .collect();
+            out.extracted.insert(rule.name.clone(), values);
+        }
+        out
+    }
+}
+
+fn text_of(element: ElementRef<'_>) -> String {
+    let mut text = String::new();
+    for piece in element.text() {
+        text.push_str(piece);
+    }
+    collapse_whitespace(&text)
+}
+
+fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ExtractRule;
+
+    fn extract(html: &str) -> Extracted {
+        let config = Config::builder()
+            .extract("price", ExtractRule::text(".price"))
+            .extract("hero", ExtractRule::attr("img.hero", "src"))
+            .build()
+            .unwrap();
+        Extractor::new(&config)
+            .unwrap()
+            .extract(html, &Url::parse("http://h.test/dir/page").unwrap())
+    }
+
+    #[test]
+    fn builtin_fields() {
+        let page = extract(
+            r#"<html><head><title>  Hello
+               World </title><meta name="Description" content=" A  page "><link rel="alternate canonical" href="/canon">
+               <meta name="robots" content="NOINDEX, follow"></head><body></body></html>"#,
+        );
+        assert_eq!(page.title.as_deref(), Some("Hello World"));
+        assert_eq!(page.description.as_deref(), Some("A page"));
+        assert_eq!(page.canonical.as_deref(), Some("http://h.test/canon"));
+        assert!(page.noindex && !page.nofollow);
+        assert!(extract(r#"<meta name=robots content="none">"#).nofollow);
+    }
+
+    #[test]
+    fn links_resolved_against_base_and_deduplicated() {
+        let page = extract(
+            r#"<base href="http://other.test/base/"><a href="x">1</a><a href="x#frag">2</a>
+               <a href=" /abs ">3</a><a href="mailto:a@b">4</a><a>no href</a><area href="//cdn.test/y">
+               <a href="">empty</a><a href="javascript:void(0)">js</a>"#,
+        );
+        let links: Vec<_> = page.links.iter().map(Url::as_str).collect();
+        assert_eq!(
+            links,
+            [
+                "http://other.test/base/x",
+                "http://other.test/abs",
+                "http://cdn.test/y"
+            ]
+        );
+    }
+
+    #[test]
+    fn rules_and_broken_html() {
+        let page = extract(
+            "<p class=price>$1.00<p class=price> $2 <b>50</b>\u{FFFD}<img class=hero src=' /h.jpg '><div><span></table></html>",
+        );
+        assert_eq!(page.extracted["price"], ["$1.00", "$2 50\u{FFFD}"]);
+        assert_eq!(page.extracted["hero"], ["/h.jpg"]);
+        assert_eq!(page.title, None);
+    }
+
+    #[test]
+    fn max_links_is_a_bound() {
+        let html: String = (0..50).map(|i| format!("<a href=/p{i}>x</a>")).collect();
+        let config = Config {
+            max_links_per_page: 10,
+            ..Config::default()
+        };
+        let page = Extractor::new(&config)
+            .unwrap()
+            .extract(&html, &Url::parse("http://h/").unwrap());
+        assert_eq!(page.links.len(), 10);
+    }
+
+    #[test]
+    fn invalid_selector_names_the_rule() {
+        let config = Config::builder()
+            .extract("broken", ExtractRule::text("p["))
+            .build()
+            .unwrap();
+        let err = Extractor::new(&config).err().unwrap().to_string();
+        assert!(err.contains("broken") && err.contains("p["), "{err}");
+    }
+}

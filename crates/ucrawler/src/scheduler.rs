@@ -1,0 +1,229 @@
+//! The scheduler: one tokio task per crawl that owns the frontier, the seen set and the per-host
+//! politeness table (so none of them needs a lock), admits fetches under the page slots and the
+//! global concurrency limit, and decides when the crawl is over.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::crawl::{CrawlCtx, Event, Slot};
+use crate::engine::Runtime;
+use crate::fetch::{fetch, Fetched};
+use crate::frontier::{Frontier, MemoryFrontier};
+use crate::page::Request;
+use crate::parser_pool::ParseJob;
+use crate::politeness::Hosts;
+use crate::seen::SeenSet;
+use crate::url::{fingerprint, host_key, parse_seed};
+
+/// Seeds are pulled from the caller only while the frontier is shorter than this, so a lazy
+/// source of millions of seeds is never drained into memory ahead of the crawl.
+const SEED_LOW_WATER: u64 = 4096;
+/// Requests parked for busy hosts, at most.
+const PARK_LIMIT: usize = 4096;
+
+pub(crate) struct Scheduler {
+    ctx: Arc<CrawlCtx>,
+    runtime: Arc<Runtime>,
+    events: mpsc::UnboundedReceiver<Event>,
+    seeds: mpsc::Receiver<Request>,
+    slots: Arc<Semaphore>,
+    frontier: MemoryFrontier,
+    seen: SeenSet,
+    hosts: Hosts,
+    /// Dispatched pages whose `Parsed` event has not come back yet.
+    outstanding: u64,
+    dispatched: u64,
+    seeds_open: bool,
+}
+
+/// A request chosen to go next, waiting for its permits.
+struct Ready {
+    host: String,
+    request: Request,
+}
+
+impl Scheduler {
+    pub fn new(
+        ctx: Arc<CrawlCtx>,
+        runtime: Arc<Runtime>,
+        events: mpsc::UnboundedReceiver<Event>,
+        seeds: mpsc::Receiver<Request>,
+    ) -> Self {
+        let config = &ctx.config;
+        let slots = Arc::new(Semaphore::new(config.concurrency + config.buffer));
+        let hosts = Hosts::new(config.per_host, config.delay, PARK_LIMIT);
+        Self {
+            ctx,
+            runtime,
+            events,
+            seeds,
+            slots,
+            frontier: MemoryFrontier::new(),
+            seen: SeenSet::new(),
+            hosts,
+            outstanding: 0,
+            dispatched: 0,
+            seeds_open: true,
+        }
+    }
+
+    pub async fn run(mut self) {
+        let max_pages = self.ctx.config.max_pages.unwrap_or(u64::MAX);
+        let mut next: Option<Ready> = None;
+        loop {
+            if next.is_none() && self.dispatched < max_pages {
+                next = self.pick(Instant::now());
+            }
+            let nothing_left =
+                !self.seeds_open && self.frontier.is_empty() && self.hosts.parked() == 0;
+            let limit_reached = self.dispatched >= max_pages;
+            if self.outstanding == 0 && next.is_none() && (nothing_left || limit_reached) {
+                break;
+            }
+            let wake_at = if next.is_none() && self.dispatched < max_pages {
+                self.hosts.next_wakeup()
+            } else {
+                None
+            };
+            let want_seeds =
+                self.seeds_open && !limit_reached && self.frontier.len() < SEED_LOW_WATER;
+            let cancel = self.ctx.cancel.clone();
+            let slots = self.slots.clone();
+            let fetch_permits = self.runtime.fetch_permits.clone();
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
+                Some(event) = self.events.recv() => self.handle(event),
+                permits = acquire(slots, fetch_permits), if next.is_some() => {
+                    if let (Some(ready), Some((slot, permit))) = (next.take(), permits) {
+                        self.dispatch(ready, slot, permit);
+                    } else {
+                        break; // semaphores closed: the engine is shutting down
+                    }
+                }
+                seed = self.seeds.recv(), if want_seeds => match seed {
+                    Some(request) => self.add_seed(request),
+                    None => self.seeds_open = false,
+                },
+                _ = sleep_until(wake_at), if wake_at.is_some() => {}
+            }
+        }
+        self.ctx.counters.frontier.store(0, Relaxed);
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::HostDone(host) => self.hosts.finish(&host, Instant::now()),
+            Event::Parsed(links) => {
+                self.outstanding -= 1;
+                for link in links {
+                    if self.seen.insert(fingerprint(&link.url)) {
+                        self.frontier.push(link);
+                    }
+                }
+                self.publish_sizes();
+            }
+        }
+    }
+
+    /// Seeds are always fetched, even if repeated (each may carry its own `meta`), and mark
+    /// their URL as seen so discovered links do not fetch it again.
+    fn add_seed(&mut self, mut request: Request) {
+        if let Ok(url) = parse_seed(&request.url) {
+            request.url = url.into();
+        }
+        self.seen.insert(fingerprint(&request.url));
+        self.frontier.push(request);
+        self.publish_sizes();
+    }
+
+    fn publish_sizes(&self) {
+        let counters = &self.ctx.counters;
+        counters.frontier.store(self.frontier.len(), Relaxed);
+        counters.parked.store(self.hosts.parked() as u64, Relaxed);
+        counters.seen.store(self.seen.len(), Relaxed);
+    }
+
+    /// The next request whose host may be contacted now: parked ones first, then the frontier
+    /// (parking requests for busy hosts on the way, up to the park limit).
+    fn pick(&mut self, now: Instant) -> Option<Ready> {
+        if let Some((host, request)) = self.hosts.take_ready(now) {
+            return Some(Ready { host, request });
+        }
+        while self.hosts.has_room() {
+            let request = self.frontier.pop()?;
+            let host = Url::parse(&request.url)
+                .map(|u| host_key(&u))
+                .unwrap_or_default();
+            if self.hosts.has_parked(&host) || !self.hosts.can_start(&host, now) {
+                self.hosts.park(host, request, now);
+                continue;
+            }
+            return Some(Ready { host, request });
+        }
+        None
+    }
+
+    fn dispatch(&mut self, ready: Ready, slot: OwnedSemaphorePermit, permit: OwnedSemaphorePermit) {
+        let Ready { host, request } = ready;
+        self.hosts.start(&host, Instant::now());
+        self.outstanding += 1;
+        self.dispatched += 1;
+        self.ctx.counters.dispatched.fetch_add(1, Relaxed);
+        self.publish_sizes();
+        let slot = Slot::new(slot, self.ctx.counters.clone());
+        let ctx = self.ctx.clone();
+        let runtime = self.runtime.clone();
+        tokio::spawn(fetch_page(ctx, runtime, host, request, slot, permit));
+    }
+}
+
+async fn acquire(
+    slots: Arc<Semaphore>,
+    fetch_permits: Arc<Semaphore>,
+) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+    let slot = slots.acquire_owned().await.ok()?;
+    let permit = fetch_permits.acquire_owned().await.ok()?;
+    Some((slot, permit))
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// The fetch stage for one page: fetch under the global permit, then hand it to the parsers.
+async fn fetch_page(
+    ctx: Arc<CrawlCtx>,
+    runtime: Arc<Runtime>,
+    host: String,
+    request: Request,
+    slot: Slot,
+    permit: OwnedSemaphorePermit,
+) {
+    let counters = &ctx.counters;
+    counters.in_flight.fetch_add(1, Relaxed);
+    let fetched = match parse_seed(&request.url) {
+        Err(error) => Some(Fetched::failed(None, error, std::time::Instant::now())),
+        Ok(url) => tokio::select! {
+            fetched = fetch(&runtime.client, url, &ctx.config, &ctx.scope) => Some(fetched),
+            _ = ctx.cancel.cancelled() => None,
+        },
+    };
+    counters.in_flight.fetch_sub(1, Relaxed);
+    drop(permit);
+    let _ = ctx.events.send(Event::HostDone(host));
+    if let Some(fetched) = fetched {
+        runtime.parsers.submit(ParseJob {
+            ctx,
+            request,
+            fetched,
+            slot,
+        });
+    }
+}

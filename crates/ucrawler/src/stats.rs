@@ -1,0 +1,118 @@
+//! Counters kept by a crawl while it runs, and the snapshot users read.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::error::CrawlError;
+
+/// Live counters of one crawl, updated by every stage without locks.
+#[derive(Debug)]
+pub(crate) struct Counters {
+    started: Instant,
+    pub pages: AtomicU64,
+    pub bytes: AtomicU64,
+    errors: [AtomicU64; CrawlError::KINDS.len()],
+    /// Requests handed to the fetch stage.
+    pub dispatched: AtomicU64,
+    /// Fetches under way.
+    pub in_flight: AtomicU64,
+    /// Pages fetched (or being fetched) and not yet taken by the consumer: what a slow consumer
+    /// makes the engine hold. Bounded by `concurrency + buffer`.
+    pub held: AtomicU64,
+    pub held_peak: AtomicU64,
+    pub frontier: AtomicU64,
+    pub parked: AtomicU64,
+    pub seen: AtomicU64,
+    pub out_of_scope: AtomicU64,
+}
+
+impl Counters {
+    pub fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            pages: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            errors: std::array::from_fn(|_| AtomicU64::new(0)),
+            dispatched: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+            held_peak: AtomicU64::new(0),
+            frontier: AtomicU64::new(0),
+            parked: AtomicU64::new(0),
+            seen: AtomicU64::new(0),
+            out_of_scope: AtomicU64::new(0),
+        }
+    }
+
+    pub fn record_error(&self, error: &CrawlError) {
+        if let Some(i) = CrawlError::KINDS.iter().position(|k| *k == error.kind()) {
+            self.errors[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn hold(&self) {
+        let held = self.held.fetch_add(1, Relaxed) + 1;
+        self.held_peak.fetch_max(held, Relaxed);
+    }
+
+    pub fn release(&self) {
+        self.held.fetch_sub(1, Relaxed);
+    }
+
+    pub fn snapshot(&self) -> Stats {
+        let errors_by_kind: BTreeMap<String, u64> = CrawlError::KINDS
+            .iter()
+            .zip(&self.errors)
+            .map(|(kind, n)| (kind.to_string(), n.load(Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let elapsed = self.started.elapsed();
+        let pages = self.pages.load(Relaxed);
+        Stats {
+            pages,
+            errors: errors_by_kind.values().sum(),
+            errors_by_kind,
+            bytes: self.bytes.load(Relaxed),
+            elapsed,
+            pages_per_sec: pages as f64 / elapsed.as_secs_f64().max(1e-9),
+            in_flight: self.in_flight.load(Relaxed),
+            held: self.held.load(Relaxed),
+            held_peak: self.held_peak.load(Relaxed),
+            frontier: self.frontier.load(Relaxed) + self.parked.load(Relaxed),
+            seen: self.seen.load(Relaxed),
+            out_of_scope: self.out_of_scope.load(Relaxed),
+        }
+    }
+}
+
+/// A point-in-time view of a crawl.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    /// Pages delivered (failed ones included).
+    pub pages: u64,
+    /// Pages delivered with an error.
+    pub errors: u64,
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Body bytes received.
+    pub bytes: u64,
+    #[serde(serialize_with = "as_secs")]
+    pub elapsed: Duration,
+    pub pages_per_sec: f64,
+    pub in_flight: u64,
+    /// Pages the engine holds for the consumer right now, and the most it ever held.
+    pub held: u64,
+    pub held_peak: u64,
+    /// URLs waiting to be fetched.
+    pub frontier: u64,
+    /// Distinct URLs seen (the size of the seen set).
+    pub seen: u64,
+    /// Discovered links not followed because of the scope rules.
+    pub out_of_scope: u64,
+}
+
+fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
