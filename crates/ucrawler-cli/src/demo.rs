@@ -1,6 +1,7 @@
 //! `demo` and `serve-testsite`: the bundled synthetic site, in-process, no network needed.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -56,7 +57,7 @@ pub fn run(pages: usize, options: &CrawlOptions) -> Result<ExitCode, Failure> {
     }
 }
 
-pub fn serve(pages: usize, port: u16) -> Result<ExitCode, Failure> {
+pub fn serve(pages: usize, port: u16, expected_urls: Option<PathBuf>) -> Result<ExitCode, Failure> {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let site = TestSite::start_on(
         addr,
@@ -66,7 +67,18 @@ pub fn serve(pages: usize, port: u16) -> Result<ExitCode, Failure> {
         },
     )
     .map_err(|e| Failure::Fatal(format!("cannot serve on {addr}: {e}")))?;
+    if let Some(path) = expected_urls {
+        let mut list = String::new();
+        for url in site.expected_urls(None) {
+            list.push_str(&url);
+            list.push('\n');
+        }
+        std::fs::write(&path, list)
+            .map_err(|e| Failure::Fatal(format!("--expected-urls {}: {e}", path.display())))?;
+    }
+    // The first line of stdout is the address: scripts and specs read it.
     println!("{}", site.base_url());
+    std::io::Write::flush(&mut std::io::stdout()).map_err(|e| Failure::Fatal(e.to_string()))?;
     eprintln!(
         "serving {pages} pages at {}/ (Ctrl-C to stop)",
         site.base_url()

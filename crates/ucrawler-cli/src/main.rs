@@ -58,6 +58,9 @@ enum Command {
         /// Port (0 = any free port)
         #[arg(long, default_value_t = 0, value_name = "P")]
         port: u16,
+        /// Also write the URLs a complete same-host crawl from / must find, one per line
+        #[arg(long, value_name = "FILE")]
+        expected_urls: Option<PathBuf>,
     },
 }
 
@@ -71,7 +74,11 @@ fn main() -> ExitCode {
             options,
         } => crawl(urls, out, quiet, &options),
         Command::Demo { pages, options } => demo::run(pages, &options),
-        Command::ServeTestsite { pages, port } => demo::serve(pages, port),
+        Command::ServeTestsite {
+            pages,
+            port,
+            expected_urls,
+        } => demo::serve(pages, port, expected_urls),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,8 @@
 //! HTML of a normal page. One preallocated `String`, words from a fixed list, no formatting
 //! machinery: a 50 KB page takes a few tens of microseconds.
 
+use std::sync::OnceLock;
+
 use crate::links::{self, push_num, Link};
 use crate::rng::{Rng, STREAM_PRICE, STREAM_TEXT, STREAM_TITLE};
 
@@ -112,10 +114,43 @@ fn push_words(out: &mut String, rng: &mut Rng, n: u64, capitalize: bool) {
     }
 }
 
+/// Number of distinct sentences (a power of two).
+const SENTENCES: usize = 4096;
+
+/// A fixed table of [`SENTENCES`] sentences ("Word word ... word. "), built once from the
+/// word list: text is assembled sentence by sentence, one copy each, which is ~10× cheaper
+/// than word by word.
+struct SentenceTable {
+    text: String,
+    /// End offset of each sentence in `text` (sentence `i` starts where `i - 1` ends).
+    ends: Vec<u32>,
+}
+
+fn sentence_table() -> &'static SentenceTable {
+    static TABLE: OnceLock<SentenceTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut rng = Rng::new(0x5EED, 0, 0);
+        let mut text = String::with_capacity(SENTENCES * 80);
+        let mut ends = Vec::with_capacity(SENTENCES);
+        for _ in 0..SENTENCES {
+            let n = rng.range(6, 16);
+            push_words(&mut text, &mut rng, n, true);
+            text.push_str(". ");
+            ends.push(text.len() as u32);
+        }
+        SentenceTable { text, ends }
+    })
+}
+
 fn push_sentence(out: &mut String, rng: &mut Rng) {
-    let n = rng.range(6, 16);
-    push_words(out, rng, n, true);
-    out.push_str(". ");
+    let table = sentence_table();
+    let i = (rng.next_u64() as usize) & (SENTENCES - 1);
+    let start = if i == 0 {
+        0
+    } else {
+        table.ends[i - 1] as usize
+    };
+    out.push_str(&table.text[start..table.ends[i] as usize]);
 }
 
 fn push_paragraph(out: &mut String, rng: &mut Rng) {

@@ -17,21 +17,22 @@ pub fn parse_size(input: &str) -> Result<u64, String> {
     let number: f64 = number.replace('_', "").parse().map_err(|_| {
         format!("invalid size {input:?}: expected bytes or a number with a unit such as 64MiB")
     })?;
-    let multiplier: u64 =
-        match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "b" => 1,
-            "k" | "kib" => 1 << 10,
-            "m" | "mib" => 1 << 20,
-            "g" | "gib" => 1 << 30,
-            "t" | "tib" => 1 << 40,
-            "kb" => 1_000,
-            "mb" => 1_000_000,
-            "gb" => 1_000_000_000,
-            "tb" => 1_000_000_000_000,
-            other => return Err(format!(
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        other => {
+            return Err(format!(
                 "invalid size {input:?}: unknown unit {other:?} (use B, KiB, MiB, GiB, KB, MB, GB)"
-            )),
-        };
+            ))
+        }
+    };
     let bytes = number * multiplier as f64;
     if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
         return Err(format!("invalid size {input:?}: out of range"));

@@ -1,0 +1,169 @@
+//! `Native::Crawler` and `Native::Crawl`: thin handles over the engine's `Crawler` and `Crawl`.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use magnus::{Error, RArray, RString, Ruby};
+use ucrawler::{Config, Crawl, Crawler, FeedError, Next, Page, Request};
+
+use crate::errors::{config_error, error, guard, internal_error, panic_message};
+use crate::gvl::without_gvl;
+use crate::page::PageHandle;
+
+/// How often a wait without the GVL looks at Ruby's interrupt flag.
+const POLL: Duration = Duration::from_millis(20);
+
+#[magnus::wrap(class = "UcrawlerNative::Native::Crawler", free_immediately, size)]
+pub struct CrawlerHandle {
+    crawler: Crawler,
+}
+
+impl CrawlerHandle {
+    /// `Native::Crawler.new(json)`: options as a JSON object, validated by the engine.
+    pub fn new(ruby: &Ruby, json: RString) -> Result<Self, Error> {
+        guard(ruby, || {
+            // SAFETY: the bytes are copied before any Ruby code can run.
+            let json = unsafe { json.as_str()? }.to_owned();
+            let config = Config::from_json(&json).map_err(|e| config_error(ruby, e.to_string()))?;
+            let crawler = Crawler::new(config).map_err(|e| config_error(ruby, e.to_string()))?;
+            Ok(Self { crawler })
+        })
+    }
+
+    /// Starts a crawl fed by `Crawl#feed` (threads are created here, once per process).
+    pub fn open(ruby: &Ruby, rb_self: &Self) -> Result<CrawlHandle, Error> {
+        guard(ruby, || {
+            let crawl = rb_self
+                .crawler
+                .open()
+                .map_err(|e| error(ruby, e.to_string()))?;
+            Ok(CrawlHandle {
+                crawl: Mutex::new(crawl),
+            })
+        })
+    }
+}
+
+#[magnus::wrap(class = "UcrawlerNative::Native::Crawl", free_immediately, size)]
+pub struct CrawlHandle {
+    crawl: Mutex<Crawl>,
+}
+
+enum Batch {
+    Pages(Vec<Page>),
+    Finished,
+}
+
+impl CrawlHandle {
+    fn lock(&self) -> MutexGuard<'_, Crawl> {
+        self.crawl
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `feed([[url, meta_or_nil], ...])`: queues seeds without blocking; returns how many were
+    /// taken (fewer when the seed buffer is full: take pages, then feed the rest).
+    pub fn feed(ruby: &Ruby, rb_self: &Self, batch: RArray) -> Result<usize, Error> {
+        guard(ruby, || {
+            let crawl = rb_self.lock();
+            let mut accepted = 0;
+            for item in batch.into_iter() {
+                let (url, meta): (RString, Option<RString>) =
+                    magnus::TryConvert::try_convert(item)?;
+                // SAFETY: copied before any Ruby code can run.
+                let url = unsafe { url.as_str()? }.to_owned();
+                let mut request = Request::new(url);
+                if let Some(meta) = meta {
+                    request.meta = Some(unsafe { meta.as_slice() }.to_vec().into());
+                }
+                match crawl.feed(request) {
+                    Ok(()) => accepted += 1,
+                    Err(FeedError::Full(_) | FeedError::Closed(_)) => break,
+                }
+            }
+            Ok(accepted)
+        })
+    }
+
+    pub fn close_seeds(ruby: &Ruby, rb_self: &Self) -> Result<(), Error> {
+        guard(ruby, || {
+            rb_self.lock().close_seeds();
+            Ok(())
+        })
+    }
+
+    /// `next_batch(max, timeout)`: waits up to `timeout` seconds (GVL released) for pages and
+    /// returns those ready (at most `max`): an Array, empty if none came in time, or nil when
+    /// the crawl is over. Ruby interrupts (Ctrl-C, Timeout, Thread#raise/kill) end the wait at
+    /// once and are raised here.
+    pub fn next_batch(
+        ruby: &Ruby,
+        rb_self: &Self,
+        max: usize,
+        timeout: f64,
+    ) -> Result<Option<RArray>, Error> {
+        let timeout = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::MAX);
+        let max = max.max(1);
+        let outcome = without_gvl(|interrupted| {
+            let deadline = Instant::now().checked_add(timeout);
+            let mut crawl = rb_self.lock();
+            loop {
+                let remaining =
+                    deadline.map_or(POLL, |d| d.saturating_duration_since(Instant::now()));
+                match crawl.next_timeout(remaining.min(POLL)) {
+                    Next::Page(page) => {
+                        let mut pages = vec![*page];
+                        crawl.drain_ready(max, &mut pages);
+                        return Batch::Pages(pages);
+                    }
+                    Next::Finished => return Batch::Finished,
+                    Next::Pending => {
+                        if interrupted.load(std::sync::atomic::Ordering::SeqCst)
+                            || remaining.is_zero()
+                        {
+                            return Batch::Pages(Vec::new());
+                        }
+                    }
+                }
+            }
+        });
+        // With the GVL back: raise whatever interrupted us (the Ruby layer cancels the crawl).
+        ruby.thread_check_ints()?;
+        match outcome {
+            None => Ok(Some(ruby.ary_new())),
+            Some(Err(panic)) => Err(internal_error(
+                ruby,
+                format!("panic while waiting for pages: {}", panic_message(&panic)),
+            )),
+            Some(Ok(Batch::Finished)) => Ok(None),
+            Some(Ok(Batch::Pages(pages))) => {
+                let array = ruby.ary_new_capa(pages.len());
+                for page in pages {
+                    array.push(PageHandle::from(page))?;
+                }
+                Ok(Some(array))
+            }
+        }
+    }
+
+    pub fn cancel(ruby: &Ruby, rb_self: &Self) -> Result<(), Error> {
+        guard(ruby, || {
+            rb_self.lock().cancel();
+            Ok(())
+        })
+    }
+
+    pub fn stats_json(ruby: &Ruby, rb_self: &Self) -> Result<String, Error> {
+        guard(ruby, || {
+            serde_json::to_string(&rb_self.lock().stats())
+                .map_err(|e| internal_error(ruby, e.to_string()))
+        })
+    }
+}
+
+/// The engine's defaults, as JSON: the Ruby layer's list of option names and their defaults.
+pub fn default_config_json(ruby: &Ruby) -> Result<String, Error> {
+    guard(ruby, || {
+        serde_json::to_string(&Config::default()).map_err(|e| internal_error(ruby, e.to_string()))
+    })
+}

@@ -1,0 +1,54 @@
+//! Ruby exception classes (defined in lib/ucrawler_native/error.rb) and the panic guard: no Rust
+//! panic may reach Ruby, where magnus would turn it into an uncatchable `fatal`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use magnus::value::Lazy;
+use magnus::{prelude::*, Error, ExceptionClass, RModule, Ruby};
+
+fn class(ruby: &Ruby, name: &str) -> ExceptionClass {
+    ruby.class_object()
+        .const_get::<_, RModule>("UcrawlerNative")
+        .and_then(|m| m.const_get::<_, ExceptionClass>(name))
+        .unwrap_or_else(|_| ruby.exception_runtime_error())
+}
+
+static ERROR: Lazy<ExceptionClass> = Lazy::new(|ruby| class(ruby, "Error"));
+static CONFIG_ERROR: Lazy<ExceptionClass> = Lazy::new(|ruby| class(ruby, "ConfigError"));
+static INTERNAL_ERROR: Lazy<ExceptionClass> = Lazy::new(|ruby| class(ruby, "InternalError"));
+
+pub fn error(ruby: &Ruby, message: impl Into<String>) -> Error {
+    Error::new(ruby.get_inner(&ERROR), message.into())
+}
+
+pub fn config_error(ruby: &Ruby, message: impl Into<String>) -> Error {
+    Error::new(ruby.get_inner(&CONFIG_ERROR), message.into())
+}
+
+pub fn internal_error(ruby: &Ruby, message: impl Into<String>) -> Error {
+    Error::new(ruby.get_inner(&INTERNAL_ERROR), message.into())
+}
+
+/// Runs a native method body, turning a panic into `UcrawlerNative::InternalError`.
+pub fn guard<T>(ruby: &Ruby, body: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(panic) => Err(internal_error(
+            ruby,
+            format!("panic in ucrawler_native: {}", panic_message(&panic)),
+        )),
+    }
+}
+
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+/// `UcrawlerNative::Native.panic!`: proves in the specs that a panic becomes an InternalError.
+pub fn test_panic(ruby: &Ruby) -> Result<(), Error> {
+    guard(ruby, || panic!("deliberate panic for the specs"))
+}

@@ -1,0 +1,145 @@
+//! `UcrawlerNative::Page`: wraps the engine's `Page`; Ruby strings and arrays are made only when
+//! an accessor is called (the Ruby layer memoizes and freezes them). No HTML enters the Ruby heap
+//! unless the crawler was built with `keep_body: true`.
+
+use magnus::{method, prelude::*, Error, RArray, RClass, RHash, RString, Ruby};
+use ucrawler::Page;
+
+#[magnus::wrap(class = "UcrawlerNative::Page", free_immediately, size)]
+pub struct PageHandle(Page);
+
+impl From<Page> for PageHandle {
+    fn from(page: Page) -> Self {
+        Self(page)
+    }
+}
+
+fn frozen(ruby: &Ruby, s: &str) -> RString {
+    let string = ruby.str_new(s);
+    string.freeze();
+    string
+}
+
+fn frozen_opt(ruby: &Ruby, s: Option<&str>) -> Option<RString> {
+    s.map(|s| frozen(ruby, s))
+}
+
+fn strings(ruby: &Ruby, values: &[String]) -> RArray {
+    let array = ruby.ary_new_capa(values.len());
+    for value in values {
+        // Cannot fail: the array is ours and not frozen.
+        let _ = array.push(frozen(ruby, value));
+    }
+    array
+}
+
+impl PageHandle {
+    fn url(ruby: &Ruby, rb_self: &Self) -> RString {
+        frozen(ruby, &rb_self.0.url)
+    }
+    fn final_url(ruby: &Ruby, rb_self: &Self) -> RString {
+        frozen(ruby, &rb_self.0.final_url)
+    }
+    fn status(&self) -> u16 {
+        self.0.status
+    }
+    fn content_type(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        frozen_opt(ruby, rb_self.0.content_type.as_deref())
+    }
+    fn title(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        frozen_opt(ruby, rb_self.0.title.as_deref())
+    }
+    fn description(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        frozen_opt(ruby, rb_self.0.description.as_deref())
+    }
+    fn canonical(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        frozen_opt(ruby, rb_self.0.canonical.as_deref())
+    }
+    fn noindex(&self) -> bool {
+        self.0.noindex
+    }
+    fn nofollow(&self) -> bool {
+        self.0.nofollow
+    }
+    fn links(ruby: &Ruby, rb_self: &Self) -> RArray {
+        strings(ruby, &rb_self.0.links)
+    }
+    fn extracted(ruby: &Ruby, rb_self: &Self) -> Result<RHash, Error> {
+        let hash = ruby.hash_new();
+        for (name, values) in &rb_self.0.extracted {
+            hash.aset(ruby.to_symbol(name), strings(ruby, values))?;
+        }
+        Ok(hash)
+    }
+    fn headers(ruby: &Ruby, rb_self: &Self) -> Result<RHash, Error> {
+        let hash = ruby.hash_new();
+        for (name, value) in &rb_self.0.headers {
+            hash.aset(frozen(ruby, name), frozen(ruby, value))?;
+        }
+        Ok(hash)
+    }
+    fn body(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        rb_self.0.body.as_deref().map(|b| ruby.str_new(b))
+    }
+    fn depth(&self) -> u32 {
+        self.0.depth
+    }
+    fn bytes(&self) -> u64 {
+        self.0.bytes
+    }
+    fn elapsed(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+    fn fetch_time(&self) -> f64 {
+        self.0.timings.fetch.as_secs_f64()
+    }
+    fn parse_time(&self) -> f64 {
+        self.0.timings.parse.as_secs_f64()
+    }
+    fn truncated(&self) -> bool {
+        self.0.truncated
+    }
+    fn attempts(&self) -> u32 {
+        self.0.attempts
+    }
+    fn meta_bytes(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        rb_self.0.meta.as_deref().map(|m| ruby.str_from_slice(m))
+    }
+    fn error_kind(ruby: &Ruby, rb_self: &Self) -> Option<magnus::Symbol> {
+        rb_self.0.error.as_ref().map(|e| ruby.to_symbol(e.kind()))
+    }
+    fn error_message(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        rb_self
+            .0
+            .error
+            .as_ref()
+            .map(|e| frozen(ruby, &e.to_string()))
+    }
+}
+
+pub fn define_methods(class: RClass) -> Result<(), Error> {
+    class.define_method("url", method!(PageHandle::url, 0))?;
+    class.define_method("final_url", method!(PageHandle::final_url, 0))?;
+    class.define_method("status", method!(PageHandle::status, 0))?;
+    class.define_method("content_type", method!(PageHandle::content_type, 0))?;
+    class.define_method("title", method!(PageHandle::title, 0))?;
+    class.define_method("description", method!(PageHandle::description, 0))?;
+    class.define_method("canonical", method!(PageHandle::canonical, 0))?;
+    class.define_method("noindex?", method!(PageHandle::noindex, 0))?;
+    class.define_method("nofollow?", method!(PageHandle::nofollow, 0))?;
+    class.define_method("_links", method!(PageHandle::links, 0))?;
+    class.define_method("_extracted", method!(PageHandle::extracted, 0))?;
+    class.define_method("_headers", method!(PageHandle::headers, 0))?;
+    class.define_method("body", method!(PageHandle::body, 0))?;
+    class.define_method("depth", method!(PageHandle::depth, 0))?;
+    class.define_method("bytes", method!(PageHandle::bytes, 0))?;
+    class.define_method("elapsed", method!(PageHandle::elapsed, 0))?;
+    class.define_method("fetch_time", method!(PageHandle::fetch_time, 0))?;
+    class.define_method("parse_time", method!(PageHandle::parse_time, 0))?;
+    class.define_method("truncated?", method!(PageHandle::truncated, 0))?;
+    class.define_method("attempts", method!(PageHandle::attempts, 0))?;
+    class.define_method("_meta_bytes", method!(PageHandle::meta_bytes, 0))?;
+    class.define_method("_error_kind", method!(PageHandle::error_kind, 0))?;
+    class.define_method("_error_message", method!(PageHandle::error_message, 0))?;
+    Ok(())
+}

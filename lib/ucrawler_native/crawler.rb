@@ -1,0 +1,123 @@
+# frozen_string_literal: true
+
+module UcrawlerNative
+  # A configured crawler. Build one per process (or per configuration) and reuse it: crawls on it
+  # share its connection pool, threads and global concurrency limit.
+  #
+  #   crawler = UcrawlerNative::Crawler.new(depth: 1, extract: { price: ".price" })
+  #   crawler.crawl(urls) { |page| Site.where(url: page.url).update_all(title: page.title) }
+  #   crawler.each_page(urls).lazy.select(&:ok?).first(10)
+  class Crawler
+    # Pages taken from the engine per wait, and seeds handed to it per call.
+    BATCH = 256
+    # Longest single wait for pages with the GVL released (interrupts end it at once anyway).
+    WAIT = 0.5
+
+    attr_reader :options
+
+    # Every engine option as a keyword (see README for the list and defaults), plus
+    # `on_error:`, a callable receiving `(exception, page)` for exceptions raised by the block;
+    # without it such an exception stops the crawl and propagates.
+    def initialize(on_error: nil, **options)
+      raise TypeError, "on_error must respond to #call" unless on_error.nil? || on_error.respond_to?(:call)
+
+      @on_error = on_error
+      @options = Options.normalize(options).freeze
+      @native = Native::Crawler.new(JSON.generate(@options))
+      @stats = {}
+    end
+
+    # Crawls from `urls` (a String or any Enumerable of Strings or [url, meta] pairs, consumed
+    # incrementally), yielding each page. Returns the crawl's stats.
+    def crawl(urls, meta: nil, &block)
+      raise ArgumentError, "crawl needs a block (use each_page for an Enumerator)" unless block
+
+      each_page(urls, meta: meta, &block)
+    end
+
+    # Like `crawl`; without a block, returns an Enumerator (breaking out of it stops the crawl).
+    def each_page(urls, meta: nil, &block)
+      return enum_for(:each_page, urls, meta: meta) unless block
+
+      seeds = urls.is_a?(String) ? [urls] : urls
+      raise TypeError, "urls must be a String or an Enumerable (got #{urls.class})" unless seeds.respond_to?(:each)
+
+      default_meta = Meta.encode(meta)
+      run(seeds, default_meta, &block)
+    end
+
+    # Stats of the running crawl, or of the last one: pages, errors, errors_by_kind, bytes,
+    # elapsed, pages_per_sec, in_flight, held, held_peak, frontier, seen, out_of_scope.
+    def stats
+      current = @current
+      current ? JSON.parse(current.stats_json, symbolize_names: true) : @stats
+    end
+
+    private
+
+    def run(seeds, default_meta, &block)
+      crawl = @native.open
+      @current = crawl
+      pending = []
+      seeds.each do |item|
+        pending << seed(item, default_meta)
+        next if pending.size < BATCH
+
+        feed(crawl, pending, &block)
+        deliver(crawl.next_batch(BATCH, 0), &block)
+      end
+      feed(crawl, pending, &block)
+      crawl.close_seeds
+      while (batch = crawl.next_batch(BATCH, WAIT))
+        deliver(batch, &block)
+      end
+      @stats = JSON.parse(crawl.stats_json, symbolize_names: true)
+    ensure
+      # Normal end, exception, break, throw, Timeout, Thread#kill: stop the engine's work.
+      if crawl
+        crawl.cancel
+        @stats = JSON.parse(crawl.stats_json, symbolize_names: true)
+        @current = nil
+      end
+    end
+
+    # Hands all of `pending` to the engine, taking pages while its seed buffer is full.
+    def feed(crawl, pending, &block)
+      until pending.empty?
+        taken = crawl.feed(pending)
+        pending.shift(taken)
+        break if pending.empty?
+
+        batch = crawl.next_batch(BATCH, 0.05)
+        return pending.clear if batch.nil? # the crawl ended (cancelled): nothing takes seeds
+
+        deliver(batch, &block)
+      end
+    end
+
+    def deliver(batch)
+      batch&.each do |page|
+        yield page
+      rescue StandardError => e
+        raise unless @on_error
+
+        @on_error.call(e, page)
+      end
+    end
+
+    def seed(item, default_meta)
+      case item
+      when String then [item, default_meta]
+      when Array
+        url, meta = item
+        raise TypeError, "a seed pair must be [url String, meta] (got #{item.inspect})" unless url.is_a?(String)
+
+        [url, meta.nil? ? default_meta : Meta.encode(meta)]
+      else
+        raise TypeError, "each seed must be a URL String or [url, meta] (got #{item.inspect})" unless item.respond_to?(:to_str)
+
+        [item.to_str, default_meta]
+      end
+    end
+  end
+end

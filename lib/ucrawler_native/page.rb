@@ -1,0 +1,60 @@
+# frozen_string_literal: true
+
+module UcrawlerNative
+  # One crawled URL. The data stays in the engine's memory until an accessor asks for it; values
+  # are frozen and memoized. Defined natively (url, final_url, status, content_type, title,
+  # description, canonical, noindex?, nofollow?, body, depth, bytes, elapsed, fetch_time,
+  # parse_time, truncated?, attempts); the rest is here.
+  class Page
+    FIELDS = %i[url final_url status content_type title description canonical links extracted
+                depth bytes elapsed meta error].freeze
+
+    # Absolute, normalized links found on the page, in document order.
+    def links
+      @links ||= _links.freeze
+    end
+
+    # Matches of the `extract:` rules: `{ price: ["$1.00"], ... }`.
+    def extracted
+      @extracted ||= _extracted.each_value(&:freeze).freeze
+    end
+
+    # The first match of an extract rule, or nil.
+    def [](name)
+      extracted.fetch(name.to_sym) { raise KeyError, "no extract rule named #{name.inspect}" }.first
+    end
+
+    # Response headers named in `keep_headers:`.
+    def headers
+      @headers ||= _headers.freeze
+    end
+
+    # The `meta` its seed carried (Integer, String or Symbol), or nil.
+    def meta
+      return @meta if defined?(@meta)
+
+      @meta = Meta.decode(_meta_bytes)
+    end
+
+    # A PageError when the page failed, else nil.
+    def error
+      return @error if defined?(@error)
+
+      kind = _error_kind
+      @error = kind && PageError.new(kind, _error_message).freeze
+    end
+
+    # Fetched with a 2xx status and no error.
+    def ok?
+      error.nil? && status >= 200 && status < 300
+    end
+
+    def to_h
+      FIELDS.to_h { |field| [field, field == :error ? error&.to_h : public_send(field)] }
+    end
+
+    def inspect
+      "#<UcrawlerNative::Page #{url} status=#{status}#{" error=#{error.kind}" if error}>"
+    end
+  end
+end

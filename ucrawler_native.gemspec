@@ -1,0 +1,33 @@
+# frozen_string_literal: true
+
+require_relative "lib/ucrawler_native/version"
+
+Gem::Specification.new do |spec|
+  spec.name = "ucrawler_native"
+  spec.version = UcrawlerNative::VERSION
+  spec.authors = ["ucrawler_native developers"]
+  spec.summary = "A web crawler with a Rust engine and hard memory bounds, for Ruby and Rails"
+  spec.description = <<~DESC
+    HTTP, decompression, HTML parsing, the frontier and dedup run in a Rust engine (tokio,
+    reqwest, scraper) outside the Ruby heap, under configured memory bounds; Ruby receives
+    compact pages in a block, with the GVL released while it waits.
+  DESC
+  spec.license = "MIT"
+  spec.homepage = "https://github.com/ucrawler/ucrawler_native"
+  spec.required_ruby_version = ">= 3.1"
+
+  spec.files = Dir[
+    "lib/**/*.rb",
+    "ext/ucrawler_native/extconf.rb",
+    "ext/ucrawler_native/Cargo.toml",
+    "ext/ucrawler_native/src/**/*.rs",
+    "crates/ucrawler/Cargo.toml",
+    "crates/ucrawler/src/**/*.rs",
+    "Cargo.toml",
+    "Cargo.lock",
+    "README.md",
+  ]
+  spec.require_paths = ["lib"]
+  spec.extensions = ["ext/ucrawler_native/extconf.rb"]
+  spec.metadata["rubygems_mfa_required"] = "true"
+end
