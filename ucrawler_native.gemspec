@@ -21,8 +21,10 @@ Gem::Specification.new do |spec|
     "ext/ucrawler_native/extconf.rb",
     "ext/ucrawler_native/Cargo.toml",
     "ext/ucrawler_native/src/**/*.rs",
-    "crates/ucrawler/Cargo.toml",
-    "crates/ucrawler/src/**/*.rs",
+    # Every workspace member: cargo loads them all (and ucrawler's dev-dependency on the test
+    # site) before it builds the extension; only the engine and the bindings are compiled.
+    "crates/*/Cargo.toml",
+    "crates/*/src/**/*.rs",
     "Cargo.toml",
     "Cargo.lock",
     "README.md",

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
+use crate::guard::PrivateAddresses;
 use crate::units;
 
 /// A named extraction rule: the text of the elements matching `selector`, or the value of
@@ -127,6 +128,24 @@ pub struct Config {
     pub max_links_per_page: usize,
     /// Keep the decoded body in `Page::body`. Default false (the body never leaves the engine).
     pub keep_body: bool,
+    /// Cut a body at `max_body` and parse what came (`Page::truncated`); when false, such a page
+    /// fails with `body_too_large` instead (and a Content-Length over the cap stops before the
+    /// body). Default true.
+    pub truncate_body: bool,
+    /// Obey robots.txt (RFC 9309), Crawl-delay included. Default true.
+    pub robots: bool,
+    /// Longest robots.txt Crawl-delay honoured. Default 30 s.
+    #[serde(with = "units::duration")]
+    pub max_crawl_delay: Duration,
+    /// Loopback, private, link-local, unique-local and CGNAT addresses: `deny` (never),
+    /// `seeds` (only for hosts that are a seed's host) or `allow`. Default `seeds`.
+    pub private_addresses: PrivateAddresses,
+    /// Keep cookies between requests (one cookie store per crawler). Default false.
+    pub cookies: bool,
+    /// Proxy for all requests: `http://`, `https://` or `socks5://` URL. Default none.
+    pub proxy: Option<String>,
+    /// Accept invalid TLS certificates. Default false: verification is on.
+    pub accept_invalid_certs: bool,
     /// Parser threads; 0 = one per available core. Default 0.
     pub parsers: usize,
     /// Pages parsed and waiting for the consumer, beyond those in flight. With `concurrency` this
@@ -161,6 +180,13 @@ impl Default for Config {
             max_redirects: 10,
             max_links_per_page: 10_000,
             keep_body: false,
+            truncate_body: true,
+            robots: true,
+            max_crawl_delay: Duration::from_secs(30),
+            private_addresses: PrivateAddresses::Seeds,
+            cookies: false,
+            proxy: None,
+            accept_invalid_certs: false,
             parsers: 0,
             buffer: 32,
             io_threads: 2,
@@ -223,6 +249,16 @@ impl Config {
                 return Err(ConfigError::invalid(option, "must be greater than zero"));
             }
         }
+        if let Some(proxy) = &self.proxy {
+            reqwest::Proxy::all(proxy)
+                .map_err(|e| ConfigError::invalid("proxy", format!("{proxy:?}: {e}")))?;
+        }
+        for (name, value) in &self.headers {
+            reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| ConfigError::invalid("headers", format!("{name:?}: {e}")))?;
+            reqwest::header::HeaderValue::from_str(value)
+                .map_err(|e| ConfigError::invalid("headers", format!("{name}: {value:?}: {e}")))?;
+        }
         if self.user_agent.trim().is_empty() {
             return Err(ConfigError::invalid("user_agent", "must not be empty"));
         }
@@ -263,7 +299,9 @@ impl ConfigBuilder {
         same_host: bool, user_agent: String, timeout: Duration, connect_timeout: Duration,
         read_timeout: Duration, max_body: u64, retries: u32, retry_backoff: Duration,
         max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize,
-        keep_body: bool, parsers: usize, buffer: usize, io_threads: usize,
+        keep_body: bool, parsers: usize, buffer: usize, io_threads: usize, truncate_body: bool,
+        robots: bool, max_crawl_delay: Duration, private_addresses: PrivateAddresses, cookies: bool,
+        accept_invalid_certs: bool,
     }
 
     /// Limits link depth (0 = seeds only).
@@ -284,6 +322,11 @@ impl ConfigBuilder {
 
     pub fn extract(mut self, name: impl Into<String>, rule: ExtractRule) -> Self {
         self.config.extract.insert(name.into(), rule);
+        self
+    }
+
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.config.proxy = Some(url.into());
         self
     }
 

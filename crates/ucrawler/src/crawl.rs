@@ -14,8 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::engine::Runtime;
+use crate::guard::AddressGuard;
 use crate::page::{Page, Request};
 use crate::parse::Extractor;
+use crate::robots::RobotsCache;
 use crate::stats::{Counters, Stats};
 use crate::url::Scope;
 
@@ -51,10 +53,21 @@ pub(crate) struct Delivered {
 
 /// Messages to the scheduler.
 pub(crate) enum Event {
-    /// A fetch to this host ended (its politeness slot is free).
-    HostDone(String),
-    /// A page went through the parser: these links were found, in scope, to be deduplicated.
-    Parsed(Vec<Request>),
+    /// A fetch to this host ended (its politeness slot is free). `pause`: the host asked us to
+    /// wait (Retry-After) or failed transiently (backoff); `crawl_delay`: its robots.txt's.
+    HostDone {
+        host: String,
+        pause: Duration,
+        crawl_delay: Option<Duration>,
+    },
+    /// A transient failure: fetch this request again once its host's pause is over.
+    Retry { host: String, request: Request },
+    /// A page went through the parser: these links were found, in scope, to be deduplicated;
+    /// `final_url` is where it was redirected to, if anywhere.
+    Parsed {
+        final_url: Option<String>,
+        links: Vec<Request>,
+    },
 }
 
 /// Everything the stages of one crawl share. When the last reference goes (scheduler finished,
@@ -63,6 +76,8 @@ pub(crate) struct CrawlCtx {
     pub config: Arc<Config>,
     pub extractor: Arc<Extractor>,
     pub scope: Arc<Scope>,
+    pub robots: Arc<RobotsCache>,
+    pub guard: Arc<AddressGuard>,
     pub counters: Arc<Counters>,
     pub cancel: CancellationToken,
     pub events: mpsc::UnboundedSender<Event>,
@@ -70,19 +85,28 @@ pub(crate) struct CrawlCtx {
     waker: Arc<AtomicWaker>,
 }
 
+/// The parts of a crawler every crawl shares.
+pub(crate) struct Shared {
+    pub config: Arc<Config>,
+    pub extractor: Arc<Extractor>,
+    pub scope: Arc<Scope>,
+    pub robots: Arc<RobotsCache>,
+    pub guard: Arc<AddressGuard>,
+}
+
 impl CrawlCtx {
     pub fn new(
-        config: Arc<Config>,
-        extractor: Arc<Extractor>,
-        scope: Arc<Scope>,
+        shared: &Shared,
         counters: Arc<Counters>,
         events: mpsc::UnboundedSender<Event>,
         results: Sender<Delivered>,
     ) -> Self {
         Self {
-            config,
-            extractor,
-            scope,
+            config: shared.config.clone(),
+            extractor: shared.extractor.clone(),
+            scope: shared.scope.clone(),
+            robots: shared.robots.clone(),
+            guard: shared.guard.clone(),
             counters,
             cancel: CancellationToken::new(),
             events,

@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::config::Config;
-use crate::crawl::{Crawl, CrawlCtx};
+use crate::crawl::{Crawl, CrawlCtx, Shared};
 use crate::error::Error;
 use crate::fetch::build_client;
+use crate::guard::AddressGuard;
 use crate::page::Request;
 use crate::parse::Extractor;
 use crate::parser_pool::ParserPool;
+use crate::robots::RobotsCache;
 use crate::scheduler::Scheduler;
 use crate::stats::Counters;
 use crate::url::Scope;
@@ -28,11 +30,12 @@ pub struct Crawler {
 }
 
 struct Inner {
-    config: Arc<Config>,
-    extractor: Arc<Extractor>,
-    scope: Arc<Scope>,
+    shared: Shared,
     runtime: Mutex<Option<(u32, Arc<Runtime>)>>,
 }
+
+/// robots.txt files cached per crawler, at most.
+const ROBOTS_CACHE: usize = 10_000;
 
 /// What exists once per process: threads and connections.
 pub(crate) struct Runtime {
@@ -62,20 +65,23 @@ impl Crawler {
     /// Validates the configuration and compiles its rules. No thread is started yet.
     pub fn new(config: Config) -> Result<Crawler, Error> {
         config.validate()?;
-        let extractor = Arc::new(Extractor::new(&config)?);
-        let scope = Arc::new(Scope::new(&config)?);
+        let shared = Shared {
+            extractor: Arc::new(Extractor::new(&config)?),
+            scope: Arc::new(Scope::new(&config)?),
+            robots: Arc::new(RobotsCache::new(&config.user_agent, ROBOTS_CACHE)),
+            guard: Arc::new(AddressGuard::new(config.private_addresses)),
+            config: Arc::new(config),
+        };
         Ok(Crawler {
             inner: Arc::new(Inner {
-                config: Arc::new(config),
-                extractor,
-                scope,
+                shared,
                 runtime: Mutex::new(None),
             }),
         })
     }
 
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.inner.shared.config
     }
 
     /// Starts a crawl of `seeds`, consumed lazily from a feeder thread (an iterator over millions
@@ -115,10 +121,8 @@ impl Crawler {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
         let ctx = Arc::new(CrawlCtx::new(
-            self.inner.config.clone(),
-            self.inner.extractor.clone(),
-            self.inner.scope.clone(),
-            counters.clone(),
+            &self.inner.shared,
+            counters,
             events_tx,
             results_tx,
         ));
@@ -148,13 +152,16 @@ impl Crawler {
             // Its threads do not exist in this process: dropping it could wait on them forever.
             std::mem::forget(inherited);
         }
-        let runtime = Arc::new(build_runtime(&self.inner.config)?);
+        let runtime = Arc::new(build_runtime(
+            &self.inner.shared.config,
+            &self.inner.shared.guard,
+        )?);
         *slot = Some((pid, runtime.clone()));
         Ok(runtime)
     }
 }
 
-fn build_runtime(config: &Config) -> Result<Runtime, Error> {
+fn build_runtime(config: &Config, guard: &Arc<AddressGuard>) -> Result<Runtime, Error> {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.io_threads)
         .thread_name("ucrawler-io")
@@ -164,7 +171,7 @@ fn build_runtime(config: &Config) -> Result<Runtime, Error> {
     // reqwest's connector needs a runtime context when it is built.
     let client = {
         let _guard = tokio.enter();
-        build_client(config)?
+        build_client(config, guard.clone())?
     };
     let parsers = ParserPool::new(config.parser_threads())?;
     Ok(Runtime {

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::error::Error as _;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -11,21 +12,23 @@ use reqwest::{redirect, Client, Response};
 use url::Url;
 
 use crate::config::Config;
-use crate::error::{CrawlError, Error};
+use crate::error::{ConfigError, CrawlError, Error};
+use crate::guard::{AddressGuard, GuardedResolver, REFUSED};
+use crate::robots::RobotsCache;
 use crate::url::{fingerprint, normalize, Scope};
 
-/// Builds the HTTP client shared by every crawl of a crawler.
-pub fn build_client(config: &Config) -> Result<Client, Error> {
+/// Builds the HTTP client shared by every crawl of a crawler. Redirects are followed by hand
+/// (see [`fetch`]); name resolution goes through the `private_addresses` guard.
+pub fn build_client(config: &Config, guard: Arc<AddressGuard>) -> Result<Client, Error> {
     let mut headers = HeaderMap::new();
     for (name, value) in &config.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|e| crate::error::ConfigError::invalid("headers", format!("{name:?}: {e}")))?;
-        let value = HeaderValue::from_str(value).map_err(|e| {
-            crate::error::ConfigError::invalid("headers", format!("{value:?}: {e}"))
-        })?;
+            .map_err(|e| ConfigError::invalid("headers", format!("{name:?}: {e}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|e| ConfigError::invalid("headers", format!("{value:?}: {e}")))?;
         headers.insert(name, value);
     }
-    Client::builder()
+    let mut builder = Client::builder()
         .user_agent(&config.user_agent)
         .default_headers(headers)
         .redirect(redirect::Policy::none())
@@ -33,6 +36,18 @@ pub fn build_client(config: &Config) -> Result<Client, Error> {
         .timeout(config.timeout)
         .pool_max_idle_per_host(config.per_host.max(config.concurrency.min(256)))
         .tcp_nodelay(true)
+        .cookie_store(config.cookies)
+        .danger_accept_invalid_certs(config.accept_invalid_certs)
+        .dns_resolver(Arc::new(GuardedResolver(guard)));
+    builder = match &config.proxy {
+        Some(proxy) => builder.proxy(
+            reqwest::Proxy::all(proxy)
+                .map_err(|e| ConfigError::invalid("proxy", format!("{proxy:?}: {e}")))?,
+        ),
+        // Only explicit proxies: an ambient HTTP_PROXY must not silently reroute a crawler.
+        None => builder.no_proxy(),
+    };
+    builder
         .build()
         .map_err(|e| Error::Startup(format!("HTTP client: {e}")))
 }
@@ -53,6 +68,8 @@ pub struct Fetched {
     pub attempts: u32,
     /// A `Retry-After` delay the server asked for.
     pub retry_after: Option<Duration>,
+    /// The Crawl-delay of the host's robots.txt (capped by `max_crawl_delay`).
+    pub crawl_delay: Option<Duration>,
     pub error: Option<CrawlError>,
 }
 
@@ -69,6 +86,7 @@ impl Fetched {
             elapsed: started.elapsed(),
             attempts: 1,
             retry_after: None,
+            crawl_delay: None,
             error: Some(error),
         }
     }
@@ -82,33 +100,35 @@ pub fn is_html(content_type: Option<&str>) -> bool {
         || essence.eq_ignore_ascii_case("application/xhtml+xml")
 }
 
-/// Fetches `url`, following redirects, each attempt under the whole-request `timeout`;
-/// transient failures are retried up to `retries` times with exponential backoff and jitter
-/// (or after the server's `Retry-After`, capped by `max_retry_after`).
-pub async fn fetch(client: &Client, url: Url, config: &Config, scope: &Scope) -> Fetched {
+/// What one fetch needs besides the URL.
+pub(crate) struct FetchContext<'a> {
+    pub client: &'a Client,
+    pub config: &'a Config,
+    pub scope: &'a Scope,
+    pub robots: &'a RobotsCache,
+    pub guard: &'a AddressGuard,
+}
+
+/// Fetches `url` once (retries are the scheduler's, so that a host's pause applies to all its
+/// requests), under the whole-request `timeout`. `same_host_as`: redirects must stay on this
+/// host name (a discovered link under `same_host`); `None` for seeds.
+pub(crate) async fn fetch(cx: &FetchContext<'_>, url: Url, same_host_as: Option<&str>) -> Fetched {
     let started = Instant::now();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let mut fetched = fetch_once(client, url.clone(), config, scope).await;
-        fetched.attempts = attempt;
-        let transient = fetched.error.as_ref().is_some_and(CrawlError::is_transient);
-        if !transient || attempt > config.retries {
-            fetched.elapsed = started.elapsed();
-            return fetched;
-        }
-        let wait = match fetched.retry_after {
-            Some(asked) => asked.min(config.max_retry_after),
-            None => backoff(config.retry_backoff, attempt, url.as_str()),
-        };
-        tokio::time::sleep(wait).await;
+    let timeout = cx.config.timeout;
+    match tokio::time::timeout(timeout, fetch_hops(cx, url.clone(), same_host_as, started)).await {
+        Ok(fetched) => fetched,
+        Err(_) => Fetched::failed(
+            Some(url),
+            CrawlError::Timeout(format!("request took longer than timeout ({timeout:?})")),
+            started,
+        ),
     }
 }
 
 /// `base * 2^(attempt-1)`, scaled by a jitter factor in [0.5, 1.5) so that many crawlers
 /// failing together do not retry together.
-fn backoff(base: Duration, attempt: u32, url: &str) -> Duration {
-    let exponential = base.saturating_mul(1 << (attempt - 1).min(16));
+pub fn backoff(base: Duration, attempt: u32, url: &str) -> Duration {
+    let exponential = base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -117,38 +137,35 @@ fn backoff(base: Duration, attempt: u32, url: &str) -> Duration {
     exponential.mul_f64(jitter)
 }
 
-async fn fetch_once(client: &Client, url: Url, config: &Config, scope: &Scope) -> Fetched {
-    let started = Instant::now();
-    match tokio::time::timeout(
-        config.timeout,
-        fetch_inner(client, url.clone(), config, scope, started),
-    )
-    .await
-    {
-        Ok(fetched) => fetched,
-        Err(_) => Fetched::failed(
-            Some(url),
-            CrawlError::Timeout(format!(
-                "request took longer than timeout ({:?})",
-                config.timeout
-            )),
-            started,
-        ),
-    }
-}
-
-async fn fetch_inner(
-    client: &Client,
+async fn fetch_hops(
+    cx: &FetchContext<'_>,
     url: Url,
-    config: &Config,
-    scope: &Scope,
+    same_host_as: Option<&str>,
     started: Instant,
 ) -> Fetched {
+    let config = cx.config;
     let mut current = url;
     let mut visited = HashSet::from([fingerprint(current.as_str())]);
     let mut redirects = 0;
+    let mut crawl_delay = None;
     let response = loop {
-        let response = match client.get(current.clone()).send().await {
+        // Every hop: the address guard, then robots.txt of the hop's host.
+        if let Err(refused) = cx.guard.check_literal(&current) {
+            return Fetched::failed(Some(current), refused, started);
+        }
+        if config.robots {
+            let rules = cx.robots.rules(cx.client, &current, config.timeout).await;
+            if crawl_delay.is_none() {
+                crawl_delay = rules.crawl_delay().map(|d| d.min(config.max_crawl_delay));
+            }
+            if !rules.allows(&current) {
+                let mut fetched =
+                    Fetched::failed(Some(current), CrawlError::RobotsDisallowed, started);
+                fetched.crawl_delay = crawl_delay;
+                return fetched;
+            }
+        }
+        let response = match cx.client.get(current.clone()).send().await {
             Ok(response) => response,
             Err(e) => return Fetched::failed(Some(current), classify(&e), started),
         };
@@ -156,29 +173,29 @@ async fn fetch_inner(
             break response;
         };
         redirects += 1;
-        if redirects > config.max_redirects {
-            let error = CrawlError::TooManyRedirects {
+        let refusal = if redirects > config.max_redirects {
+            Some(CrawlError::TooManyRedirects {
                 limit: config.max_redirects,
-            };
-            return Fetched::failed(Some(current), error, started);
-        }
-        if !visited.insert(fingerprint(location.as_str())) {
-            return Fetched::failed(
-                Some(current),
-                CrawlError::RedirectLoop(location.to_string()),
-                started,
-            );
-        }
-        if !scope.allows_pattern(location.as_str()) {
-            return Fetched::failed(
-                Some(current),
-                CrawlError::RedirectOutOfScope(location.to_string()),
-                started,
-            );
+            })
+        } else if !visited.insert(fingerprint(location.as_str())) {
+            Some(CrawlError::RedirectLoop(location.to_string()))
+        } else if !cx.scope.allows_pattern(location.as_str())
+            || same_host_as.is_some_and(|host| location.host_str() != Some(host))
+        {
+            Some(CrawlError::RedirectOutOfScope(location.to_string()))
+        } else {
+            None
+        };
+        if let Some(error) = refusal {
+            let mut fetched = Fetched::failed(Some(current), error, started);
+            fetched.status = response.status().as_u16();
+            return fetched;
         }
         current = location;
     };
-    read_response(response, current, config, started).await
+    let mut fetched = read_response(response, current, config, started).await;
+    fetched.crawl_delay = crawl_delay;
+    fetched
 }
 
 /// The target of a 3xx response with a usable Location, normalized.
@@ -222,6 +239,7 @@ async fn read_response(
         elapsed: Duration::ZERO,
         attempts: 1,
         retry_after,
+        crawl_delay: None,
         error: None,
     };
     if status >= 400 {
@@ -233,6 +251,12 @@ async fn read_response(
         return fetched;
     }
     let limit = config.max_body;
+    if !config.truncate_body && response.content_length().is_some_and(|len| len > limit) {
+        // Announced too large: stop before the body.
+        fetched.error = Some(CrawlError::BodyTooLarge { limit });
+        fetched.elapsed = started.elapsed();
+        return fetched;
+    }
     let mut body = BytesMut::with_capacity(initial_capacity(&response, limit));
     loop {
         match tokio::time::timeout(config.read_timeout, response.chunk()).await {
@@ -254,6 +278,9 @@ async fn read_response(
                 if chunk.len() > room {
                     body.extend_from_slice(&chunk[..room]);
                     fetched.truncated = true;
+                    if !config.truncate_body {
+                        fetched.error = Some(CrawlError::BodyTooLarge { limit });
+                    }
                     break;
                 }
                 body.extend_from_slice(&chunk);
@@ -261,7 +288,8 @@ async fn read_response(
         }
     }
     fetched.bytes = body.len() as u64;
-    fetched.body = Some(body.freeze());
+    let too_large = matches!(fetched.error, Some(CrawlError::BodyTooLarge { .. }));
+    fetched.body = (!too_large).then(|| body.freeze());
     fetched.elapsed = started.elapsed();
     fetched
 }
@@ -298,7 +326,9 @@ fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
 /// Maps a reqwest error to the cause a user can act on.
 pub fn classify(error: &reqwest::Error) -> CrawlError {
     let chain = error_chain(error);
-    if error.is_timeout() {
+    if chain.contains(REFUSED) {
+        CrawlError::AddressRefused(chain)
+    } else if error.is_timeout() {
         CrawlError::Timeout(chain)
     } else if chain.contains("dns error") || chain.contains("failed to lookup address") {
         CrawlError::Dns(chain)

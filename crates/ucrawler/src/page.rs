@@ -15,6 +15,8 @@ pub struct Request {
     pub url: String,
     pub depth: u32,
     pub meta: Option<Bytes>,
+    /// Attempts already made (the engine counts retries here).
+    pub(crate) attempts: u32,
 }
 
 impl Request {
@@ -23,6 +25,7 @@ impl Request {
             url: url.into(),
             depth: 0,
             meta: None,
+            attempts: 0,
         }
     }
 

@@ -94,8 +94,9 @@ fn finish(ctx: Arc<CrawlCtx>, slot: Slot, page: Page, links: Vec<Request>) {
         counters.record_error(error);
     }
     // The page first, then its links: the scheduler may end the crawl as soon as it has them.
+    let final_url = (page.final_url != page.url).then(|| page.final_url.clone());
     ctx.deliver(Delivered { page, slot });
-    let _ = ctx.events.send(Event::Parsed(links));
+    let _ = ctx.events.send(Event::Parsed { final_url, links });
 }
 
 fn failed_page(request: &Request, fetched: &Fetched, message: &str) -> Page {
@@ -149,6 +150,7 @@ fn build_page(ctx: &CrawlCtx, request: &Request, fetched: &Fetched) -> (Page, Ve
                     url: link.to_string(),
                     depth: request.depth + 1,
                     meta: request.meta.clone(),
+                    attempts: 0,
                 });
             } else {
                 ctx.counters.out_of_scope.fetch_add(1, Relaxed);

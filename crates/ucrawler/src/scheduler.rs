@@ -4,6 +4,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -11,7 +12,7 @@ use url::Url;
 
 use crate::crawl::{CrawlCtx, Event, Slot};
 use crate::engine::Runtime;
-use crate::fetch::{fetch, Fetched};
+use crate::fetch::{backoff, fetch, FetchContext, Fetched};
 use crate::frontier::{Frontier, MemoryFrontier};
 use crate::page::Request;
 use crate::parser_pool::ParseJob;
@@ -117,9 +118,22 @@ impl Scheduler {
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::HostDone(host) => self.hosts.finish(&host, Instant::now()),
-            Event::Parsed(links) => {
+            Event::HostDone {
+                host,
+                pause,
+                crawl_delay,
+            } => self.hosts.finish(&host, Instant::now(), pause, crawl_delay),
+            Event::Retry { host, request } => self.hosts.park_retry(host, request, Instant::now()),
+            Event::Parsed { final_url, links } => {
                 self.outstanding -= 1;
+                // A redirect target already crawled (or queued) is not crawled again: its
+                // links are (or will be) followed from there.
+                if let Some(final_url) = final_url {
+                    if !self.seen.insert(fingerprint(&final_url)) {
+                        self.publish_sizes();
+                        return;
+                    }
+                }
                 for link in links {
                     if self.seen.insert(fingerprint(&link.url)) {
                         self.frontier.push(link);
@@ -134,6 +148,9 @@ impl Scheduler {
     /// their URL as seen so discovered links do not fetch it again.
     fn add_seed(&mut self, mut request: Request) {
         if let Ok(url) = parse_seed(&request.url) {
+            if let Some(host) = url.host_str() {
+                self.ctx.guard.trust_seed_host(host);
+            }
             request.url = url.into();
         }
         self.seen.insert(fingerprint(&request.url));
@@ -170,7 +187,20 @@ impl Scheduler {
 
     fn dispatch(&mut self, ready: Ready, slot: OwnedSemaphorePermit, permit: OwnedSemaphorePermit) {
         let Ready { host, request } = ready;
-        self.hosts.start(&host, Instant::now());
+        let (crawl_delay, probing) = match Url::parse(&request.url) {
+            Ok(url) if self.ctx.config.robots => match self.ctx.robots.cached(&url) {
+                Some(rules) => (
+                    rules
+                        .crawl_delay()
+                        .map(|d| d.min(self.ctx.config.max_crawl_delay)),
+                    false,
+                ),
+                None => (None, true),
+            },
+            _ => (None, false),
+        };
+        self.hosts
+            .start(&host, Instant::now(), crawl_delay, probing);
         self.outstanding += 1;
         self.dispatched += 1;
         self.ctx.counters.dispatched.fetch_add(1, Relaxed);
@@ -197,33 +227,73 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// The fetch stage for one page: fetch under the global permit, then hand it to the parsers.
+/// The fetch stage for one page: fetch under the global permit, then hand it to the parsers,
+/// or back to the scheduler for a retry after a transient failure.
 async fn fetch_page(
     ctx: Arc<CrawlCtx>,
     runtime: Arc<Runtime>,
     host: String,
-    request: Request,
+    mut request: Request,
     slot: Slot,
     permit: OwnedSemaphorePermit,
 ) {
     let counters = &ctx.counters;
+    let config = &ctx.config;
     counters.in_flight.fetch_add(1, Relaxed);
     let fetched = match parse_seed(&request.url) {
         Err(error) => Some(Fetched::failed(None, error, std::time::Instant::now())),
-        Ok(url) => tokio::select! {
-            fetched = fetch(&runtime.client, url, &ctx.config, &ctx.scope) => Some(fetched),
-            _ = ctx.cancel.cancelled() => None,
-        },
+        Ok(url) => {
+            let cx = FetchContext {
+                client: &runtime.client,
+                config,
+                scope: &ctx.scope,
+                robots: &ctx.robots,
+                guard: &ctx.guard,
+            };
+            let same_host_as = (config.same_host && request.depth > 0)
+                .then(|| url.host_str().unwrap_or_default().to_string());
+            tokio::select! {
+                fetched = fetch(&cx, url, same_host_as.as_deref()) => Some(fetched),
+                _ = ctx.cancel.cancelled() => None,
+            }
+        }
     };
     counters.in_flight.fetch_sub(1, Relaxed);
     drop(permit);
-    let _ = ctx.events.send(Event::HostDone(host));
-    if let Some(fetched) = fetched {
-        runtime.parsers.submit(ParseJob {
-            ctx,
-            request,
-            fetched,
-            slot,
-        });
+    let Some(mut fetched) = fetched else {
+        return; // cancelled
+    };
+    let retry = fetched.error.as_ref().is_some_and(|e| e.is_transient())
+        && request.attempts < config.retries;
+    let pause = if retry {
+        match fetched.retry_after {
+            Some(asked) => asked.min(config.max_retry_after),
+            None => backoff(config.retry_backoff, request.attempts + 1, &request.url),
+        }
+    } else {
+        // A server that asks us to slow down is obeyed even when we give up on the page.
+        fetched
+            .retry_after
+            .map_or(Duration::ZERO, |asked| asked.min(config.max_retry_after))
+    };
+    let crawl_delay = fetched.crawl_delay;
+    let _ = ctx.events.send(Event::HostDone {
+        host: host.clone(),
+        pause,
+        crawl_delay,
+    });
+    request.attempts += 1;
+    if retry {
+        // The page slot is given back: the request waits in the scheduler, not in memory here.
+        drop(slot);
+        let _ = ctx.events.send(Event::Retry { host, request });
+        return;
     }
+    fetched.attempts = request.attempts;
+    runtime.parsers.submit(ParseJob {
+        ctx,
+        request,
+        fetched,
+        slot,
+    });
 }
