@@ -25,6 +25,10 @@ makefile = dummy_makefile($srcdir).join
 makefile = makefile.sub(/^all install static install-so install-rb: Makefile\n\t@\$\(NULLCMD\)\n/, "")
 makefile << <<~MAKE
 
+  # dummy_makefile does not define it (create_makefile would): without it `install-so` put the
+  # library at the top of the gem's extension dir, where `require "ucrawler_native/ucrawler_native"`
+  # cannot find it. rake-compiler overrides it on make's command line.
+  target_prefix = #{$target_prefix}
   CARGO = #{cargo}
   RUSTLIB = #{rustlib}
   DLLIB = ucrawler_native.#{dlext}

@@ -62,26 +62,32 @@ module UcrawlerNative
       seeds.each do |item|
         pending << seed(item, default_meta)
         next if pending.size < BATCH
+        # The crawl ended early (max_pages): stop pulling seeds, `urls` may be endless.
+        break unless feed(crawl, pending, &block)
 
-        feed(crawl, pending, &block)
-        deliver(crawl.next_batch(BATCH, 0), &block)
+        batch = crawl.next_batch(BATCH, 0)
+        break unless batch
+
+        deliver(batch, &block)
       end
       feed(crawl, pending, &block)
       crawl.close_seeds
       while (batch = crawl.next_batch(BATCH, WAIT))
         deliver(batch, &block)
       end
-      @stats = JSON.parse(crawl.stats_json, symbolize_names: true)
+      @stats = finished = JSON.parse(crawl.stats_json, symbolize_names: true)
     ensure
       # Normal end, exception, break, throw, Timeout, Thread#kill: stop the engine's work.
       if crawl
         crawl.cancel
-        @stats = JSON.parse(crawl.stats_json, symbolize_names: true)
+        # After a normal end #stats stays what `crawl` returned (elapsed and rate included).
+        @stats = JSON.parse(crawl.stats_json, symbolize_names: true) unless finished
         @current = nil
       end
     end
 
-    # Hands all of `pending` to the engine, taking pages while its seed buffer is full.
+    # Hands all of `pending` to the engine, taking pages while its seed buffer is full. Returns
+    # false if the crawl is over (max_pages reached, cancelled): nothing takes seeds any more.
     def feed(crawl, pending, &block)
       until pending.empty?
         taken = crawl.feed(pending)
@@ -89,10 +95,14 @@ module UcrawlerNative
         break if pending.empty?
 
         batch = crawl.next_batch(BATCH, 0.05)
-        return pending.clear if batch.nil? # the crawl ended (cancelled): nothing takes seeds
+        if batch.nil?
+          pending.clear
+          return false
+        end
 
         deliver(batch, &block)
       end
+      true
     end
 
     def deliver(batch)

@@ -7,8 +7,10 @@ module UcrawlerNative
   module Options
     # Sizes accept Integer bytes or a String such as "64MiB".
     SIZES = %i[max_body].freeze
-    # Options that may be nil (meaning unlimited).
-    NULLABLE = %i[depth max_pages].freeze
+    # Options that may be nil (meaning unlimited, or none).
+    NULLABLE = %i[depth max_pages proxy].freeze
+    # Options whose default is nil that take a String (other nil defaults are Integers).
+    OPTIONAL_STRINGS = %i[proxy].freeze
 
     module_function
 
@@ -36,6 +38,7 @@ module UcrawlerNative
     def convert(name, value, default)
       return value if value.nil? && NULLABLE.include?(name)
       return size(name, value) if SIZES.include?(name)
+      return string(name, value) if OPTIONAL_STRINGS.include?(name)
 
       case default
       when true, false then boolean(name, value)
@@ -83,7 +86,9 @@ module UcrawlerNative
       end
     end
 
+    # Symbols too, for options that name a choice (`private_addresses: :deny`).
     def string(name, value)
+      return value.to_s if value.is_a?(Symbol)
       raise TypeError, "option #{name.inspect} must be a String (got #{value.inspect})" unless value.is_a?(String)
 
       value

@@ -19,9 +19,16 @@ module UcrawlerNative
       @extracted ||= _extracted.each_value(&:freeze).freeze
     end
 
-    # The first match of an extract rule, or nil.
+    # The first match of an extract rule, or nil. A page that was not parsed (it failed, or is
+    # not HTML) has no matches for any rule: nil, so a block reading `page[:price]` on every page
+    # does not raise on a 404.
     def [](name)
-      extracted.fetch(name.to_sym) { raise KeyError, "no extract rule named #{name.inspect}" }.first
+      values = extracted.fetch(name.to_sym) do
+        return nil if extracted.empty?
+
+        raise KeyError, "no extract rule named #{name.inspect}"
+      end
+      values.first
     end
 
     # Response headers named in `keep_headers:`.

@@ -14,7 +14,7 @@ use url::Url;
 use crate::config::Config;
 use crate::error::{ConfigError, CrawlError, Error};
 use crate::guard::{AddressGuard, GuardedResolver, REFUSED};
-use crate::robots::RobotsCache;
+use crate::robots::{RobotsCache, Rules};
 use crate::url::{fingerprint, normalize, Scope};
 
 /// Builds the HTTP client shared by every crawl of a crawler. Redirects are followed by hand
@@ -157,6 +157,13 @@ async fn fetch_hops(
             let rules = cx.robots.rules(cx.client, &current, config.timeout).await;
             if crawl_delay.is_none() {
                 crawl_delay = rules.crawl_delay().map(|d| d.min(config.max_crawl_delay));
+            }
+            if let Rules::Refused(message) = rules {
+                return Fetched::failed(
+                    Some(current),
+                    CrawlError::AddressRefused(message),
+                    started,
+                );
             }
             if !rules.allows(&current) {
                 let mut fetched =
@@ -328,6 +335,10 @@ pub fn classify(error: &reqwest::Error) -> CrawlError {
     let chain = error_chain(error);
     if chain.contains(REFUSED) {
         CrawlError::AddressRefused(chain)
+    } else if chain.contains("reading a body from connection") || chain.contains("connection reset")
+    {
+        // The connection broke mid-body (reqwest may wrap that in a decode error).
+        CrawlError::Http(chain)
     } else if error.is_timeout() {
         CrawlError::Timeout(chain)
     } else if chain.contains("dns error") || chain.contains("failed to lookup address") {

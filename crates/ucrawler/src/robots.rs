@@ -30,13 +30,15 @@ pub enum Rules {
     AllowAll,
     DisallowAll,
     Parsed(Arc<Robot>),
+    /// The host's address is refused by the `private_addresses` guard: nothing can be fetched.
+    Refused(String),
 }
 
 impl Rules {
     pub fn allows(&self, url: &Url) -> bool {
         match self {
             Rules::AllowAll => true,
-            Rules::DisallowAll => url.path() == "/robots.txt",
+            Rules::DisallowAll | Rules::Refused(_) => url.path() == "/robots.txt",
             Rules::Parsed(robot) => robot.allowed(url.as_str()),
         }
     }
@@ -160,7 +162,10 @@ impl RobotsCache {
         };
         let fetched = tokio::time::timeout(timeout, async {
             for _ in 0..=MAX_ROBOTS_REDIRECTS {
-                let mut response = client.get(target.clone()).send().await.ok()?;
+                let mut response = match client.get(target.clone()).send().await {
+                    Ok(response) => response,
+                    Err(e) => return Some(Err(crate::fetch::classify(&e))),
+                };
                 let status = response.status();
                 if status.is_redirection() {
                     let location = response.headers().get(LOCATION)?.to_str().ok()?;
@@ -168,7 +173,7 @@ impl RobotsCache {
                     continue;
                 }
                 if !status.is_success() {
-                    return Some((status.as_u16(), BytesMut::new()));
+                    return Some(Ok((status.as_u16(), BytesMut::new())));
                 }
                 let mut body = BytesMut::new();
                 while let Ok(Some(chunk)) = response.chunk().await {
@@ -178,7 +183,7 @@ impl RobotsCache {
                         break;
                     }
                 }
-                return Some((status.as_u16(), body));
+                return Some(Ok((status.as_u16(), body)));
             }
             None
         })
@@ -186,14 +191,17 @@ impl RobotsCache {
         .ok()
         .flatten();
         match fetched {
-            Some((status, body)) if (200..300).contains(&status) => {
+            Some(Ok((status, body))) if (200..300).contains(&status) => {
                 match Robot::new(&self.agent, &body) {
                     Ok(robot) => (Rules::Parsed(Arc::new(robot)), TTL),
                     // Unparseable rules: behave as if there were none (RFC 9309 §2.3.1.3 spirit).
                     Err(_) => (Rules::AllowAll, TTL),
                 }
             }
-            Some((status, _)) if (400..500).contains(&status) => (Rules::AllowAll, TTL),
+            Some(Ok((status, _))) if (400..500).contains(&status) => (Rules::AllowAll, TTL),
+            Some(Err(crate::error::CrawlError::AddressRefused(message))) => {
+                (Rules::Refused(message), UNREACHABLE_TTL)
+            }
             _ => (Rules::DisallowAll, UNREACHABLE_TTL),
         }
     }

@@ -201,9 +201,12 @@ impl Scheduler {
         };
         self.hosts
             .start(&host, Instant::now(), crawl_delay, probing);
-        self.outstanding += 1;
-        self.dispatched += 1;
-        self.ctx.counters.dispatched.fetch_add(1, Relaxed);
+        if request.attempts == 0 {
+            // A retry is still the same page: outstanding since its first dispatch.
+            self.outstanding += 1;
+            self.dispatched += 1;
+            self.ctx.counters.dispatched.fetch_add(1, Relaxed);
+        }
         self.publish_sizes();
         let slot = Slot::new(slot, self.ctx.counters.clone());
         let ctx = self.ctx.clone();

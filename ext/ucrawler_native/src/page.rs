@@ -79,7 +79,7 @@ impl PageHandle {
         Ok(hash)
     }
     fn body(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
-        rb_self.0.body.as_deref().map(|b| ruby.str_new(b))
+        frozen_opt(ruby, rb_self.0.body.as_deref())
     }
     fn depth(&self) -> u32 {
         self.0.depth

@@ -1,0 +1,64 @@
+# frozen_string_literal: true
+
+require "json"
+require "open3"
+
+# Slow (a release build of the extension inside `gem install`: ~1.5-4 min on 2 cores). It runs in
+# every `rspec` run; `rspec --tag ~packaging` leaves it out while iterating.
+RSpec.describe "the packaged gem", :packaging, timeout: 1200 do
+  # Shared by every run, so `gem install` only recompiles the engine and the bindings.
+  let(:cargo_target_dir) { File.join(TestSite::ROOT, "target", "gem") }
+  # What `gem build` reads: the gemspec picks its files from these.
+  let(:sources) { %w[ucrawler_native.gemspec Cargo.toml Cargo.lock README.md lib ext crates] }
+  # The installed gem must not see the checkout or the caller's Ruby setup.
+  let(:clean_env) { { "RUBYLIB" => nil, "RUBYOPT" => nil, "BUNDLE_GEMFILE" => nil } }
+
+  def run!(env, *command, chdir:)
+    output, status = Open3.capture2e(env, *command, chdir: chdir)
+    expect(status).to be_success, "#{command.join(" ")} failed (#{status.inspect}):\n#{output[-6000..] || output}"
+    output
+  end
+
+  it "builds with `gem build`, installs with `gem install` and crawls from the installed copy" do
+    checkout_count = 0
+    UcrawlerNative::Crawler.new(depth: 1, per_host: 8).crawl(site_url("/")) { |page| checkout_count += 1 if page.ok? }
+    expect(checkout_count).to be > 10
+
+    Dir.mktmpdir("ucrawler-gem") do |tmp|
+      copy = File.join(tmp, "src")
+      FileUtils.mkdir_p(copy)
+      sources.each do |entry|
+        path = File.join(TestSite::ROOT, entry)
+        FileUtils.cp_r(path, copy) if File.exist?(path)
+      end
+      run!(clean_env, "gem", "build", "ucrawler_native.gemspec", chdir: copy)
+      package = Dir[File.join(copy, "ucrawler_native-*.gem")]
+      expect(package.size).to eq(1)
+
+      gem_home = File.join(tmp, "gems")
+      run!(clean_env.merge("CARGO_TARGET_DIR" => cargo_target_dir, "GEM_HOME" => gem_home),
+           "gem", "install", "--local", "--install-dir", gem_home, "--no-document", package.first, chdir: tmp)
+      FileUtils.rm_rf(copy) # nothing of the build tree may be needed any more
+
+      script = <<~RUBY
+        require "json"
+        require "ucrawler_native"
+        count = 0
+        UcrawlerNative::Crawler.new(depth: 1, per_host: 8).crawl(ARGV[0]) { |page| count += 1 if page.ok? }
+        puts JSON.generate(count: count, gem_dir: Gem.loaded_specs.fetch("ucrawler_native").gem_dir,
+                           features: $LOADED_FEATURES.grep(/ucrawler_native/))
+      RUBY
+      elsewhere = File.join(tmp, "elsewhere")
+      FileUtils.mkdir_p(elsewhere)
+      env = clean_env.merge("GEM_HOME" => gem_home, "GEM_PATH" => gem_home)
+      output = run!(env, RbConfig.ruby, "-e", script, site_url("/"), chdir: elsewhere)
+      result = JSON.parse(output.lines.last, symbolize_names: true)
+
+      expect(result[:count]).to eq(checkout_count)
+      expect(result[:gem_dir]).to start_with(gem_home)
+      expect(result[:features]).to include(end_with(".so"))
+      expect(result[:features]).to all(start_with(gem_home))
+      expect(result[:features].grep(/\A#{Regexp.escape(TestSite::ROOT)}/)).to be_empty
+    end
+  end
+end
