@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use ucrawler::units::{parse_duration, parse_size};
-use ucrawler::{Config, ExtractRule};
+use ucrawler::{Config, ExtractRule, PrivateAddresses};
 
 #[derive(Debug, Args)]
 pub struct CrawlOptions {
@@ -82,6 +82,29 @@ pub struct CrawlOptions {
     /// Include the decoded body in the output
     #[arg(long)]
     pub keep_body: bool,
+    /// Over --max-body: true = parse what came and mark it truncated, false = fail with
+    /// body_too_large [default: true]
+    #[arg(long, value_name = "BOOL")]
+    pub truncate_body: Option<bool>,
+    /// Obey robots.txt, Crawl-delay included [default: true]
+    #[arg(long, value_name = "BOOL")]
+    pub robots: Option<bool>,
+    /// Longest robots.txt Crawl-delay honoured [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_crawl_delay: Option<Duration>,
+    /// Loopback/private/link-local/unique-local/CGNAT addresses: deny, seeds (only a seed's
+    /// host) or allow [default: seeds]
+    #[arg(long, value_name = "POLICY", value_parser = parse_private_addresses)]
+    pub private_addresses: Option<PrivateAddresses>,
+    /// Keep cookies between requests
+    #[arg(long)]
+    pub cookies: bool,
+    /// Proxy for all requests (http://, https:// or socks5:// URL) [default: none]
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Accept invalid TLS certificates (verification is on by default)
+    #[arg(long)]
+    pub accept_invalid_certs: bool,
     /// Parser threads; 0 = one per core [default: 0]
     #[arg(long, value_name = "N")]
     pub parsers: Option<usize>,
@@ -99,6 +122,15 @@ fn parse_extract(spec: &str) -> Result<(String, ExtractRule), String> {
         .filter(|(name, selector)| !name.is_empty() && !selector.is_empty())
         .ok_or_else(|| format!("expected NAME=SELECTOR or NAME=SELECTOR@ATTR, got {spec:?}"))?;
     Ok((name.to_string(), ExtractRule::parse(selector)))
+}
+
+fn parse_private_addresses(value: &str) -> Result<PrivateAddresses, String> {
+    match value {
+        "deny" => Ok(PrivateAddresses::Deny),
+        "seeds" => Ok(PrivateAddresses::Seeds),
+        "allow" => Ok(PrivateAddresses::Allow),
+        other => Err(format!("expected deny, seeds or allow, got {other:?}")),
+    }
 }
 
 fn parse_header(spec: &str) -> Result<(String, String), String> {
@@ -138,7 +170,9 @@ impl CrawlOptions {
             max_links_per_page,
             parsers,
             buffer,
-            io_threads
+            io_threads,
+            truncate_body,
+            robots
         );
         if let Some(max_pages) = self.max_pages {
             config.max_pages = Some(max_pages);
@@ -159,6 +193,17 @@ impl CrawlOptions {
             .keep_headers
             .extend(self.keep_headers.iter().map(|h| h.to_ascii_lowercase()));
         config.keep_body |= self.keep_body;
+        if let Some(delay) = self.max_crawl_delay {
+            config.max_crawl_delay = delay;
+        }
+        if let Some(policy) = self.private_addresses {
+            config.private_addresses = policy;
+        }
+        if let Some(proxy) = &self.proxy {
+            config.proxy = Some(proxy.clone());
+        }
+        config.cookies |= self.cookies;
+        config.accept_invalid_certs |= self.accept_invalid_certs;
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)
     }

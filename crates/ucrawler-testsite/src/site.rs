@@ -141,7 +141,7 @@ impl Site {
         let mut frontier = vec![0usize];
         seen[0] = true;
         let mut level = 0u32;
-        while !frontier.is_empty() && depth.map_or(true, |max| level < max) {
+        while !frontier.is_empty() && depth.is_none_or(|max| level < max) {
             let mut next = Vec::new();
             for &node in &frontier {
                 self.for_each_link(node / 2, |target, sort| {

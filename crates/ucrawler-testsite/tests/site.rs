@@ -61,7 +61,7 @@ fn crawl_rendered(site: &Site, base: &str, depth: Option<u32>) -> BTreeSet<Strin
     let mut seen = BTreeSet::from([start.clone()]);
     let mut frontier = vec![start];
     let mut level = 0;
-    while !frontier.is_empty() && depth.map_or(true, |d| level < d) {
+    while !frontier.is_empty() && depth.is_none_or(|d| level < d) {
         let mut next = Vec::new();
         for url in &frontier {
             let path = &url[base.len()..];

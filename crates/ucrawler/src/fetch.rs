@@ -158,12 +158,8 @@ async fn fetch_hops(
             if crawl_delay.is_none() {
                 crawl_delay = rules.crawl_delay().map(|d| d.min(config.max_crawl_delay));
             }
-            if let Rules::Refused(message) = rules {
-                return Fetched::failed(
-                    Some(current),
-                    CrawlError::AddressRefused(message),
-                    started,
-                );
+            if let Rules::Unreachable(error) = rules {
+                return Fetched::failed(Some(current), error, started);
             }
             if !rules.allows(&current) {
                 let mut fetched =

@@ -1,7 +1,9 @@
 //! robots.txt (RFC 9309): fetched once per host (`scheme://host:port`) and cached with a TTL in a
 //! bounded table shared by all crawls of a crawler. Matching (user-agent groups, Allow/Disallow
 //! with `*` and `$`, longest match wins) is the `texting_robots` crate's. A 4xx robots.txt allows
-//! everything; a 5xx or an unreachable one disallows everything for `UNREACHABLE_TTL`, then is
+//! everything; a 5xx (or a robots.txt that times out) disallows everything, and a host whose
+//! robots.txt cannot be reached fails its pages with that transport error (so a dead host reads
+//! as `connect`, not as `robots_disallowed`), both for `UNREACHABLE_TTL`; then robots.txt is
 //! fetched again.
 
 use std::collections::{HashMap, VecDeque};
@@ -14,6 +16,8 @@ use reqwest::Client;
 use texting_robots::Robot;
 use tokio::sync::OnceCell;
 use url::Url;
+
+use crate::error::CrawlError;
 
 /// How long a fetched robots.txt is trusted.
 const TTL: Duration = Duration::from_secs(24 * 3600);
@@ -30,15 +34,16 @@ pub enum Rules {
     AllowAll,
     DisallowAll,
     Parsed(Arc<Robot>),
-    /// The host's address is refused by the `private_addresses` guard: nothing can be fetched.
-    Refused(String),
+    /// robots.txt could not be fetched at all (refused address, DNS, connect, timeout): pages
+    /// of the host fail with this error until `UNREACHABLE_TTL` has passed.
+    Unreachable(CrawlError),
 }
 
 impl Rules {
     pub fn allows(&self, url: &Url) -> bool {
         match self {
             Rules::AllowAll => true,
-            Rules::DisallowAll | Rules::Refused(_) => url.path() == "/robots.txt",
+            Rules::DisallowAll | Rules::Unreachable(_) => url.path() == "/robots.txt",
             Rules::Parsed(robot) => robot.allowed(url.as_str()),
         }
     }
@@ -62,7 +67,14 @@ struct Entry {
 pub struct RobotsCache {
     agent: String,
     capacity: usize,
-    entries: Mutex<(HashMap<String, Arc<Entry>>, VecDeque<String>)>,
+    entries: Mutex<Table>,
+}
+
+/// Entries by origin, and origins in insertion order (the eviction order).
+#[derive(Default)]
+struct Table {
+    map: HashMap<String, Arc<Entry>>,
+    order: VecDeque<String>,
 }
 
 /// `scheme://host:port`, the unit robots.txt applies to.
@@ -89,13 +101,13 @@ impl RobotsCache {
         Self {
             agent: product_token(user_agent),
             capacity: capacity.max(1),
-            entries: Mutex::new((HashMap::new(), VecDeque::new())),
+            entries: Mutex::new(Table::default()),
         }
     }
 
     fn entry(&self, key: &str) -> Arc<Entry> {
         let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, order) = &mut *guard;
+        let Table { map, order } = &mut *guard;
         if let Some(entry) = map.get(key) {
             let expired = entry
                 .cell
@@ -124,7 +136,7 @@ impl RobotsCache {
     /// The rules for `url`'s origin if already known (no fetching).
     pub fn cached(&self, url: &Url) -> Option<Rules> {
         let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let (rules, expires) = guard.0.get(&origin(url))?.cell.get()?;
+        let (rules, expires) = guard.map.get(&origin(url))?.cell.get()?;
         (*expires > Instant::now()).then(|| rules.clone())
     }
 
@@ -148,7 +160,7 @@ impl RobotsCache {
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .0
+            .map
             .len()
     }
 
@@ -199,9 +211,7 @@ impl RobotsCache {
                 }
             }
             Some(Ok((status, _))) if (400..500).contains(&status) => (Rules::AllowAll, TTL),
-            Some(Err(crate::error::CrawlError::AddressRefused(message))) => {
-                (Rules::Refused(message), UNREACHABLE_TTL)
-            }
+            Some(Err(error)) => (Rules::Unreachable(error), UNREACHABLE_TTL),
             _ => (Rules::DisallowAll, UNREACHABLE_TTL),
         }
     }

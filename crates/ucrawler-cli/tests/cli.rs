@@ -1,0 +1,252 @@
+//! The `ucrawler` binary end to end: output format, exit codes, demo, and a static site served
+//! by nginx (another server than ours).
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use ucrawler_testsite::{Site, SiteConfig, TestSite};
+
+fn ucrawler(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ucrawler"))
+        .args(args)
+        .output()
+        .expect("ucrawler runs")
+}
+
+fn lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}")))
+        .collect()
+}
+
+fn urls(pages: &[Value]) -> BTreeSet<String> {
+    let mut set = BTreeSet::new();
+    for page in pages {
+        let url = page["url"].as_str().unwrap().to_string();
+        assert!(set.insert(url.clone()), "{url} printed twice");
+    }
+    set
+}
+
+#[test]
+fn crawl_writes_json_lines_and_a_summary() {
+    let site = TestSite::start(SiteConfig {
+        pages: 150,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let output = ucrawler(&[
+        "crawl",
+        &site.url("/"),
+        "--per-host",
+        "8",
+        "--extract",
+        "price=.price",
+        "--extract",
+        "hero=img.hero@src",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let pages = lines(&output);
+    assert_eq!(urls(&pages), site.expected_urls(None));
+    let page = &pages[0];
+    for field in [
+        "url",
+        "final_url",
+        "status",
+        "content_type",
+        "title",
+        "links",
+        "extracted",
+        "depth",
+        "bytes",
+        "elapsed_ms",
+        "error",
+    ] {
+        assert!(page.get(field).is_some(), "missing field {field}: {page}");
+    }
+    assert_eq!(page["status"], 200);
+    assert!(page["error"].is_null());
+    assert!(page["extracted"]["price"][0]
+        .as_str()
+        .unwrap()
+        .starts_with('$'));
+    assert!(page["extracted"]["hero"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("/img/"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{} pages", pages.len())) && stderr.contains("pages/s"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn out_file_depth_and_page_errors() {
+    let site = TestSite::start(SiteConfig {
+        pages: 50,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("ucrawler-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("pages.jsonl");
+    let missing = site.url("/page/9999.html");
+    let output = ucrawler(&[
+        "crawl",
+        &site.url("/"),
+        &missing,
+        "--depth",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(output.status.success(), "page errors do not fail the run");
+    assert!(
+        output.stdout.is_empty() && output.stderr.is_empty(),
+        "--quiet"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let pages: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut expected = site.expected_urls(Some(1));
+    expected.insert(missing.clone());
+    assert_eq!(urls(&pages), expected);
+    let failed = pages.iter().find(|p| p["url"] == missing.as_str()).unwrap();
+    assert_eq!(failed["error"]["kind"], "http_status");
+    assert_eq!(failed["status"], 404);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn exit_codes() {
+    let bad = ucrawler(&["crawl", "http://127.0.0.1:1/", "--concurrency", "lots"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--concurrency"));
+    let bad = ucrawler(&["crawl", "http://127.0.0.1:1/", "--deny", "("]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("deny"));
+    let bad = ucrawler(&["crawl", "not-a-url"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not-a-url"));
+    let bad = ucrawler(&[
+        "crawl",
+        "http://127.0.0.1:1/",
+        "--out",
+        "/nonexistent-dir/x.jsonl",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--out"));
+    // A dead server is a page error, not a failed run.
+    let dead = ucrawler(&["crawl", "http://127.0.0.1:1/", "--retries", "0", "--quiet"]);
+    assert_eq!(dead.status.code(), Some(0));
+    assert_eq!(lines(&dead)[0]["error"]["kind"], "connect");
+}
+
+#[test]
+fn demo_finds_every_page() {
+    let output = ucrawler(&["demo", "--pages", "200"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("OK: found all"), "{stderr}");
+}
+
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_nginx(root: &Path, port: u16) -> Nginx {
+    let conf = root.join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "daemon off; master_process off; worker_processes 1; pid {dir}/nginx.pid; error_log {dir}/error.log;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{ access_log off; client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp;\n\
+               fastcgi_temp_path {dir}/tmp; uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;\n\
+               types {{ text/html html; text/plain txt; }}\n\
+               server {{ listen 127.0.0.1:{port}; root {dir}/site; index index.html; }} }}\n",
+            dir = root.display()
+        ),
+    )
+    .unwrap();
+    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("nginx is installed (bin/setup installs nginx-light)");
+    let child = Command::new(nginx)
+        .args([
+            "-c",
+            conf.to_str().unwrap(),
+            "-p",
+            root.to_str().unwrap(),
+            "-e",
+            root.join("error.log").to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not start: {}",
+            std::fs::read_to_string(root.join("error.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Nginx(child)
+}
+
+#[test]
+fn crawls_a_static_site_served_by_nginx() {
+    let root = std::env::temp_dir().join(format!("ucrawler-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let site = Site::new(SiteConfig {
+        pages: 300,
+        ..SiteConfig::default()
+    });
+    site.export(&root.join("site"), &base).unwrap();
+    let _nginx = start_nginx(&root, port);
+    let output = ucrawler(&["crawl", &format!("{base}/"), "--per-host", "8", "--quiet"]);
+    assert!(output.status.success());
+    let pages = lines(&output);
+    assert_eq!(
+        urls(&pages),
+        site.expected_urls(&base, None),
+        "every reachable in-site page exactly once, no external one"
+    );
+    assert!(
+        pages.iter().all(|p| p["error"].is_null()),
+        "all pages fetched fine"
+    );
+    std::fs::remove_dir_all(&root).ok();
+}
