@@ -243,4 +243,16 @@ mod tests {
         hosts.finish("a", now, Duration::ZERO, None);
         assert!(hosts.is_empty(), "idle hosts are forgotten");
     }
+
+    #[test]
+    fn state_stays_bounded_over_many_hosts() {
+        let now = Instant::now();
+        let mut hosts = Hosts::new(2, Duration::ZERO, 10);
+        for i in 0..100_000 {
+            let host = format!("host{i}.example:80");
+            hosts.start(&host, now, None, false);
+            hosts.finish(&host, now, Duration::ZERO, None);
+        }
+        assert!(hosts.is_empty(), "{} idle hosts kept", hosts.len());
+    }
 }

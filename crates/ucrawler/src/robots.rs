@@ -265,4 +265,13 @@ mod tests {
         assert_eq!(product_token("MyBot"), "MyBot");
         assert_eq!(origin(&url), "http://example.com:80");
     }
+
+    #[test]
+    fn cache_is_bounded() {
+        let cache = RobotsCache::new("ucrawler/1", 3);
+        for i in 0..10 {
+            cache.entry(&format!("http://h{i}:80"));
+        }
+        assert_eq!(cache.len(), 3);
+    }
 }
