@@ -202,18 +202,27 @@ impl RobotsCache {
         .await
         .ok()
         .flatten();
-        match fetched {
-            Some(Ok((status, body))) if (200..300).contains(&status) => {
-                match Robot::new(&self.agent, &body) {
-                    Ok(robot) => (Rules::Parsed(Arc::new(robot)), TTL),
-                    // Unparseable rules: behave as if there were none (RFC 9309 §2.3.1.3 spirit).
-                    Err(_) => (Rules::AllowAll, TTL),
-                }
+        rules_for(&self.agent, fetched)
+    }
+}
+
+/// What a robots.txt fetch means: its status and body, a transport error, or `None` when it
+/// timed out or redirected too often. Returns the rules and how long to trust them.
+fn rules_for(
+    agent: &str,
+    fetched: Option<Result<(u16, BytesMut), CrawlError>>,
+) -> (Rules, Duration) {
+    match fetched {
+        Some(Ok((status, body))) if (200..300).contains(&status) => {
+            match Robot::new(agent, &body) {
+                Ok(robot) => (Rules::Parsed(Arc::new(robot)), TTL),
+                // Unparseable rules: behave as if there were none (RFC 9309 §2.3.1.3 spirit).
+                Err(_) => (Rules::AllowAll, TTL),
             }
-            Some(Ok((status, _))) if (400..500).contains(&status) => (Rules::AllowAll, TTL),
-            Some(Err(error)) => (Rules::Unreachable(error), UNREACHABLE_TTL),
-            _ => (Rules::DisallowAll, UNREACHABLE_TTL),
         }
+        Some(Ok((status, _))) if (400..500).contains(&status) => (Rules::AllowAll, TTL),
+        Some(Err(error)) => (Rules::Unreachable(error), UNREACHABLE_TTL),
+        _ => (Rules::DisallowAll, UNREACHABLE_TTL),
     }
 }
 
@@ -273,5 +282,28 @@ mod tests {
             cache.entry(&format!("http://h{i}:80"));
         }
         assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn fetch_outcomes() {
+        let url = Url::parse("http://example.com/page").unwrap();
+        let ok = |status: u16, body: &str| {
+            rules_for("ucrawler", Some(Ok((status, BytesMut::from(body)))))
+        };
+        let (rules, ttl) = ok(200, "User-agent: *\nDisallow: /page\n");
+        assert!(!rules.allows(&url) && ttl == TTL);
+        let (rules, ttl) = ok(404, "");
+        assert!(rules.allows(&url) && ttl == TTL, "4xx: allow all");
+        let (rules, ttl) = ok(503, "");
+        assert!(
+            !rules.allows(&url) && ttl == UNREACHABLE_TTL,
+            "5xx: disallow for a while"
+        );
+        let (rules, _) = rules_for("ucrawler", None);
+        assert!(!rules.allows(&url), "timed out: disallow for a while");
+        let (rules, ttl) = rules_for("ucrawler", Some(Err(CrawlError::Connect("refused".into()))));
+        assert!(
+            matches!(rules, Rules::Unreachable(CrawlError::Connect(_))) && ttl == UNREACHABLE_TTL
+        );
     }
 }
