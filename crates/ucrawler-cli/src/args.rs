@@ -105,6 +105,12 @@ pub struct CrawlOptions {
     /// Accept invalid TLS certificates (verification is on by default)
     #[arg(long)]
     pub accept_invalid_certs: bool,
+    /// End the crawl after this long [default: none]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub deadline: Option<Duration>,
+    /// End the crawl when nothing at all happens for this long [default: 300s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stall_timeout: Option<Duration>,
     /// Parser threads; 0 = one per core [default: 0]
     #[arg(long, value_name = "N")]
     pub parsers: Option<usize>,
@@ -172,7 +178,8 @@ impl CrawlOptions {
             buffer,
             io_threads,
             truncate_body,
-            robots
+            robots,
+            stall_timeout
         );
         if let Some(max_pages) = self.max_pages {
             config.max_pages = Some(max_pages);
@@ -193,6 +200,9 @@ impl CrawlOptions {
             .keep_headers
             .extend(self.keep_headers.iter().map(|h| h.to_ascii_lowercase()));
         config.keep_body |= self.keep_body;
+        if let Some(deadline) = self.deadline {
+            config.deadline = Some(deadline);
+        }
         if let Some(delay) = self.max_crawl_delay {
             config.max_crawl_delay = delay;
         }

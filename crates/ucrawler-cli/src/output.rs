@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use ucrawler::units::format_size;
-use ucrawler::{CrawlError, Page, Stats};
+use ucrawler::{CrawlError, EndReason, Page, Stats};
 
 /// One line of `crawl` output.
 #[derive(Serialize)]
@@ -86,6 +86,9 @@ pub fn summary(stats: &Stats, wall: Duration) -> String {
     );
     if let Some(peak) = peak_rss() {
         text.push_str(&format!(", peak memory {}", format_size(peak)));
+    }
+    if let Some(reason) = stats.end_reason.filter(|r| *r != EndReason::Finished) {
+        text.push_str(&format!("\n  ended: {reason:?}"));
     }
     for (kind, count) in &stats.errors_by_kind {
         text.push_str(&format!("\n  {kind}: {count}"));

@@ -146,6 +146,13 @@ pub struct Config {
     pub proxy: Option<String>,
     /// Accept invalid TLS certificates. Default false: verification is on.
     pub accept_invalid_certs: bool,
+    /// End the crawl (reason `deadline`) after this long. Default none.
+    #[serde(with = "units::opt_duration")]
+    pub deadline: Option<Duration>,
+    /// End the crawl (reason `stalled`) when nothing at all happens for this long: no
+    /// response, no page consumed, no seed. Default 300 s.
+    #[serde(with = "units::duration")]
+    pub stall_timeout: Duration,
     /// Parser threads; 0 = one per available core. Default 0.
     pub parsers: usize,
     /// Pages parsed and waiting for the consumer, beyond those in flight. With `concurrency` this
@@ -187,6 +194,8 @@ impl Default for Config {
             cookies: false,
             proxy: None,
             accept_invalid_certs: false,
+            deadline: None,
+            stall_timeout: Duration::from_secs(300),
             parsers: 0,
             buffer: 32,
             io_threads: 2,
@@ -244,6 +253,7 @@ impl Config {
             ("timeout", self.timeout),
             ("connect_timeout", self.connect_timeout),
             ("read_timeout", self.read_timeout),
+            ("stall_timeout", self.stall_timeout),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::invalid(option, "must be greater than zero"));
@@ -301,7 +311,7 @@ impl ConfigBuilder {
         max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize,
         keep_body: bool, parsers: usize, buffer: usize, io_threads: usize, truncate_body: bool,
         robots: bool, max_crawl_delay: Duration, private_addresses: PrivateAddresses, cookies: bool,
-        accept_invalid_certs: bool,
+        accept_invalid_certs: bool, deadline: Option<Duration>, stall_timeout: Duration,
     }
 
     /// Limits link depth (0 = seeds only).

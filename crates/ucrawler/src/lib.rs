@@ -40,4 +40,4 @@ pub use engine::Crawler;
 pub use error::{ConfigError, CrawlError, Error};
 pub use guard::PrivateAddresses;
 pub use page::{Page, Request, Timings};
-pub use stats::Stats;
+pub use stats::{EndReason, Stats};

@@ -18,6 +18,7 @@ use crate::page::Request;
 use crate::parser_pool::ParseJob;
 use crate::politeness::Hosts;
 use crate::seen::SeenSet;
+use crate::stats::EndReason;
 use crate::url::{fingerprint, host_key, parse_seed};
 
 /// Seeds are pulled from the caller only while the frontier is shorter than this, so a lazy
@@ -73,8 +74,23 @@ impl Scheduler {
     }
 
     pub async fn run(mut self) {
-        let max_pages = self.ctx.config.max_pages.unwrap_or(u64::MAX);
+        let reason = self.schedule().await;
+        if matches!(reason, EndReason::Deadline | EndReason::Stalled) {
+            // Stop the fetches and parses still under way too.
+            self.ctx.cancel.cancel();
+        }
+        self.ctx.counters.end(reason);
+        self.ctx.counters.frontier.store(0, Relaxed);
+    }
+
+    async fn schedule(&mut self) -> EndReason {
+        let config = self.ctx.config.clone();
+        let max_pages = config.max_pages.unwrap_or(u64::MAX);
+        let deadline = config.deadline.and_then(|d| Instant::now().checked_add(d));
+        let slots_total = (config.concurrency + config.buffer) as u64;
         let mut next: Option<Ready> = None;
+        let mut last_progress = Instant::now();
+        let mut releases = self.ctx.counters.releases.load(Relaxed);
         loop {
             if next.is_none() && self.dispatched < max_pages {
                 next = self.pick(Instant::now());
@@ -83,13 +99,21 @@ impl Scheduler {
                 !self.seeds_open && self.frontier.is_empty() && self.hosts.parked() == 0;
             let limit_reached = self.dispatched >= max_pages;
             if self.outstanding == 0 && next.is_none() && (nothing_left || limit_reached) {
-                break;
+                return if nothing_left {
+                    EndReason::Finished
+                } else {
+                    EndReason::MaxPages
+                };
             }
             let wake_at = if next.is_none() && self.dispatched < max_pages {
                 self.hosts.next_wakeup()
             } else {
                 None
             };
+            let watchdog_at = [deadline, last_progress.checked_add(config.stall_timeout)]
+                .into_iter()
+                .flatten()
+                .min();
             let want_seeds =
                 self.seeds_open && !limit_reached && self.frontier.len() < SEED_LOW_WATER;
             let cancel = self.ctx.cancel.clone();
@@ -97,23 +121,36 @@ impl Scheduler {
             let fetch_permits = self.runtime.fetch_permits.clone();
             tokio::select! {
                 biased;
-                _ = cancel.cancelled() => break,
+                _ = cancel.cancelled() => return EndReason::Cancelled,
                 Some(event) = self.events.recv() => self.handle(event),
                 permits = acquire(slots, fetch_permits), if next.is_some() => {
                     if let (Some(ready), Some((slot, permit))) = (next.take(), permits) {
                         self.dispatch(ready, slot, permit);
                     } else {
-                        break; // semaphores closed: the engine is shutting down
+                        return EndReason::Cancelled; // semaphores closed: the engine is going away
                     }
                 }
                 seed = self.seeds.recv(), if want_seeds => match seed {
                     Some(request) => self.add_seed(request),
                     None => self.seeds_open = false,
                 },
-                _ = sleep_until(wake_at), if wake_at.is_some() => {}
+                _ = sleep_until(wake_at), if wake_at.is_some() => continue,
+                _ = sleep_until(watchdog_at), if watchdog_at.is_some() => {
+                    let now = Instant::now();
+                    if deadline.is_some_and(|d| d <= now) {
+                        return EndReason::Deadline;
+                    }
+                    let released = self.ctx.counters.releases.load(Relaxed);
+                    let consumer_holds_all = self.ctx.counters.held.load(Relaxed) >= slots_total;
+                    if released == releases && !consumer_holds_all {
+                        tracing::warn!("crawl stalled: no progress for {:?}", config.stall_timeout);
+                        return EndReason::Stalled;
+                    }
+                    releases = released;
+                }
             }
+            last_progress = Instant::now();
         }
-        self.ctx.counters.frontier.store(0, Relaxed);
     }
 
     fn handle(&mut self, event: Event) {

@@ -1,7 +1,7 @@
 //! Counters kept by a crawl while it runs, and the snapshot users read.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -23,6 +23,9 @@ pub(crate) struct Counters {
     /// makes the engine hold. Bounded by `concurrency + buffer`.
     pub held: AtomicU64,
     pub held_peak: AtomicU64,
+    /// Slots given back (pages consumed or dropped): the consumer's progress, for the watchdog.
+    pub releases: AtomicU64,
+    end_reason: AtomicU8,
     pub frontier: AtomicU64,
     pub parked: AtomicU64,
     pub seen: AtomicU64,
@@ -40,6 +43,8 @@ impl Counters {
             in_flight: AtomicU64::new(0),
             held: AtomicU64::new(0),
             held_peak: AtomicU64::new(0),
+            releases: AtomicU64::new(0),
+            end_reason: AtomicU8::new(0),
             frontier: AtomicU64::new(0),
             parked: AtomicU64::new(0),
             seen: AtomicU64::new(0),
@@ -60,6 +65,11 @@ impl Counters {
 
     pub fn release(&self) {
         self.held.fetch_sub(1, Relaxed);
+        self.releases.fetch_add(1, Relaxed);
+    }
+
+    pub fn end(&self, reason: EndReason) {
+        self.end_reason.store(reason as u8, Relaxed);
     }
 
     pub fn snapshot(&self) -> Stats {
@@ -84,6 +94,7 @@ impl Counters {
             frontier: self.frontier.load(Relaxed) + self.parked.load(Relaxed),
             seen: self.seen.load(Relaxed),
             out_of_scope: self.out_of_scope.load(Relaxed),
+            end_reason: EndReason::from_u8(self.end_reason.load(Relaxed)),
         }
     }
 }
@@ -111,6 +122,38 @@ pub struct Stats {
     pub seen: u64,
     /// Discovered links not followed because of the scope rules.
     pub out_of_scope: u64,
+    /// Why the crawl ended; `None` while it runs.
+    pub end_reason: Option<EndReason>,
+}
+
+/// Why a crawl ended. Every crawl ends, and says why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Nothing left to crawl.
+    Finished = 1,
+    /// `max_pages` reached.
+    MaxPages,
+    /// Cancelled by the caller (or the consumer went away).
+    Cancelled,
+    /// `deadline` passed.
+    Deadline,
+    /// No progress at all for `stall_timeout`.
+    Stalled,
+}
+
+impl EndReason {
+    fn from_u8(value: u8) -> Option<Self> {
+        [
+            Self::Finished,
+            Self::MaxPages,
+            Self::Cancelled,
+            Self::Deadline,
+            Self::Stalled,
+        ]
+        .into_iter()
+        .find(|r| *r as u8 == value)
+    }
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -159,6 +159,25 @@ pub mod duration {
     }
 }
 
+/// serde helpers for optional durations (`null` = none).
+pub mod opt_duration {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Wrapper(#[serde(with = "super::duration")] Duration);
+        let value: Option<Wrapper> = serde::Deserialize::deserialize(d)?;
+        Ok(value.map(|Wrapper(d)| d))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -424,3 +424,43 @@ fn private_addresses_guard() {
         "refused requests never reached the server"
     );
 }
+
+#[test]
+fn every_crawl_ends_and_says_why() {
+    use ucrawler::EndReason;
+    let site = site();
+    let crawler = Crawler::new(quick().build().unwrap()).unwrap();
+    let mut crawl = crawler.crawl([site.url("/page/1.html")]).unwrap();
+    crawl.by_ref().for_each(drop);
+    assert_eq!(crawl.stats().end_reason, Some(EndReason::Finished));
+
+    let crawler = Crawler::new(quick().depth(3).max_pages(Some(3)).build().unwrap()).unwrap();
+    let mut crawl = crawler.crawl([site.url("/")]).unwrap();
+    crawl.by_ref().for_each(drop);
+    assert_eq!(crawl.stats().end_reason, Some(EndReason::MaxPages));
+
+    // A server that never finishes a page, and no timeout that would save us: the watchdog does.
+    let stalling = quick()
+        .retries(0u32)
+        .timeout(Duration::from_secs(3600))
+        .read_timeout(Duration::from_secs(3600))
+        .stall_timeout(Duration::from_millis(700))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let crawler = Crawler::new(stalling).unwrap();
+    let mut crawl = crawler.crawl([site.url("/hostile/slow-drip")]).unwrap();
+    assert_eq!(crawl.by_ref().count(), 0, "the page under way is dropped");
+    assert_eq!(crawl.stats().end_reason, Some(EndReason::Stalled));
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    let deadline = quick()
+        .timeout(Duration::from_secs(3600))
+        .deadline(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let crawler = Crawler::new(deadline).unwrap();
+    let mut crawl = crawler.crawl([site.url("/hostile/slow-drip")]).unwrap();
+    crawl.by_ref().for_each(drop);
+    assert_eq!(crawl.stats().end_reason, Some(EndReason::Deadline));
+}
