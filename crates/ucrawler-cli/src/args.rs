@@ -105,6 +105,10 @@ pub struct CrawlOptions {
     /// Accept invalid TLS certificates (verification is on by default)
     #[arg(long)]
     pub accept_invalid_certs: bool,
+    /// Memory budget for everything the engine holds, e.g. 512MiB [default: 25% of the cgroup
+    /// or machine memory, at most 1GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
     /// End the crawl after this long [default: none]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<Duration>,
@@ -179,7 +183,8 @@ impl CrawlOptions {
             io_threads,
             truncate_body,
             robots,
-            stall_timeout
+            stall_timeout,
+            max_memory
         );
         if let Some(max_pages) = self.max_pages {
             config.max_pages = Some(max_pages);

@@ -87,6 +87,11 @@ pub fn summary(stats: &Stats, wall: Duration) -> String {
     if let Some(peak) = peak_rss() {
         text.push_str(&format!(", peak memory {}", format_size(peak)));
     }
+    text.push_str(&format!(
+        " (engine accounted {} of max_memory {})",
+        format_size(stats.memory.peak),
+        format_size(stats.memory.limit)
+    ));
     if let Some(reason) = stats.end_reason.filter(|r| *r != EndReason::Finished) {
         text.push_str(&format!("\n  ended: {reason:?}"));
     }

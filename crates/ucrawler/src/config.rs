@@ -146,6 +146,12 @@ pub struct Config {
     pub proxy: Option<String>,
     /// Accept invalid TLS certificates. Default false: verification is on.
     pub accept_invalid_certs: bool,
+    /// Memory budget for everything the engine holds (bodies, documents being parsed, pages
+    /// waiting for the consumer, frontier, seen set). At the budget no new fetch starts and a
+    /// body being read is cut (`truncated`). Default: 25 % of the cgroup memory limit (or of
+    /// the machine's memory), at most 1 GiB.
+    #[serde(with = "units::size")]
+    pub max_memory: u64,
     /// End the crawl (reason `deadline`) after this long. Default none.
     #[serde(with = "units::opt_duration")]
     pub deadline: Option<Duration>,
@@ -194,6 +200,7 @@ impl Default for Config {
             cookies: false,
             proxy: None,
             accept_invalid_certs: false,
+            max_memory: crate::memory::default_max_memory(),
             deadline: None,
             stall_timeout: Duration::from_secs(300),
             parsers: 0,
@@ -245,6 +252,9 @@ impl Config {
             if value == 0 {
                 return Err(ConfigError::invalid(option, "must be at least 1"));
             }
+        }
+        if self.max_memory < 1 << 20 {
+            return Err(ConfigError::invalid("max_memory", "must be at least 1MiB"));
         }
         if self.max_body == 0 {
             return Err(ConfigError::invalid("max_body", "must be at least 1 byte"));
@@ -311,7 +321,7 @@ impl ConfigBuilder {
         max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize,
         keep_body: bool, parsers: usize, buffer: usize, io_threads: usize, truncate_body: bool,
         robots: bool, max_crawl_delay: Duration, private_addresses: PrivateAddresses, cookies: bool,
-        accept_invalid_certs: bool, deadline: Option<Duration>, stall_timeout: Duration,
+        accept_invalid_certs: bool, max_memory: u64, deadline: Option<Duration>, stall_timeout: Duration,
     }
 
     /// Limits link depth (0 = seeds only).

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::engine::Runtime;
 use crate::guard::AddressGuard;
+use crate::memory::{MemoryBudget, Reservation};
 use crate::page::{Page, Request};
 use crate::parse::Extractor;
 use crate::robots::RobotsCache;
@@ -45,10 +46,11 @@ impl Drop for Slot {
     }
 }
 
-/// A finished page on its way to the consumer, with the slot it occupies.
+/// A finished page on its way to the consumer, with the slot and the memory it occupies.
 pub(crate) struct Delivered {
     pub page: Page,
     pub slot: Slot,
+    pub memory: Reservation,
 }
 
 /// Messages to the scheduler.
@@ -78,6 +80,7 @@ pub(crate) struct CrawlCtx {
     pub scope: Arc<Scope>,
     pub robots: Arc<RobotsCache>,
     pub guard: Arc<AddressGuard>,
+    pub budget: Arc<MemoryBudget>,
     pub counters: Arc<Counters>,
     pub cancel: CancellationToken,
     pub events: mpsc::UnboundedSender<Event>,
@@ -92,6 +95,7 @@ pub(crate) struct Shared {
     pub scope: Arc<Scope>,
     pub robots: Arc<RobotsCache>,
     pub guard: Arc<AddressGuard>,
+    pub budget: Arc<MemoryBudget>,
 }
 
 impl CrawlCtx {
@@ -107,6 +111,7 @@ impl CrawlCtx {
             scope: shared.scope.clone(),
             robots: shared.robots.clone(),
             guard: shared.guard.clone(),
+            budget: shared.budget.clone(),
             counters,
             cancel: CancellationToken::new(),
             events,
@@ -148,6 +153,7 @@ pub enum Next {
 pub struct Crawl {
     results: Receiver<Delivered>,
     counters: Arc<Counters>,
+    budget: Arc<MemoryBudget>,
     cancel: CancellationToken,
     waker: Arc<AtomicWaker>,
     seeds: Option<mpsc::Sender<Request>>,
@@ -172,6 +178,7 @@ impl Crawl {
         Self {
             results,
             counters: ctx.counters.clone(),
+            budget: ctx.budget.clone(),
             cancel: ctx.cancel.clone(),
             waker: ctx.waker.clone(),
             seeds: None,
@@ -215,7 +222,9 @@ impl Crawl {
     }
 
     pub fn stats(&self) -> Stats {
-        self.counters.snapshot()
+        let mut stats = self.counters.snapshot();
+        stats.memory = self.budget.stats();
+        stats
     }
 
     /// Waits up to `timeout` for the next page.
@@ -239,8 +248,10 @@ impl Crawl {
 }
 
 fn take(delivered: Delivered) -> Page {
-    let Delivered { page, slot } = delivered;
-    drop(slot); // the consumer has it now: the engine no longer holds it
+    let Delivered { page, slot, memory } = delivered;
+    // The consumer has it now: the engine no longer holds it.
+    drop(slot);
+    drop(memory);
     page
 }
 

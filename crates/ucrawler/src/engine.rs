@@ -11,6 +11,7 @@ use crate::crawl::{Crawl, CrawlCtx, Shared};
 use crate::error::Error;
 use crate::fetch::build_client;
 use crate::guard::AddressGuard;
+use crate::memory::MemoryBudget;
 use crate::page::Request;
 use crate::parse::Extractor;
 use crate::parser_pool::ParserPool;
@@ -70,6 +71,7 @@ impl Crawler {
             scope: Arc::new(Scope::new(&config)?),
             robots: Arc::new(RobotsCache::new(&config.user_agent, ROBOTS_CACHE)),
             guard: Arc::new(AddressGuard::new(config.private_addresses)),
+            budget: Arc::new(MemoryBudget::new(config.max_memory)),
             config: Arc::new(config),
         };
         Ok(Crawler {

@@ -14,6 +14,7 @@ use url::Url;
 use crate::config::Config;
 use crate::error::{ConfigError, CrawlError, Error};
 use crate::guard::{AddressGuard, GuardedResolver, REFUSED};
+use crate::memory::{MemoryBudget, Part, Reservation, DOM_FACTOR};
 use crate::robots::{RobotsCache, Rules};
 use crate::url::{fingerprint, normalize, Scope};
 
@@ -70,6 +71,10 @@ pub struct Fetched {
     pub retry_after: Option<Duration>,
     /// The Crawl-delay of the host's robots.txt (capped by `max_crawl_delay`).
     pub crawl_delay: Option<Duration>,
+    /// The body was cut because `max_memory` was spent.
+    pub memory_cut: bool,
+    /// The body's bytes in the memory budget, held until the page is parsed.
+    pub reservation: Option<Reservation>,
     pub error: Option<CrawlError>,
 }
 
@@ -87,6 +92,8 @@ impl Fetched {
             attempts: 1,
             retry_after: None,
             crawl_delay: None,
+            memory_cut: false,
+            reservation: None,
             error: Some(error),
         }
     }
@@ -107,6 +114,7 @@ pub(crate) struct FetchContext<'a> {
     pub scope: &'a Scope,
     pub robots: &'a RobotsCache,
     pub guard: &'a AddressGuard,
+    pub budget: &'a Arc<MemoryBudget>,
 }
 
 /// Fetches `url` once (retries are the scheduler's, so that a host's pause applies to all its
@@ -196,7 +204,7 @@ async fn fetch_hops(
         }
         current = location;
     };
-    let mut fetched = read_response(response, current, config, started).await;
+    let mut fetched = read_response(response, current, cx, started).await;
     fetched.crawl_delay = crawl_delay;
     fetched
 }
@@ -214,9 +222,10 @@ fn redirect_target(response: &Response, current: &Url) -> Option<Url> {
 async fn read_response(
     mut response: Response,
     final_url: Url,
-    config: &Config,
+    cx: &FetchContext<'_>,
     started: Instant,
 ) -> Fetched {
+    let config = cx.config;
     let status = response.status().as_u16();
     let content_type = header_string(response.headers(), CONTENT_TYPE.as_str());
     let headers = config
@@ -243,6 +252,8 @@ async fn read_response(
         attempts: 1,
         retry_after,
         crawl_delay: None,
+        memory_cut: false,
+        reservation: None,
         error: None,
     };
     if status >= 400 {
@@ -261,6 +272,7 @@ async fn read_response(
         return fetched;
     }
     let mut body = BytesMut::with_capacity(initial_capacity(&response, limit));
+    let mut reservation = Reservation::empty(cx.budget.clone(), Part::Bodies);
     loop {
         match tokio::time::timeout(config.read_timeout, response.chunk()).await {
             Err(_) => {
@@ -278,6 +290,14 @@ async fn read_response(
             Ok(Ok(None)) => break,
             Ok(Ok(Some(chunk))) => {
                 let room = (limit - body.len() as u64) as usize;
+                let take = chunk.len().min(room);
+                // Reserve for the document it will become too: parsing then stays in budget.
+                if !reservation.try_grow(take as u64 * (1 + DOM_FACTOR)) {
+                    // max_memory is spent: keep what we have (a page, not an outage).
+                    fetched.truncated = true;
+                    fetched.memory_cut = true;
+                    break;
+                }
                 if chunk.len() > room {
                     body.extend_from_slice(&chunk[..room]);
                     fetched.truncated = true;
@@ -293,6 +313,7 @@ async fn read_response(
     fetched.bytes = body.len() as u64;
     let too_large = matches!(fetched.error, Some(CrawlError::BodyTooLarge { .. }));
     fetched.body = (!too_large).then(|| body.freeze());
+    fetched.reservation = fetched.body.is_some().then_some(reservation);
     fetched.elapsed = started.elapsed();
     fetched
 }

@@ -14,6 +14,7 @@ use crate::charset;
 use crate::crawl::{CrawlCtx, Delivered, Event, Slot};
 use crate::error::{CrawlError, Error};
 use crate::fetch::Fetched;
+use crate::memory::{Part, Reservation};
 use crate::page::{Page, Request};
 
 /// A fetched page waiting to be parsed.
@@ -95,8 +96,38 @@ fn finish(ctx: Arc<CrawlCtx>, slot: Slot, page: Page, links: Vec<Request>) {
     }
     // The page first, then its links: the scheduler may end the crawl as soon as it has them.
     let final_url = (page.final_url != page.url).then(|| page.final_url.clone());
-    ctx.deliver(Delivered { page, slot });
+    let mut memory = Reservation::empty(ctx.budget.clone(), Part::Pages);
+    memory.force_grow(page_bytes(&page));
+    ctx.deliver(Delivered { page, slot, memory });
     let _ = ctx.events.send(Event::Parsed { final_url, links });
+}
+
+/// What a page waiting for the consumer costs (its strings and vectors, roughly).
+fn page_bytes(page: &Page) -> u64 {
+    const STRING: usize = 24;
+    let strings = [&page.url, &page.final_url]
+        .into_iter()
+        .chain(
+            [
+                &page.title,
+                &page.description,
+                &page.canonical,
+                &page.content_type,
+            ]
+            .into_iter()
+            .flatten(),
+        )
+        .map(|s| s.len() + STRING)
+        .sum::<usize>();
+    let links: usize = page.links.iter().map(|l| l.len() + STRING).sum();
+    let extracted: usize = page
+        .extracted
+        .iter()
+        .flat_map(|(k, v)| std::iter::once(k).chain(v))
+        .map(|s| s.len() + STRING)
+        .sum();
+    let body = page.body.as_ref().map_or(0, String::len);
+    (std::mem::size_of::<Page>() + strings + links + extracted + body) as u64
 }
 
 fn failed_page(request: &Request, fetched: &Fetched, message: &str) -> Page {
@@ -136,6 +167,7 @@ fn build_page(ctx: &CrawlCtx, request: &Request, fetched: &Fetched) -> (Page, Ve
         return (page, Vec::new());
     };
     let html = charset::decode(body, fetched.content_type.as_deref());
+    // The DOM's memory was reserved with the body (see fetch), so parsing stays in budget.
     let extracted = ctx.extractor.extract(&html, final_url);
     let follow = page.error.is_none()
         && (200..300).contains(&page.status)

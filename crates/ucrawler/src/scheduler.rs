@@ -14,6 +14,7 @@ use crate::crawl::{CrawlCtx, Event, Slot};
 use crate::engine::Runtime;
 use crate::fetch::{backoff, fetch, FetchContext, Fetched};
 use crate::frontier::{Frontier, MemoryFrontier};
+use crate::memory::Part;
 use crate::page::Request;
 use crate::parser_pool::ParseJob;
 use crate::politeness::Hosts;
@@ -24,6 +25,8 @@ use crate::url::{fingerprint, host_key, parse_seed};
 /// Seeds are pulled from the caller only while the frontier is shorter than this, so a lazy
 /// source of millions of seeds is never drained into memory ahead of the crawl.
 const SEED_LOW_WATER: u64 = 4096;
+/// How often admission looks at the memory budget again while it is spent.
+const MEMORY_RECHECK: Duration = Duration::from_millis(10);
 /// Requests parked for busy hosts, at most.
 const PARK_LIMIT: usize = 4096;
 
@@ -40,6 +43,17 @@ pub(crate) struct Scheduler {
     outstanding: u64,
     dispatched: u64,
     seeds_open: bool,
+    /// Bytes of the requests waiting (frontier and parked), for the memory budget.
+    queued_bytes: u64,
+    /// (frontier, seen set) bytes last accounted in the budget.
+    published: (u64, u64),
+}
+
+/// What a queued request costs in memory.
+fn request_bytes(request: &Request) -> u64 {
+    (std::mem::size_of::<Request>()
+        + request.url.len()
+        + request.meta.as_ref().map_or(0, |m| m.len())) as u64
 }
 
 /// A request chosen to go next, waiting for its permits.
@@ -70,6 +84,8 @@ impl Scheduler {
             outstanding: 0,
             dispatched: 0,
             seeds_open: true,
+            queued_bytes: 0,
+            published: (0, 0),
         }
     }
 
@@ -81,6 +97,11 @@ impl Scheduler {
         }
         self.ctx.counters.end(reason);
         self.ctx.counters.frontier.store(0, Relaxed);
+        // This crawl's frontier and seen set are gone.
+        let budget = &self.ctx.budget;
+        budget.adjust(Part::Frontier, self.published.0, 0);
+        budget.adjust(Part::Seen, self.published.1, 0);
+        self.published = (0, 0);
     }
 
     async fn schedule(&mut self) -> EndReason {
@@ -116,6 +137,7 @@ impl Scheduler {
                 .min();
             let want_seeds =
                 self.seeds_open && !limit_reached && self.frontier.len() < SEED_LOW_WATER;
+            let over_budget = self.outstanding > 0 && self.ctx.budget.is_over();
             let cancel = self.ctx.cancel.clone();
             let slots = self.slots.clone();
             let fetch_permits = self.runtime.fetch_permits.clone();
@@ -123,7 +145,11 @@ impl Scheduler {
                 biased;
                 _ = cancel.cancelled() => return EndReason::Cancelled,
                 Some(event) = self.events.recv() => self.handle(event),
-                permits = acquire(slots, fetch_permits), if next.is_some() => {
+                // Over max_memory nothing new starts while pages under way can free memory
+                // (with none under way one may start, so a crawl never deadlocks on its own
+                // frontier).
+                _ = tokio::time::sleep(MEMORY_RECHECK), if next.is_some() && over_budget => {}
+                permits = acquire(slots, fetch_permits), if next.is_some() && !over_budget => {
                     if let (Some(ready), Some((slot, permit))) = (next.take(), permits) {
                         self.dispatch(ready, slot, permit);
                     } else {
@@ -160,7 +186,10 @@ impl Scheduler {
                 pause,
                 crawl_delay,
             } => self.hosts.finish(&host, Instant::now(), pause, crawl_delay),
-            Event::Retry { host, request } => self.hosts.park_retry(host, request, Instant::now()),
+            Event::Retry { host, request } => {
+                self.queued_bytes += request_bytes(&request);
+                self.hosts.park_retry(host, request, Instant::now());
+            }
             Event::Parsed { final_url, links } => {
                 self.outstanding -= 1;
                 // A redirect target already crawled (or queued) is not crawled again: its
@@ -173,6 +202,7 @@ impl Scheduler {
                 }
                 for link in links {
                     if self.seen.insert(fingerprint(&link.url)) {
+                        self.queued_bytes += request_bytes(&link);
                         self.frontier.push(link);
                     }
                 }
@@ -191,11 +221,17 @@ impl Scheduler {
             request.url = url.into();
         }
         self.seen.insert(fingerprint(&request.url));
+        self.queued_bytes += request_bytes(&request);
         self.frontier.push(request);
         self.publish_sizes();
     }
 
-    fn publish_sizes(&self) {
+    fn publish_sizes(&mut self) {
+        let budget = &self.ctx.budget;
+        let now = (self.queued_bytes, self.seen.memory_bytes());
+        budget.adjust(Part::Frontier, self.published.0, now.0);
+        budget.adjust(Part::Seen, self.published.1, now.1);
+        self.published = now;
         let counters = &self.ctx.counters;
         counters.frontier.store(self.frontier.len(), Relaxed);
         counters.parked.store(self.hosts.parked() as u64, Relaxed);
@@ -224,6 +260,7 @@ impl Scheduler {
 
     fn dispatch(&mut self, ready: Ready, slot: OwnedSemaphorePermit, permit: OwnedSemaphorePermit) {
         let Ready { host, request } = ready;
+        self.queued_bytes -= request_bytes(&request);
         let (crawl_delay, probing) = match Url::parse(&request.url) {
             Ok(url) if self.ctx.config.robots => match self.ctx.robots.cached(&url) {
                 Some(rules) => (
@@ -289,6 +326,7 @@ async fn fetch_page(
                 scope: &ctx.scope,
                 robots: &ctx.robots,
                 guard: &ctx.guard,
+                budget: &ctx.budget,
             };
             let same_host_as = (config.same_host && request.depth > 0)
                 .then(|| url.host_str().unwrap_or_default().to_string());

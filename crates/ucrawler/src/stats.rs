@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::CrawlError;
+use crate::memory::MemoryStats;
 
 /// Live counters of one crawl, updated by every stage without locks.
 #[derive(Debug)]
@@ -95,6 +96,7 @@ impl Counters {
             seen: self.seen.load(Relaxed),
             out_of_scope: self.out_of_scope.load(Relaxed),
             end_reason: EndReason::from_u8(self.end_reason.load(Relaxed)),
+            memory: MemoryStats::default(),
         }
     }
 }
@@ -124,6 +126,8 @@ pub struct Stats {
     pub out_of_scope: u64,
     /// Why the crawl ended; `None` while it runs.
     pub end_reason: Option<EndReason>,
+    /// The crawler's memory budget and what is accounted against it now (shared by its crawls).
+    pub memory: MemoryStats,
 }
 
 /// Why a crawl ended. Every crawl ends, and says why.

@@ -1,0 +1,92 @@
+//! The memory budget: what the engine holds stays under `max_memory`, whatever the pages.
+
+use std::time::Duration;
+
+use ucrawler::{Config, Crawler, Page};
+use ucrawler_testsite::{SiteConfig, TestSite};
+
+#[test]
+fn huge_pages_under_a_small_budget_stay_in_budget() {
+    let site = TestSite::start(SiteConfig {
+        pages: 10,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let budget: u64 = 4 << 20;
+    let config = Config::builder()
+        .depth(0)
+        .concurrency(4usize)
+        .per_host(4usize)
+        .max_body(10u64 << 20)
+        .max_memory(budget)
+        .build()
+        .unwrap();
+    let crawler = Crawler::new(config).unwrap();
+    let seeds: Vec<String> = (0..8)
+        .map(|i| site.url(&format!("/hostile/huge?{i}")))
+        .collect();
+    let mut crawl = crawler.crawl(seeds).unwrap();
+    let mut pages: Vec<Page> = Vec::new();
+    while let Some(page) = crawl.next() {
+        // A slow consumer keeps pages waiting in the engine: they are accounted too.
+        std::thread::sleep(Duration::from_millis(20));
+        let memory = crawl.stats().memory;
+        assert!(
+            memory.used <= budget + (64 << 10),
+            "{} bytes accounted, budget {budget}",
+            memory.used
+        );
+        pages.push(page);
+    }
+    assert_eq!(pages.len(), 8);
+    for page in &pages {
+        assert!(
+            page.is_ok() && page.truncated,
+            "{}: cut by the budget, not failed",
+            page.url
+        );
+        assert!(
+            page.bytes > 0 && page.bytes < budget,
+            "{} bytes",
+            page.bytes
+        );
+    }
+    let memory = crawl.stats().memory;
+    assert!(
+        memory.peak <= budget + (64 << 10),
+        "peak {} over budget {budget}",
+        memory.peak
+    );
+    assert!(
+        memory.peak >= budget / 2,
+        "the budget was actually used: peak {}",
+        memory.peak
+    );
+    assert_eq!(
+        memory.used, 0,
+        "everything released once the consumer has every page"
+    );
+}
+
+#[test]
+fn frontier_and_seen_set_are_accounted() {
+    let site = TestSite::start(SiteConfig {
+        pages: 400,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let config = Config::builder().per_host(8usize).build().unwrap();
+    let crawler = Crawler::new(config).unwrap();
+    let mut crawl = crawler.crawl([site.url("/")]).unwrap();
+    let mut saw_frontier = false;
+    while let Some(_page) = crawl.next() {
+        let memory = crawl.stats().memory;
+        saw_frontier |= memory.frontier > 0 && memory.seen > 0;
+        assert_eq!(
+            memory.used,
+            memory.bodies + memory.pages + memory.frontier + memory.seen
+        );
+    }
+    assert!(saw_frontier);
+    assert_eq!(crawl.stats().memory.used, 0);
+}
