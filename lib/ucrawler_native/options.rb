@@ -1,12 +1,14 @@
 # frozen_string_literal: true
 
+require "pathname"
+
 module UcrawlerNative
   # Keyword options → the engine's JSON config. Option names and defaults come from the engine
   # itself (one source of truth); here we only check Ruby types so that a mistake raises at once
   # with the option's name, and convert Ruby values (Regexp, Symbol keys) to what the engine reads.
   module Options
     # Sizes accept Integer bytes or a String such as "64MiB".
-    SIZES = %i[max_body].freeze
+    SIZES = %i[max_body max_memory].freeze
     # Options that may be nil (meaning unlimited, or none).
     NULLABLE = %i[depth max_pages proxy].freeze
     # Options whose default is nil that take a String (other nil defaults are Integers).
@@ -36,8 +38,13 @@ module UcrawlerNative
     end
 
     def convert(name, value, default)
-      return value if value.nil? && NULLABLE.include?(name)
       return size(name, value) if SIZES.include?(name)
+
+      if NULLABLE.key?(name)
+        return nil if value.nil?
+
+        return public_send(NULLABLE[name], name, value)
+      end
       return string(name, value) if OPTIONAL_STRINGS.include?(name)
 
       case default

@@ -109,6 +109,13 @@ pub struct CrawlOptions {
     /// or machine memory, at most 1GiB]
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
+    /// Journal the crawl in this directory, so that it can be resumed after a kill
+    /// [default: none]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Continue the crawl journaled in --state-dir
+    #[arg(long, requires = "state_dir")]
+    pub resume: bool,
     /// End the crawl after this long [default: none]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<Duration>,
@@ -205,6 +212,10 @@ impl CrawlOptions {
             .keep_headers
             .extend(self.keep_headers.iter().map(|h| h.to_ascii_lowercase()));
         config.keep_body |= self.keep_body;
+        if let Some(dir) = &self.state_dir {
+            config.state_dir = Some(dir.clone());
+        }
+        config.resume |= self.resume;
         if let Some(deadline) = self.deadline {
             config.deadline = Some(deadline);
         }

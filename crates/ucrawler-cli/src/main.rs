@@ -127,8 +127,11 @@ fn crawl(
         .crawl(urls)
         .map_err(|e| Failure::Fatal(e.to_string()))?;
     let bar = output::progress(!quiet);
+    // With a journal a page counts as done once we ask for the next one: it must be written.
+    let durable = crawler.config().state_dir.is_some();
     for page in crawl.by_ref() {
         output::write_page(&mut writer, &page)
+            .and_then(|()| if durable { writer.flush() } else { Ok(()) })
             .map_err(|e| Failure::Fatal(format!("writing output: {e}")))?;
         bar.inc(1);
     }

@@ -250,3 +250,92 @@ fn crawls_a_static_site_served_by_nginx() {
     );
     std::fs::remove_dir_all(&root).ok();
 }
+
+/// Pages in a JSON Lines file, ignoring a last line torn by a kill.
+fn urls_in(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .map(|page| page["url"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn killed_with_sigkill_then_resumed_loses_nothing() {
+    let site = TestSite::start(SiteConfig {
+        pages: 600,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("ucrawler-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state");
+    let (first, second) = (dir.join("first.jsonl"), dir.join("second.jsonl"));
+    let root = site.url("/");
+    // Slow enough (delay between requests) to be killed halfway.
+    let args = |out: &Path| {
+        vec![
+            "crawl".to_string(),
+            root.clone(),
+            "--per-host".into(),
+            "4".into(),
+            "--delay".into(),
+            "4ms".into(),
+            "--quiet".into(),
+            "--state-dir".into(),
+            state.to_str().unwrap().into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+        ]
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ucrawler"))
+        .args(args(&first))
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while urls_in(&first).len() < 150 {
+        assert!(Instant::now() < deadline, "the first run made no progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the first run ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = urls_in(&first);
+    assert!(before.len() < 600, "killed halfway");
+
+    // Without --resume the journal is protected.
+    let refused = ucrawler(
+        &args(&dir.join("x.jsonl"))
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("resume"));
+
+    let mut resume = args(&second);
+    resume.push("--resume".into());
+    let output = ucrawler(&resume.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let after = urls_in(&second);
+    let all: BTreeSet<String> = before.iter().chain(&after).cloned().collect();
+    assert_eq!(
+        all,
+        site.expected_urls(None),
+        "every page crawled across the two runs"
+    );
+    let twice = after.iter().filter(|u| before.contains(u)).count();
+    // Only pages under way at the kill (at most concurrency + buffer) come again.
+    assert!(twice <= 96, "{twice} pages fetched in both runs");
+    assert!(after.len() < all.len(), "the second run did not start over");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -152,6 +152,13 @@ pub struct Config {
     /// the machine's memory), at most 1 GiB.
     #[serde(with = "units::size")]
     pub max_memory: u64,
+    /// Directory for the crawl journal: with it, a crawl killed (even with -9) continues with
+    /// `resume`. One crawl per directory. Default none (no journal).
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Continue the crawl journaled in `state_dir`: what was enqueued and not done is crawled,
+    /// nothing done is fetched again. Without it, a non-empty `state_dir` is an error. Default
+    /// false.
+    pub resume: bool,
     /// End the crawl (reason `deadline`) after this long. Default none.
     #[serde(with = "units::opt_duration")]
     pub deadline: Option<Duration>,
@@ -201,6 +208,8 @@ impl Default for Config {
             proxy: None,
             accept_invalid_certs: false,
             max_memory: crate::memory::default_max_memory(),
+            state_dir: None,
+            resume: false,
             deadline: None,
             stall_timeout: Duration::from_secs(300),
             parsers: 0,
@@ -321,7 +330,7 @@ impl ConfigBuilder {
         max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize,
         keep_body: bool, parsers: usize, buffer: usize, io_threads: usize, truncate_body: bool,
         robots: bool, max_crawl_delay: Duration, private_addresses: PrivateAddresses, cookies: bool,
-        accept_invalid_certs: bool, max_memory: u64, deadline: Option<Duration>, stall_timeout: Duration,
+        accept_invalid_certs: bool, max_memory: u64, resume: bool, deadline: Option<Duration>, stall_timeout: Duration,
     }
 
     /// Limits link depth (0 = seeds only).
@@ -342,6 +351,11 @@ impl ConfigBuilder {
 
     pub fn extract(mut self, name: impl Into<String>, rule: ExtractRule) -> Self {
         self.config.extract.insert(name.into(), rule);
+        self
+    }
+
+    pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config.state_dir = Some(dir.into());
         self
     }
 

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::engine::Runtime;
 use crate::guard::AddressGuard;
+use crate::journal::DoneLog;
 use crate::memory::{MemoryBudget, Reservation};
 use crate::page::{Page, Request};
 use crate::parse::Extractor;
@@ -65,10 +66,12 @@ pub(crate) enum Event {
     /// A transient failure: fetch this request again once its host's pause is over.
     Retry { host: String, request: Request },
     /// A page went through the parser: these links were found, in scope, to be deduplicated;
-    /// `final_url` is where it was redirected to, if anywhere.
+    /// `final_url` is where it was redirected to, if anywhere. The scheduler delivers the page
+    /// once its links are queued (and journaled).
     Parsed {
         final_url: Option<String>,
         links: Vec<Request>,
+        delivered: Box<Delivered>,
     },
 }
 
@@ -157,6 +160,9 @@ pub struct Crawl {
     cancel: CancellationToken,
     waker: Arc<AtomicWaker>,
     seeds: Option<mpsc::Sender<Request>>,
+    /// With a journal: pages taken and not yet acknowledged (on the consumer's next call).
+    done: Option<DoneLog>,
+    unacked: Vec<u64>,
     // Keeps threads and connections alive while pages are still coming.
     _runtime: Arc<Runtime>,
 }
@@ -182,8 +188,32 @@ impl Crawl {
             cancel: ctx.cancel.clone(),
             waker: ctx.waker.clone(),
             seeds: None,
+            done: None,
+            unacked: Vec::new(),
             _runtime: runtime,
         }
+    }
+
+    pub(crate) fn set_done_log(&mut self, done: DoneLog) {
+        self.done = Some(done);
+    }
+
+    /// The consumer asks for more: it has finished with the pages it took before.
+    fn ack(&mut self) {
+        let Some(done) = &mut self.done else { return };
+        for fingerprint in self.unacked.drain(..) {
+            if let Err(e) = done.record(fingerprint) {
+                tracing::error!("cannot write the crawl journal: {e}");
+            }
+        }
+    }
+
+    fn take(&mut self, delivered: Delivered) -> Page {
+        let page = take(delivered);
+        if self.done.is_some() {
+            self.unacked.push(crate::url::fingerprint(&page.url));
+        }
+        page
     }
 
     pub(crate) fn set_seed_sender(&mut self, sender: mpsc::Sender<Request>) {
@@ -229,18 +259,20 @@ impl Crawl {
 
     /// Waits up to `timeout` for the next page.
     pub fn next_timeout(&mut self, timeout: Duration) -> Next {
+        self.ack();
         match self.results.recv_timeout(timeout) {
-            Ok(delivered) => Next::Page(Box::new(take(delivered))),
+            Ok(delivered) => Next::Page(Box::new(self.take(delivered))),
             Err(RecvTimeoutError::Timeout) => Next::Pending,
             Err(RecvTimeoutError::Disconnected) => Next::Finished,
         }
     }
 
-    /// Takes up to `max` pages that are ready now, without waiting.
+    /// Takes up to `max` pages that are ready now, without waiting (part of the same request
+    /// for pages as the call before it: nothing is acknowledged here).
     pub fn drain_ready(&mut self, max: usize, into: &mut Vec<Page>) {
         while into.len() < max {
             match self.results.try_recv() {
-                Ok(delivered) => into.push(take(delivered)),
+                Ok(delivered) => into.push(self.take(delivered)),
                 Err(_) => break,
             }
         }
@@ -259,7 +291,9 @@ impl Iterator for Crawl {
     type Item = Page;
 
     fn next(&mut self) -> Option<Page> {
-        self.results.recv().ok().map(take)
+        self.ack();
+        let delivered = self.results.recv().ok()?;
+        Some(self.take(delivered))
     }
 }
 
@@ -288,9 +322,10 @@ impl Stream for PageStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Page>> {
         let crawl = &mut self.get_mut().crawl;
+        crawl.ack();
         for attempt in 0..2 {
             match crawl.results.try_recv() {
-                Ok(delivered) => return Poll::Ready(Some(take(delivered))),
+                Ok(delivered) => return Poll::Ready(Some(crawl.take(delivered))),
                 Err(TryRecvError::Disconnected) => return Poll::Ready(None),
                 // Register, then look once more: a page sent in between is not missed.
                 Err(TryRecvError::Empty) if attempt == 0 => crawl.waker.register(cx.waker()),

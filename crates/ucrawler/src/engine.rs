@@ -11,6 +11,7 @@ use crate::crawl::{Crawl, CrawlCtx, Shared};
 use crate::error::Error;
 use crate::fetch::build_client;
 use crate::guard::AddressGuard;
+use crate::journal;
 use crate::memory::MemoryBudget;
 use crate::page::Request;
 use crate::parse::Extractor;
@@ -117,6 +118,11 @@ impl Crawler {
     }
 
     fn start(&self) -> Result<(Crawl, mpsc::Sender<Request>), Error> {
+        let config = &self.inner.shared.config;
+        let journal = match &config.state_dir {
+            Some(dir) => Some(journal::open(dir, config.resume)?),
+            None => None,
+        };
         let runtime = self.runtime()?;
         let counters = Arc::new(Counters::new());
         let (seed_tx, seed_rx) = mpsc::channel(SEED_CHANNEL);
@@ -128,8 +134,12 @@ impl Crawler {
             events_tx,
             results_tx,
         ));
-        let crawl = Crawl::new(results_rx, ctx.clone(), runtime.clone());
-        let scheduler = Scheduler::new(ctx, runtime.clone(), events_rx, seed_rx);
+        let mut crawl = Crawl::new(results_rx, ctx.clone(), runtime.clone());
+        let mut scheduler = Scheduler::new(ctx, runtime.clone(), events_rx, seed_rx);
+        if let Some((journal, done, replay)) = journal {
+            crawl.set_done_log(done);
+            scheduler.set_journal(journal, replay);
+        }
         let tokio = runtime
             .handle()
             .ok_or_else(|| Error::Startup("runtime is shut down".into()))?;

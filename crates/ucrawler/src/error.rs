@@ -30,6 +30,8 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error("could not start the engine: {0}")]
     Startup(String),
+    #[error(transparent)]
+    State(#[from] crate::journal::JournalError),
     #[error("invalid seed URL {url:?}: {message}")]
     InvalidSeed { url: String, message: String },
 }

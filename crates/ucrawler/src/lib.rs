@@ -23,6 +23,7 @@ pub mod error;
 pub mod fetch;
 pub mod frontier;
 pub mod guard;
+pub mod journal;
 pub mod memory;
 pub mod page;
 pub mod parse;

@@ -94,12 +94,16 @@ fn finish(ctx: Arc<CrawlCtx>, slot: Slot, page: Page, links: Vec<Request>) {
     if let Some(error) = &page.error {
         counters.record_error(error);
     }
-    // The page first, then its links: the scheduler may end the crawl as soon as it has them.
+    // Through the scheduler, which queues (and journals) the links before the page goes out.
     let final_url = (page.final_url != page.url).then(|| page.final_url.clone());
     let mut memory = Reservation::empty(ctx.budget.clone(), Part::Pages);
     memory.force_grow(page_bytes(&page));
-    ctx.deliver(Delivered { page, slot, memory });
-    let _ = ctx.events.send(Event::Parsed { final_url, links });
+    let delivered = Box::new(Delivered { page, slot, memory });
+    let _ = ctx.events.send(Event::Parsed {
+        final_url,
+        links,
+        delivered,
+    });
 }
 
 /// What a page waiting for the consumer costs (its strings and vectors, roughly).

@@ -14,6 +14,7 @@ use crate::crawl::{CrawlCtx, Event, Slot};
 use crate::engine::Runtime;
 use crate::fetch::{backoff, fetch, FetchContext, Fetched};
 use crate::frontier::{Frontier, MemoryFrontier};
+use crate::journal::{Journal, Replay};
 use crate::memory::Part;
 use crate::page::Request;
 use crate::parser_pool::ParseJob;
@@ -47,6 +48,9 @@ pub(crate) struct Scheduler {
     queued_bytes: u64,
     /// (frontier, seen set) bytes last accounted in the budget.
     published: (u64, u64),
+    journal: Option<Journal>,
+    /// Continuing a journaled crawl: seeds already seen are not fetched again.
+    resumed: bool,
 }
 
 /// What a queued request costs in memory.
@@ -86,6 +90,31 @@ impl Scheduler {
             seeds_open: true,
             queued_bytes: 0,
             published: (0, 0),
+            journal: None,
+            resumed: false,
+        }
+    }
+
+    /// Journals this crawl; with a replay, continues the crawl journaled before.
+    pub fn set_journal(&mut self, journal: Journal, replay: Option<Replay>) {
+        if let Some(replay) = replay {
+            self.resumed = true;
+            for (request, done) in replay.requests {
+                if self.seen.insert(fingerprint(&request.url)) && !done {
+                    self.queued_bytes += request_bytes(&request);
+                    self.frontier.push(request);
+                }
+            }
+            self.publish_sizes();
+        }
+        self.journal = Some(journal);
+    }
+
+    fn journal(&mut self, request: &Request) {
+        if let Some(journal) = &mut self.journal {
+            if let Err(e) = journal.record(request) {
+                tracing::error!("cannot write the crawl journal: {e}");
+            }
         }
     }
 
@@ -190,23 +219,32 @@ impl Scheduler {
                 self.queued_bytes += request_bytes(&request);
                 self.hosts.park_retry(host, request, Instant::now());
             }
-            Event::Parsed { final_url, links } => {
+            Event::Parsed {
+                final_url,
+                links,
+                delivered,
+            } => {
                 self.outstanding -= 1;
                 // A redirect target already crawled (or queued) is not crawled again: its
                 // links are (or will be) followed from there.
-                if let Some(final_url) = final_url {
-                    if !self.seen.insert(fingerprint(&final_url)) {
-                        self.publish_sizes();
-                        return;
+                let fresh_target = final_url.is_none_or(|url| self.seen.insert(fingerprint(&url)));
+                if fresh_target {
+                    for link in links {
+                        if self.seen.insert(fingerprint(&link.url)) {
+                            self.journal(&link);
+                            self.queued_bytes += request_bytes(&link);
+                            self.frontier.push(link);
+                        }
                     }
                 }
-                for link in links {
-                    if self.seen.insert(fingerprint(&link.url)) {
-                        self.queued_bytes += request_bytes(&link);
-                        self.frontier.push(link);
+                if let Some(journal) = &mut self.journal {
+                    // The links are durable before the page that found them goes out.
+                    if let Err(e) = journal.flush() {
+                        tracing::error!("cannot write the crawl journal: {e}");
                     }
                 }
                 self.publish_sizes();
+                self.ctx.deliver(*delivered);
             }
         }
     }
@@ -220,7 +258,11 @@ impl Scheduler {
             }
             request.url = url.into();
         }
-        self.seen.insert(fingerprint(&request.url));
+        let new = self.seen.insert(fingerprint(&request.url));
+        if self.resumed && !new {
+            return; // done, or already queued again from the journal
+        }
+        self.journal(&request);
         self.queued_bytes += request_bytes(&request);
         self.frontier.push(request);
         self.publish_sizes();

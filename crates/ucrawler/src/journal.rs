@@ -1,0 +1,166 @@
+//! The crawl journal, under `state_dir`: what lets a crawl killed with -9 go on with `resume`.
+//!
+//! - `enqueued.log`: every request the crawl queued (seeds and discovered links), appended and
+//!   flushed *before* the page that found them is handed to the consumer;
+//! - `done.log`: the fingerprint of every page the consumer has finished with — a page is
+//!   acknowledged when the consumer asks for the next one.
+//!
+//! On resume, everything enqueued is seen again and everything enqueued but not done is queued
+//! again: nothing is lost, and only pages the consumer had not finished are fetched twice.
+//! A record torn by the kill (the end of a file) is ignored.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+
+use crate::page::Request;
+
+const ENQUEUED: &str = "enqueued.log";
+const DONE: &str = "done.log";
+
+/// The writer of `enqueued.log` (owned by the scheduler).
+pub struct Journal {
+    enqueued: BufWriter<File>,
+}
+
+/// Appends to `done.log` (owned by the consumer's `Crawl`).
+pub struct DoneLog {
+    file: File,
+}
+
+/// What an earlier run left: replayed into the new crawl's seen set and frontier.
+pub struct Replay {
+    /// Every request enqueued, in order, with whether it was done.
+    pub requests: Vec<(Request, bool)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("state_dir {0}: {1}")]
+    Io(PathBuf, io::Error),
+    #[error("state_dir {0} holds an earlier crawl: pass resume to continue it, or remove it")]
+    NotEmpty(PathBuf),
+}
+
+/// Opens the journal in `dir`, creating it; with `resume`, reads what is there.
+pub fn open(dir: &Path, resume: bool) -> Result<(Journal, DoneLog, Option<Replay>), JournalError> {
+    let io_err = |e| JournalError::Io(dir.to_path_buf(), e);
+    std::fs::create_dir_all(dir).map_err(io_err)?;
+    let enqueued_path = dir.join(ENQUEUED);
+    let done_path = dir.join(DONE);
+    let existing = std::fs::metadata(&enqueued_path)
+        .map(|m| m.len() > 0)
+        .unwrap_or(false);
+    let replay = match (existing, resume) {
+        (true, false) => return Err(JournalError::NotEmpty(dir.to_path_buf())),
+        (true, true) => Some(read(&enqueued_path, &done_path).map_err(io_err)?),
+        (false, _) => None,
+    };
+    let append = |path: &Path| OpenOptions::new().create(true).append(true).open(path);
+    let enqueued = BufWriter::new(append(&enqueued_path).map_err(io_err)?);
+    let done = append(&done_path).map_err(io_err)?;
+    Ok((Journal { enqueued }, DoneLog { file: done }, replay))
+}
+
+impl Journal {
+    pub fn record(&mut self, request: &Request) -> io::Result<()> {
+        let meta = request.meta.as_deref().unwrap_or_default();
+        let len = 4 + 4 + meta.len() + request.url.len();
+        self.enqueued.write_all(&(len as u32).to_le_bytes())?;
+        self.enqueued.write_all(&request.depth.to_le_bytes())?;
+        self.enqueued
+            .write_all(&(meta.len() as u32).to_le_bytes())?;
+        self.enqueued.write_all(meta)?;
+        self.enqueued.write_all(request.url.as_bytes())
+    }
+
+    /// Makes what was recorded durable against a kill of the process.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.enqueued.flush()
+    }
+}
+
+impl DoneLog {
+    pub fn record(&mut self, fingerprint: u64) -> io::Result<()> {
+        self.file.write_all(&fingerprint.to_le_bytes())
+    }
+}
+
+fn read(enqueued: &Path, done: &Path) -> io::Result<Replay> {
+    let mut done_set = HashSet::new();
+    if let Ok(file) = File::open(done) {
+        let mut reader = BufReader::new(file);
+        let mut buf = [0u8; 8];
+        while reader.read_exact(&mut buf).is_ok() {
+            done_set.insert(u64::from_le_bytes(buf));
+        }
+    }
+    let mut reader = BufReader::new(File::open(enqueued)?);
+    let mut requests = Vec::new();
+    let mut len = [0u8; 4];
+    while reader.read_exact(&mut len).is_ok() {
+        let mut record = vec![0u8; u32::from_le_bytes(len) as usize];
+        if reader.read_exact(&mut record).is_err() || record.len() < 8 {
+            break; // torn by the kill
+        }
+        let depth = u32::from_le_bytes([record[0], record[1], record[2], record[3]]);
+        let meta_len = u32::from_le_bytes([record[4], record[5], record[6], record[7]]) as usize;
+        let Some(meta) = record.get(8..8 + meta_len) else {
+            break;
+        };
+        let Ok(url) = String::from_utf8(record[8 + meta_len..].to_vec()) else {
+            break;
+        };
+        let meta = (meta_len > 0).then(|| Bytes::copy_from_slice(meta));
+        let done = done_set.contains(&crate::url::fingerprint(&url));
+        requests.push((
+            Request {
+                url,
+                depth,
+                meta,
+                attempts: 0,
+            },
+            done,
+        ));
+    }
+    Ok(Replay { requests })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::url::fingerprint;
+
+    #[test]
+    fn replays_what_was_not_done_and_ignores_a_torn_tail() {
+        let dir = std::env::temp_dir().join(format!("ucrawler-journal-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (mut journal, mut done, replay) = open(&dir, false).unwrap();
+        assert!(replay.is_none());
+        let a = Request::new("http://h/a").with_meta(&b"7"[..]);
+        let mut b = Request::new("http://h/b");
+        b.depth = 3;
+        journal.record(&a).unwrap();
+        journal.record(&b).unwrap();
+        journal.flush().unwrap();
+        done.record(fingerprint("http://h/a")).unwrap();
+        drop((journal, done));
+        // A torn record at the end, as a kill -9 mid-write leaves it.
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(dir.join(ENQUEUED))
+            .unwrap();
+        file.write_all(&[40, 0, 0, 0, 1, 2]).unwrap();
+
+        assert!(matches!(open(&dir, false), Err(JournalError::NotEmpty(_))));
+        let (_, _, replay) = open(&dir, true).unwrap();
+        let requests = replay.unwrap().requests;
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[0], (a, true));
+        assert_eq!(requests[1], (b, false));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

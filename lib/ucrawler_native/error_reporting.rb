@@ -1,0 +1,100 @@
+# frozen_string_literal: true
+
+module UcrawlerNative
+  # Error hooks and error trackers for exceptions raised by *your* code during a crawl (a block,
+  # a model callback, a job). Pages that fail are not exceptions: they arrive with `page.error`.
+  #
+  #   UcrawlerNative.on_error { |error, context| MyTracker.notify(error, context) }
+  #
+  # Besides the hooks, an exception is sent to each error tracker that is loaded (unless turned
+  # off with `UcrawlerNative.error_trackers = [...]`):
+  # - Honeybadger: `Honeybadger.notify(error, context: context)`
+  # - Sentry:      `Sentry.capture_exception(error, extra: context)`
+  # - Rails 7+:    `Rails.error.report(error, handled: ..., context: context)`
+  # If your tracker already subscribes to `Rails.error` (sentry-rails, honeybadger 5 can), keep
+  # only `:rails` to avoid reporting twice.
+  ERROR_TRACKERS = %i[honeybadger sentry rails].freeze
+
+  @error_hooks = [].freeze
+  @error_hooks_lock = Mutex.new
+  @error_trackers = ERROR_TRACKERS
+
+  class << self
+    # Registers a hook called as `hook.call(error, context)` for every reported exception;
+    # `context` is a frozen Hash (`model:`, `record_id:`, `url:`, `job:`, `handled:`, ...).
+    # Returns the hook (pass it to `remove_error_hook`). A hook that raises is logged, not raised.
+    def on_error(callable = nil, &block)
+      hook = callable || block
+      raise ArgumentError, "on_error needs a block or an object responding to #call" unless hook.respond_to?(:call)
+
+      @error_hooks_lock.synchronize { @error_hooks = [*@error_hooks, hook].freeze }
+      hook
+    end
+
+    def remove_error_hook(hook)
+      @error_hooks_lock.synchronize { @error_hooks = (@error_hooks - [hook]).freeze }
+      hook
+    end
+
+    # The registered hooks (a frozen Array).
+    def error_hooks
+      @error_hooks
+    end
+
+    # Trackers reported to when loaded: a subset of ERROR_TRACKERS.
+    attr_reader :error_trackers
+
+    def error_trackers=(trackers)
+      trackers = Array(trackers).map(&:to_sym)
+      unknown = trackers - ERROR_TRACKERS
+      raise ArgumentError, "unknown error trackers #{unknown.inspect} (known: #{ERROR_TRACKERS.inspect})" if unknown.any?
+
+      @error_trackers = trackers.freeze
+    end
+
+    # Reports `error` once (an exception already reported is skipped, so layers can each report
+    # without duplicates): to the logger, the hooks and the loaded error trackers. `handled`:
+    # whether the caller goes on (true) or re-raises (false). Returns whether it reported.
+    def report_error(error, context = {}, handled: true)
+      return false if error_reported?(error)
+
+      mark_reported(error)
+      context = context.to_h.compact.merge(handled: handled).freeze
+      logger.error { "ucrawler_native: #{error.class}: #{error.message} #{context.inspect}" }
+      error_hooks.each { |hook| safely(hook) { hook.call(error, context) } }
+      notify_trackers(error, context, handled)
+      true
+    end
+
+    # Whether `report_error` has seen this exception.
+    def error_reported?(error)
+      error.instance_variable_defined?(:@__ucrawler_native_reported)
+    end
+
+    private
+
+    def mark_reported(error)
+      error.instance_variable_set(:@__ucrawler_native_reported, true) unless error.frozen?
+    end
+
+    def notify_trackers(error, context, handled)
+      trackers = error_trackers
+      if trackers.include?(:honeybadger) && defined?(::Honeybadger) && ::Honeybadger.respond_to?(:notify)
+        safely(::Honeybadger) { ::Honeybadger.notify(error, context: context) }
+      end
+      if trackers.include?(:sentry) && defined?(::Sentry) && ::Sentry.respond_to?(:capture_exception)
+        safely(::Sentry) { ::Sentry.capture_exception(error, extra: context) }
+      end
+      return unless trackers.include?(:rails) && defined?(::Rails) && ::Rails.respond_to?(:error) && ::Rails.error
+
+      safely(::Rails.error) { ::Rails.error.report(error, handled: handled, context: context) }
+    end
+
+    # A broken hook or tracker must not hide the original error nor stop the others.
+    def safely(target)
+      yield
+    rescue StandardError => e
+      logger.error { "ucrawler_native: error hook #{target.inspect} raised #{e.class}: #{e.message}" }
+    end
+  end
+end
