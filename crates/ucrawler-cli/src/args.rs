@@ -109,6 +109,9 @@ pub struct CrawlOptions {
     /// or machine memory, at most 1GiB]
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
+    /// Requests the frontier keeps in memory before spilling to disk [default: 100000]
+    #[arg(long, value_name = "N")]
+    pub frontier_memory: Option<usize>,
     /// Journal the crawl in this directory, so that it can be resumed after a kill
     /// [default: none]
     #[arg(long, value_name = "DIR")]
@@ -191,7 +194,8 @@ impl CrawlOptions {
             truncate_body,
             robots,
             stall_timeout,
-            max_memory
+            max_memory,
+            frontier_memory
         );
         if let Some(max_pages) = self.max_pages {
             config.max_pages = Some(max_pages);

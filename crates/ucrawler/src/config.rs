@@ -152,6 +152,9 @@ pub struct Config {
     /// the machine's memory), at most 1 GiB.
     #[serde(with = "units::size")]
     pub max_memory: u64,
+    /// Requests the frontier keeps in memory; beyond them it spills to segment files (under
+    /// `state_dir`, or a temporary directory), order preserved. Default 100,000.
+    pub frontier_memory: usize,
     /// Directory for the crawl journal: with it, a crawl killed (even with -9) continues with
     /// `resume`. One crawl per directory. Default none (no journal).
     pub state_dir: Option<std::path::PathBuf>,
@@ -208,6 +211,7 @@ impl Default for Config {
             proxy: None,
             accept_invalid_certs: false,
             max_memory: crate::memory::default_max_memory(),
+            frontier_memory: 100_000,
             state_dir: None,
             resume: false,
             deadline: None,
@@ -330,7 +334,7 @@ impl ConfigBuilder {
         max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize,
         keep_body: bool, parsers: usize, buffer: usize, io_threads: usize, truncate_body: bool,
         robots: bool, max_crawl_delay: Duration, private_addresses: PrivateAddresses, cookies: bool,
-        accept_invalid_certs: bool, max_memory: u64, resume: bool, deadline: Option<Duration>, stall_timeout: Duration,
+        accept_invalid_certs: bool, max_memory: u64, resume: bool, frontier_memory: usize, deadline: Option<Duration>, stall_timeout: Duration,
     }
 
     /// Limits link depth (0 = seeds only).

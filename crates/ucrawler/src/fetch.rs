@@ -292,7 +292,13 @@ async fn read_response(
                 let room = (limit - body.len() as u64) as usize;
                 let take = chunk.len().min(room);
                 // Reserve for the document it will become too: parsing then stays in budget.
-                if !reservation.try_grow(take as u64 * (1 + DOM_FACTOR)) {
+                if !reserve(
+                    &mut reservation,
+                    take as u64 * (1 + DOM_FACTOR),
+                    config.read_timeout,
+                )
+                .await
+                {
                     // max_memory is spent: keep what we have (a page, not an outage).
                     fetched.truncated = true;
                     fetched.memory_cut = true;
@@ -316,6 +322,23 @@ async fn read_response(
     fetched.reservation = fetched.body.is_some().then_some(reservation);
     fetched.elapsed = started.elapsed();
     fetched
+}
+
+/// Grows a body's reservation. A body that has nothing yet waits (up to `patience`) for memory
+/// to be freed by pages finishing; one that has something is cut at once instead, which frees
+/// memory sooner (and bodies never wait on each other).
+async fn reserve(reservation: &mut Reservation, bytes: u64, patience: Duration) -> bool {
+    const RECHECK: Duration = Duration::from_millis(10);
+    let give_up = Instant::now() + patience;
+    loop {
+        if reservation.try_grow(bytes) {
+            return true;
+        }
+        if reservation.bytes() > 0 || Instant::now() >= give_up {
+            return false;
+        }
+        tokio::time::sleep(RECHECK).await;
+    }
 }
 
 /// `Retry-After`: delay-seconds or an HTTP-date.

@@ -65,16 +65,40 @@ pub fn open(dir: &Path, resume: bool) -> Result<(Journal, DoneLog, Option<Replay
     Ok((Journal { enqueued }, DoneLog { file: done }, replay))
 }
 
+/// Writes one request record: `len u32 | depth u32 | meta_len u32 | meta | url` (little endian).
+pub(crate) fn write_request(out: &mut impl Write, request: &Request) -> io::Result<()> {
+    let meta = request.meta.as_deref().unwrap_or_default();
+    let len = 4 + 4 + meta.len() + request.url.len();
+    out.write_all(&(len as u32).to_le_bytes())?;
+    out.write_all(&request.depth.to_le_bytes())?;
+    out.write_all(&(meta.len() as u32).to_le_bytes())?;
+    out.write_all(meta)?;
+    out.write_all(request.url.as_bytes())
+}
+
+/// Reads one request record; `None` at the end or at a torn record.
+pub(crate) fn read_request(input: &mut impl Read) -> Option<Request> {
+    let mut len = [0u8; 4];
+    input.read_exact(&mut len).ok()?;
+    let mut record = vec![0u8; u32::from_le_bytes(len) as usize];
+    input.read_exact(&mut record).ok()?;
+    let header = record.get(..8)?;
+    let depth = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+    let meta_len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    let meta = record.get(8..8 + meta_len)?;
+    let meta = (meta_len > 0).then(|| Bytes::copy_from_slice(meta));
+    let url = String::from_utf8(record.get(8 + meta_len..)?.to_vec()).ok()?;
+    Some(Request {
+        url,
+        depth,
+        meta,
+        attempts: 0,
+    })
+}
+
 impl Journal {
     pub fn record(&mut self, request: &Request) -> io::Result<()> {
-        let meta = request.meta.as_deref().unwrap_or_default();
-        let len = 4 + 4 + meta.len() + request.url.len();
-        self.enqueued.write_all(&(len as u32).to_le_bytes())?;
-        self.enqueued.write_all(&request.depth.to_le_bytes())?;
-        self.enqueued
-            .write_all(&(meta.len() as u32).to_le_bytes())?;
-        self.enqueued.write_all(meta)?;
-        self.enqueued.write_all(request.url.as_bytes())
+        write_request(&mut self.enqueued, request)
     }
 
     /// Makes what was recorded durable against a kill of the process.
@@ -100,31 +124,10 @@ fn read(enqueued: &Path, done: &Path) -> io::Result<Replay> {
     }
     let mut reader = BufReader::new(File::open(enqueued)?);
     let mut requests = Vec::new();
-    let mut len = [0u8; 4];
-    while reader.read_exact(&mut len).is_ok() {
-        let mut record = vec![0u8; u32::from_le_bytes(len) as usize];
-        if reader.read_exact(&mut record).is_err() || record.len() < 8 {
-            break; // torn by the kill
-        }
-        let depth = u32::from_le_bytes([record[0], record[1], record[2], record[3]]);
-        let meta_len = u32::from_le_bytes([record[4], record[5], record[6], record[7]]) as usize;
-        let Some(meta) = record.get(8..8 + meta_len) else {
-            break;
-        };
-        let Ok(url) = String::from_utf8(record[8 + meta_len..].to_vec()) else {
-            break;
-        };
-        let meta = (meta_len > 0).then(|| Bytes::copy_from_slice(meta));
-        let done = done_set.contains(&crate::url::fingerprint(&url));
-        requests.push((
-            Request {
-                url,
-                depth,
-                meta,
-                attempts: 0,
-            },
-            done,
-        ));
+    // Stops at the end, or at a record torn by the kill.
+    while let Some(request) = read_request(&mut reader) {
+        let done = done_set.contains(&crate::url::fingerprint(&request.url));
+        requests.push((request, done));
     }
     Ok(Replay { requests })
 }

@@ -13,7 +13,7 @@ use url::Url;
 use crate::crawl::{CrawlCtx, Event, Slot};
 use crate::engine::Runtime;
 use crate::fetch::{backoff, fetch, FetchContext, Fetched};
-use crate::frontier::{Frontier, MemoryFrontier};
+use crate::frontier::{Frontier, SpillFrontier};
 use crate::journal::{Journal, Replay};
 use crate::memory::Part;
 use crate::page::Request;
@@ -37,7 +37,7 @@ pub(crate) struct Scheduler {
     events: mpsc::UnboundedReceiver<Event>,
     seeds: mpsc::Receiver<Request>,
     slots: Arc<Semaphore>,
-    frontier: MemoryFrontier,
+    frontier: SpillFrontier,
     seen: SeenSet,
     hosts: Hosts,
     /// Dispatched pages whose `Parsed` event has not come back yet.
@@ -76,13 +76,15 @@ impl Scheduler {
         let config = &ctx.config;
         let slots = Arc::new(Semaphore::new(config.concurrency + config.buffer));
         let hosts = Hosts::new(config.per_host, config.delay, PARK_LIMIT);
+        let spill_dir = config.state_dir.as_ref().map(|dir| dir.join("frontier"));
+        let frontier = SpillFrontier::new(spill_dir, config.frontier_memory);
         Self {
             ctx,
             runtime,
             events,
             seeds,
             slots,
-            frontier: MemoryFrontier::new(),
+            frontier,
             seen: SeenSet::new(),
             hosts,
             outstanding: 0,
@@ -270,7 +272,15 @@ impl Scheduler {
 
     fn publish_sizes(&mut self) {
         let budget = &self.ctx.budget;
-        let now = (self.queued_bytes, self.seen.memory_bytes());
+        // Only the part of the queue held in memory counts: the rest is in segment files.
+        let queued = self.frontier.len() + self.hosts.parked() as u64;
+        let in_memory = self.frontier.in_memory() as u64 + self.hosts.parked() as u64;
+        let frontier_bytes = if queued == 0 {
+            0
+        } else {
+            self.queued_bytes / queued * in_memory
+        };
+        let now = (frontier_bytes, self.seen.memory_bytes());
         budget.adjust(Part::Frontier, self.published.0, now.0);
         budget.adjust(Part::Seen, self.published.1, now.1);
         self.published = now;

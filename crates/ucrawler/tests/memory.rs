@@ -90,3 +90,30 @@ fn frontier_and_seen_set_are_accounted() {
     assert!(saw_frontier);
     assert_eq!(crawl.stats().memory.used, 0);
 }
+
+#[test]
+fn a_frontier_spilled_to_disk_crawls_the_same_site() {
+    let site = TestSite::start(SiteConfig {
+        pages: 400,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let config = Config::builder()
+        .per_host(8usize)
+        .frontier_memory(20usize)
+        .build()
+        .unwrap();
+    let crawler = Crawler::new(config).unwrap();
+    let mut crawl = crawler.crawl([site.url("/")]).unwrap();
+    let mut found = std::collections::BTreeSet::new();
+    let mut peak_queue = 0;
+    while let Some(page) = crawl.next() {
+        assert!(found.insert(page.url), "delivered twice");
+        peak_queue = peak_queue.max(crawl.stats().frontier);
+    }
+    assert_eq!(found, site.expected_urls(None));
+    assert!(
+        peak_queue > 20,
+        "the frontier did spill (peak {peak_queue})"
+    );
+}

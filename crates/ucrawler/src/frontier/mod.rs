@@ -2,8 +2,10 @@
 //! first); per-host ordering and delays are the politeness module's business, not the frontier's.
 
 mod memory;
+mod spill;
 
 pub use memory::MemoryFrontier;
+pub use spill::SpillFrontier;
 
 use crate::page::Request;
 
