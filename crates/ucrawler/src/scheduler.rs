@@ -275,11 +275,7 @@ impl Scheduler {
         // Only the part of the queue held in memory counts: the rest is in segment files.
         let queued = self.frontier.len() + self.hosts.parked() as u64;
         let in_memory = self.frontier.in_memory() as u64 + self.hosts.parked() as u64;
-        let frontier_bytes = if queued == 0 {
-            0
-        } else {
-            self.queued_bytes / queued * in_memory
-        };
+        let frontier_bytes = self.queued_bytes.checked_div(queued).unwrap_or(0) * in_memory;
         let now = (frontier_bytes, self.seen.memory_bytes());
         budget.adjust(Part::Frontier, self.published.0, now.0);
         budget.adjust(Part::Seen, self.published.1, now.1);
