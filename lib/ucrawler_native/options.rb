@@ -9,10 +9,9 @@ module UcrawlerNative
   module Options
     # Sizes accept Integer bytes or a String such as "64MiB".
     SIZES = %i[max_body max_memory].freeze
-    # Options that may be nil (meaning unlimited, or none).
-    NULLABLE = %i[depth max_pages proxy].freeze
-    # Options whose default is nil that take a String (other nil defaults are Integers).
-    OPTIONAL_STRINGS = %i[proxy].freeze
+    # Options that may be nil (meaning none / unlimited), with the type they take otherwise.
+    NULLABLE = { depth: :integer, max_pages: :integer, deadline: :duration, proxy: :string,
+                 state_dir: :string }.freeze
 
     module_function
 
@@ -45,7 +44,6 @@ module UcrawlerNative
 
         return public_send(NULLABLE[name], name, value)
       end
-      return string(name, value) if OPTIONAL_STRINGS.include?(name)
 
       case default
       when true, false then boolean(name, value)
@@ -93,9 +91,9 @@ module UcrawlerNative
       end
     end
 
-    # Symbols too, for options that name a choice (`private_addresses: :deny`).
+    # Symbols too, for options that name a choice (`private_addresses: :deny`), and Pathnames.
     def string(name, value)
-      return value.to_s if value.is_a?(Symbol)
+      return value.to_s if value.is_a?(Symbol) || value.is_a?(Pathname)
       raise TypeError, "option #{name.inspect} must be a String (got #{value.inspect})" unless value.is_a?(String)
 
       value
