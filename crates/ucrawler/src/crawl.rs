@@ -78,12 +78,7 @@ pub(crate) enum Event {
 /// Everything the stages of one crawl share. When the last reference goes (scheduler finished,
 /// no page in any stage), the results channel closes and the consumer sees the end.
 pub(crate) struct CrawlCtx {
-    pub config: Arc<Config>,
-    pub extractor: Arc<Extractor>,
-    pub scope: Arc<Scope>,
-    pub robots: Arc<RobotsCache>,
-    pub guard: Arc<AddressGuard>,
-    pub budget: Arc<MemoryBudget>,
+    shared: Shared,
     pub counters: Arc<Counters>,
     pub cancel: CancellationToken,
     pub events: mpsc::UnboundedSender<Event>,
@@ -91,7 +86,9 @@ pub(crate) struct CrawlCtx {
     waker: Arc<AtomicWaker>,
 }
 
-/// The parts of a crawler every crawl shares.
+/// The parts of a crawler every crawl shares (config, rules, robots cache, address guard and
+/// memory budget); a crawl's context reads them through `Deref`.
+#[derive(Clone)]
 pub(crate) struct Shared {
     pub config: Arc<Config>,
     pub extractor: Arc<Extractor>,
@@ -99,6 +96,14 @@ pub(crate) struct Shared {
     pub robots: Arc<RobotsCache>,
     pub guard: Arc<AddressGuard>,
     pub budget: Arc<MemoryBudget>,
+}
+
+impl std::ops::Deref for CrawlCtx {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 impl CrawlCtx {
@@ -109,12 +114,7 @@ impl CrawlCtx {
         results: Sender<Delivered>,
     ) -> Self {
         Self {
-            config: shared.config.clone(),
-            extractor: shared.extractor.clone(),
-            scope: shared.scope.clone(),
-            robots: shared.robots.clone(),
-            guard: shared.guard.clone(),
-            budget: shared.budget.clone(),
+            shared: shared.clone(),
             counters,
             cancel: CancellationToken::new(),
             events,
