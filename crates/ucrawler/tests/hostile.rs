@@ -345,7 +345,7 @@ fn bodies_are_capped_while_streaming() {
     let page = one(quick().build().unwrap(), site.url("/hostile/binary"));
     assert!(page.is_ok() && page.bytes == 0 && page.content_type.as_deref() == Some("video/mp4"));
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(5),
         "a 1 GiB video was downloaded"
     );
 }
