@@ -477,3 +477,17 @@ fn every_crawl_ends_and_says_why() {
     crawl.by_ref().for_each(drop);
     assert_eq!(crawl.stats().end_reason, Some(EndReason::Deadline));
 }
+
+#[test]
+fn every_redirect_hop_is_checked_against_robots_txt() {
+    let site = site_with(Some("User-agent: *\nDisallow: /hostile/redirect-chain/0\n"));
+    let page = one(
+        quick().build().unwrap(),
+        site.url("/hostile/redirect-chain/2"),
+    );
+    assert_eq!(kind(&page), "robots_disallowed");
+    assert!(site
+        .request_log()
+        .iter()
+        .all(|r| r.path != "/hostile/redirect-chain/0"));
+}
