@@ -1,7 +1,6 @@
 # frozen_string_literal: true
 
 require "json"
-require "open3"
 
 # Slow (a release build of the extension inside `gem install`: ~1.5-4 min on 2 cores). It runs in
 # every `rspec` run; `rspec --tag ~packaging` leaves it out while iterating.
@@ -13,8 +12,9 @@ RSpec.describe "the packaged gem", :packaging, timeout: 1200 do
   # The installed gem must not see the checkout or the caller's Ruby setup.
   let(:clean_env) { { "RUBYLIB" => nil, "RUBYOPT" => nil, "BUNDLE_GEMFILE" => nil } }
 
-  def run!(env, *command, chdir:)
-    output, status = Open3.capture2e(env, *command, chdir: chdir)
+  def run!(env, *command, chdir:, limit: 900)
+    output, status, took = run_command(env, *command, chdir: chdir, limit: limit)
+    expect(took).to be < limit
     expect(status).to be_success, "#{command.join(" ")} failed (#{status.inspect}):\n#{output[-6000..] || output}"
     output
   end

@@ -114,6 +114,27 @@ module SiteHelpers
     true
   end
 
+  # Runs a command, its stdout and stderr merged, for up to `limit` seconds (then kills it):
+  # returns [output, Process::Status, seconds]. Unlike Open3.capture2e, an exception (Timeout)
+  # does not wait for the child forever.
+  def run_command(env, *command, limit:, chdir: Dir.pwd)
+    reader, writer = IO.pipe
+    started = monotonic
+    pid = Process.spawn(env, *command, chdir: chdir, in: File::NULL, out: writer, err: writer)
+    writer.close
+    output = +""
+    collector = Thread.new { output << reader.read }
+    status, took = wait_child(pid, limit: limit)
+    collector.join(5)
+    [output, status, took || (monotonic - started)]
+  ensure
+    if pid && status.nil?
+      Process.kill("KILL", pid) rescue nil # rubocop:disable Style/RescueModifier
+      Process.wait(pid) rescue nil # rubocop:disable Style/RescueModifier
+    end
+    reader&.close
+  end
+
   # Waits for a child process up to `limit` seconds (kills it after); returns [status, seconds].
   def wait_child(pid, limit:)
     started = monotonic

@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "json"
 require "open3"
 
 SpecStop = Class.new(StandardError)
@@ -191,35 +192,59 @@ RSpec.describe UcrawlerNative::Crawler, "threads, interrupts, fork and GC" do
     expect(again).to match_array(parent_urls)
   end
 
+  # In a child process with nothing else loaded: GC.stress makes every allocation a full GC, whose
+  # cost grows with the heap (RSpec, and Rails when the Rails specs run in the same process).
   it "survives GC.stress while streaming and reading every accessor", timeout: 120 do
-    crawler = described_class.new(depth: 0, per_host: 4, extract: { price: ".price", hero: ["img.hero", "src"] },
-                                  keep_headers: ["content-type"], keep_body: true)
-    # GC.stress makes every allocation a full GC: a dozen pages take seconds already.
-    seeds = (1..10).map { |n| [page_url(n), n] } + [[site_url("/page/99999.html"), "missing"], ["bad url", :bad]]
-    seen = []
-    kept = []
-    begin
-      GC.stress = true
-      crawler.crawl(seeds) do |page|
-        kept << page
-        seen << [page.url, page.final_url, page.status, page.content_type, page.title, page.description,
-                 page.canonical, page.links.size, page.extracted, page[:price], page.headers, page.body&.bytesize,
-                 page.depth, page.bytes, page.elapsed, page.meta, page.error&.kind, page.ok?, page.to_h,
-                 page.truncated?, page.attempts, page.inspect]
+    script = <<~'RUBY'
+      require "json"
+      require "ucrawler_native"
+      base = ARGV.fetch(0)
+      crawler = UcrawlerNative::Crawler.new(depth: 0, per_host: 4, keep_headers: ["content-type"], keep_body: true,
+                                            extract: { price: ".price", hero: ["img.hero", "src"] })
+      seeds = (1..10).map { |n| ["#{base}/page/#{n}.html", n] } +
+              [["#{base}/page/99999.html", "missing"], ["bad url", :bad]]
+      seen = []
+      kept = []
+      begin
+        GC.stress = true
+        crawler.crawl(seeds) do |page|
+          kept << page
+          seen << [page.url, page.final_url, page.status, page.content_type, page.title, page.description,
+                   page.canonical, page.links, page.extracted, page[:price], page.headers, page.body,
+                   page.depth, page.bytes, page.elapsed, page.meta, page.error, page.ok?, page.to_h,
+                   page.truncated?, page.attempts, page.inspect, crawler.stats]
+        end
+      ensure
+        GC.stress = false
       end
-    ensure
-      GC.stress = false
-    end
-    GC.start
-    GC.compact if GC.respond_to?(:compact)
+      GC.start
+      GC.compact
+      # Pages (and the values read from them) outlive the crawl, GC and compaction intact.
+      puts JSON.generate(
+        seen: seen.size,
+        meta: kept.map { |page| [page.url, page.meta.inspect] },
+        prices: kept.select(&:ok?).map { |page| page[:price] },
+        bodies: kept.select(&:ok?).count { |page| page.body.end_with?("</html>\n") || page.body.include?("</html>") },
+        links: kept.select(&:ok?).count { |page| page.links.size > 10 && page.links.all?(String) },
+        titles: seen.map { |row| row[4] }.compact.size,
+        kinds: kept.map { |page| page.error&.kind }.compact.map(&:to_s).sort,
+      )
+    RUBY
+    output, status, took = run_command({}, RbConfig.ruby, "-I", File.join(TestSite::ROOT, "lib"), "-e", script, base_url,
+                                       limit: 100)
+    expect(took).to be < 100
+    expect(status).to be_success, output
+    result = JSON.parse(output.lines.last, symbolize_names: true)
 
-    expect(seen.size).to eq(12)
-    metas = kept.to_h { |page| [page.url, page.meta] }
-    expect(metas).to eq(seeds.to_h)
-    ok = kept.select(&:ok?)
-    expect(ok.size).to eq(10)
-    expect(ok.map { |page| page[:price] }).to all(match(/\A\$\d+\.\d\d\z/))
-    expect(ok.map(&:body)).to all(include("</html>"))
-    expect(kept.map { |page| page.error&.kind }.compact).to contain_exactly(:http_status, :invalid_url)
+    expect(result[:seen]).to eq(12)
+    expected_meta = (1..10).map { |n| [page_url(n), n.inspect] } +
+                    [[site_url("/page/99999.html"), '"missing"'], ["bad url", ":bad"]]
+    expect(result[:meta]).to match_array(expected_meta)
+    expect(result[:prices].size).to eq(10)
+    expect(result[:prices]).to all(match(/\A\$\d+\.\d\d\z/))
+    expect(result[:bodies]).to eq(10)
+    expect(result[:links]).to eq(10)
+    expect(result[:titles]).to eq(11) # the 404 page has a title too; the invalid URL has none
+    expect(result[:kinds]).to eq(%w[http_status invalid_url])
   end
 end
