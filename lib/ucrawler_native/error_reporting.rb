@@ -52,6 +52,16 @@ module UcrawlerNative
       @error_trackers = trackers.freeze
     end
 
+    # Adds `context` to every report made by this thread inside the block (jobs add their name
+    # and id, so an error in a record's callback says which job ran it).
+    def with_error_context(context)
+      previous = Thread.current[:ucrawler_native_error_context]
+      Thread.current[:ucrawler_native_error_context] = (previous || {}).merge(context)
+      yield
+    ensure
+      Thread.current[:ucrawler_native_error_context] = previous
+    end
+
     # Reports `error` once (an exception already reported is skipped, so layers can each report
     # without duplicates): to the logger, the hooks and the loaded error trackers. `handled`:
     # whether the caller goes on (true) or re-raises (false). Returns whether it reported.
@@ -59,7 +69,8 @@ module UcrawlerNative
       return false if error_reported?(error)
 
       mark_reported(error)
-      context = context.to_h.compact.merge(handled: handled).freeze
+      outer = Thread.current[:ucrawler_native_error_context] || {}
+      context = outer.merge(context.to_h).compact.merge(handled: handled).freeze
       logger.error { "ucrawler_native: #{error.class}: #{error.message} #{context.inspect}" }
       error_hooks.each { |hook| safely(hook) { hook.call(error, context) } }
       notify_trackers(error, context, handled)

@@ -15,14 +15,15 @@ module UcrawlerNative
 
     attr_writer :logger
 
-    # Default crawler options for model crawls and jobs (the Railtie sets them from
-    # `config.ucrawler_native`). Precedence: engine defaults < these < `crawls` < call.
+    # Default options for model crawls and jobs: engine options, plus `batch_size` and
+    # `on_error` (the Railtie sets them from `config.ucrawler_native`). Precedence: engine
+    # defaults < these < `crawls` < the call.
     attr_reader :defaults
 
     # Validates the options at once (an unknown name or a wrong type raises, naming it).
     def defaults=(options)
       options = options.to_h.transform_keys(&:to_sym)
-      Options.normalize(options)
+      Options.normalize(options.except(:batch_size, :on_error))
       @defaults = options.freeze
     end
 

@@ -1,0 +1,89 @@
+# frozen_string_literal: true
+
+require "json"
+
+module UcrawlerNative
+  # What CrawlJob (ActiveJob) and SidekiqWorker (Sidekiq) do with `(model_name, ids, options)`.
+  #
+  # - `options` (JSON: String keys) are crawl options (`"depth"`, `"per_host"`, `"batch_size"`,
+  #   ...) plus `"with"`: `"update"` runs crawl_and_update with `"update"` (a column mapping) or
+  #   the model's `crawls ..., update:`; `"callback"` calls the model's `crawls ..., callback:`
+  #   instance method with each page. Default: "callback" if the model declares one, else "update".
+  # - Every job of a process uses the process's shared crawler for its options (Registry).
+  # - An exception for one record (a callback raising) is reported and the job goes on with the
+  #   other records (`"on_error" => "raise"` to fail the job instead). Any other exception (the
+  #   database is down, a bad option) is reported and re-raised: the backend retries the job,
+  #   which crawls its whole batch again. Both modes are idempotent: re-running a batch rewrites
+  #   the same columns / calls the callback again for the same records, so callbacks must be too.
+  module JobRunner
+    WITH = %w[update callback].freeze
+
+    module_function
+
+    def perform(model_name, ids, options, context)
+      UcrawlerNative.with_error_context(context.merge(model: model_name.to_s, ids: Array(ids).size)) do
+        run(model_name, Array(ids), options || {})
+      rescue StandardError => e
+        UcrawlerNative.report_error(e, {}, handled: false)
+        raise
+      end
+    end
+
+    def run(model_name, ids, options)
+      model = model_class(model_name)
+      options = options.to_h.transform_keys(&:to_sym)
+      with = (options.delete(:with) || (model.ucrawler_callback ? "callback" : "update")).to_s
+      raise ArgumentError, "\"with\" must be one of #{WITH.inspect} (got #{with.inspect})" unless WITH.include?(with)
+
+      mapping = options.delete(:update)
+      options[:on_error] = (options[:on_error] || :skip).to_sym
+      relation = model.where(model.primary_key => ids)
+      return relation.crawl_and_update(mapping, **options) if with == "update"
+
+      callback = model.ucrawler_callback
+      raise ConfigError, "#{model.name} declares no callback: use `crawls :url, callback: :method_name`" unless callback
+
+      relation.crawl(**options) { |record, page| record.public_send(callback, page) }
+    end
+
+    # Only models that include UcrawlerNative::Model: job arguments never name arbitrary classes.
+    def model_class(name)
+      model = name.to_s.safe_constantize
+      return model if model.is_a?(Class) && model.include?(Model) && model.respond_to?(:primary_key)
+
+      raise Error, "#{name.inspect} is not a model including UcrawlerNative::Model"
+    end
+
+    # Validates options for a job and returns them JSON-ready (String keys and Symbols turned to
+    # Strings); anything else must survive JSON as it is (no Regexp, Proc, Time...).
+    def job_options(options)
+      options = json_ready(options.to_h)
+      ModelCrawl.split_options(options.except("update", "with"))
+      unless options["with"].nil? || WITH.include?(options["with"])
+        raise ArgumentError, "with: must be one of #{WITH.inspect} (got #{options["with"].inspect})"
+      end
+      unless JSON.parse(JSON.generate(options)) == options
+        raise ArgumentError, "job options must be JSON-safe (Strings, Symbols, numbers, booleans, nil, Arrays, Hashes): #{options.inspect}"
+      end
+
+      options
+    end
+
+    # Symbols (keys and values) become Strings; other values stay as they are.
+    def json_ready(value)
+      case value
+      when Hash then value.to_h { |k, v| [k.is_a?(Symbol) ? k.to_s : k, json_ready(v)] }
+      when Array then value.map { |v| json_ready(v) }
+      when Symbol then value.to_s
+      else value
+      end
+    end
+
+    def enqueue(via, model_name, ids, options)
+      case via
+      when :active_job then CrawlJob.perform_later(model_name, ids, options)
+      when :sidekiq then SidekiqWorker.perform_async(model_name, ids, options)
+      end
+    end
+  end
+end

@@ -1,0 +1,108 @@
+# frozen_string_literal: true
+
+require "active_support/concern"
+require "json"
+
+module UcrawlerNative
+  # Crawl the URLs of an ActiveRecord model, a relation at a time.
+  #
+  #   class Site < ApplicationRecord
+  #     include UcrawlerNative::Model
+  #     crawls :url, depth: 0, per_host: 4, update: { title: :title, http_status: :status, crawled_at: :now }
+  #   end
+  #
+  #   Site.where(title: nil).crawl(batch_size: 500) { |site, page| site.update!(title: page.title) }
+  #   Site.where(...).crawl_ids { |id, page| ... }            # ids, no record loaded
+  #   Site.where(...).crawl_and_update(title: :title, crawled_at: :now)
+  #   Site.where(...).crawl_later(via: :sidekiq, ids_per_job: 500)
+  #
+  # Memory stays flat for tables of millions of rows (see ModelCrawl).
+  module Model
+    extend ActiveSupport::Concern
+
+    JOB_BACKENDS = %i[active_job sidekiq].freeze
+
+    included do
+      class_attribute :ucrawler_url_column, instance_accessor: false
+      class_attribute :ucrawler_options, instance_accessor: false, default: {}.freeze
+      class_attribute :ucrawler_update, instance_accessor: false
+      class_attribute :ucrawler_callback, instance_accessor: false
+    end
+
+    class_methods do
+      # Declares the URL column and default options: engine options (`depth:`, `per_host:`, ...),
+      # `batch_size:`, `on_error:`, plus for jobs `update:` (the default column mapping of
+      # crawl_and_update) and `callback:` (an instance method jobs call with each page).
+      def crawls(column, update: nil, callback: nil, **options)
+        ModelCrawl.split_options(options) # unknown options raise here, at class load
+        self.ucrawler_url_column = column.to_sym
+        self.ucrawler_options = options.transform_keys(&:to_sym).freeze
+        self.ucrawler_update = update&.to_h&.freeze
+        self.ucrawler_callback = callback&.to_sym
+      end
+
+      # Crawls this relation's URLs, yielding `(record, page)`, records loaded back in batches of
+      # `batch_size` (default 1000). Pages discovered from a record's URL (`depth:` > 0) come with
+      # that record too. `on_error: :raise` (default) reports an exception from the block and
+      # stops the crawl with it; `:skip` reports it and goes on. Returns the crawl's stats.
+      def crawl(**options, &block)
+        raise ArgumentError, "crawl needs a block |record, page|" unless block
+
+        ModelCrawl.new(all, **options).each_record(&block)
+      end
+
+      # Like `crawl`, yielding `(id, page)` as pages arrive, without loading records.
+      def crawl_ids(**options, &block)
+        raise ArgumentError, "crawl_ids needs a block |id, page|" unless block
+
+        ModelCrawl.new(all, **options).each_id(&block)
+      end
+
+      # Crawls and writes page fields into columns, `batch_size` rows per transaction:
+      #   crawl_and_update(title: :title, http_status: :status, crawled_at: :now, depth: 0)
+      # Keywords naming a column are the mapping, the others options; pass the mapping as a Hash
+      # (`crawl_and_update({ depth: :depth }, per_host: 4)`) when a column is named like an
+      # option. Without a mapping, the one declared with `crawls ..., update:` is used.
+      def crawl_and_update(mapping = nil, **options)
+        mapping, options = ucrawler_split_mapping(options) if mapping.nil?
+        mapping = ucrawler_update if mapping.blank?
+        ModelCrawl.new(all, **options).update(mapping)
+      end
+
+      # Enqueues this relation's ids, `ids_per_job` per job, for UcrawlerNative::CrawlJob
+      # (`via: :active_job`) or UcrawlerNative::SidekiqWorker (`via: :sidekiq`). `options` must
+      # be JSON-safe (they travel in the job); they may include `update:` and `with:`
+      # ("update" or "callback"). Returns the number of jobs enqueued.
+      def crawl_later(via: :active_job, ids_per_job: 500, **options)
+        raise ArgumentError, "via must be one of #{JOB_BACKENDS.inspect} (got #{via.inspect})" unless JOB_BACKENDS.include?(via)
+        raise ArgumentError, "ids_per_job must be a positive Integer" unless ids_per_job.is_a?(Integer) && ids_per_job.positive?
+
+        options = JobRunner.job_options(options)
+        raise ConfigError, "#{name} has no URL column: declare `crawls :url_column` in the model" unless ucrawler_url_column
+
+        jobs = 0
+        ModelCrawl.each_row_batch(all, ucrawler_url_column, ids_per_job) do |rows|
+          JobRunner.enqueue(via, name, rows.map(&:first), options)
+          jobs += 1
+        end
+        jobs
+      end
+
+      private
+
+      def ucrawler_split_mapping(options)
+        columns = column_names.map(&:to_sym)
+        known = Options.names + ModelCrawl::OWN_OPTIONS
+        ambiguous = options.keys.select { |key| columns.include?(key) && known.include?(key) }
+        if ambiguous.any?
+          raise ArgumentError, "#{ambiguous.inspect} name both a column and an option: pass the mapping as a Hash, " \
+                               "crawl_and_update({ #{ambiguous.first}: ... }, **options)"
+        end
+        unknown = options.keys.reject { |key| columns.include?(key) || known.include?(key) }
+        raise ArgumentError, "unknown column or option #{unknown.map(&:inspect).join(", ")} for #{name}" if unknown.any?
+
+        options.partition { |key, _| columns.include?(key) }.map(&:to_h)
+      end
+    end
+  end
+end

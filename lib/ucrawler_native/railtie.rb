@@ -1,0 +1,22 @@
+# frozen_string_literal: true
+
+require "rails/railtie"
+
+module UcrawlerNative
+  # `config.ucrawler_native` (in config/application.rb, an environment file or an initializer)
+  # holds default crawler options for model crawls and jobs:
+  #
+  #   config.ucrawler_native.per_host = 4
+  #   config.ucrawler_native.user_agent = "MyApp crawler (+https://example.com/bot)"
+  #
+  # They are read after config/initializers/*.rb ran, and validated then (an unknown option or a
+  # wrong type stops the boot, naming it).
+  # UcrawlerNative.logger is Rails.logger unless you set another.
+  class Railtie < ::Rails::Railtie
+    config.ucrawler_native = ActiveSupport::OrderedOptions.new
+
+    initializer "ucrawler_native.defaults", after: :load_config_initializers do |app|
+      UcrawlerNative.defaults = app.config.ucrawler_native.to_h
+    end
+  end
+end

@@ -1,0 +1,30 @@
+# frozen_string_literal: true
+
+ActiveRecord::Schema.define do
+  create_table :sites, force: true do |t|
+    t.string :url
+    t.string :title
+    t.integer :http_status
+    t.string :crawl_error
+    t.datetime :crawled_at
+    t.string :note
+    t.timestamps null: true
+  end
+
+  create_table :crawl_events, force: true do |t|
+    t.integer :pid
+    t.bigint :crawler_id
+    t.bigint :thread_id
+    t.string :model
+    t.integer :seeds
+    t.integer :pages
+    t.datetime :started_at, precision: 6
+    t.datetime :finished_at, precision: 6
+  end
+
+  create_table :reported_errors, force: true do |t|
+    t.string :error_class
+    t.string :message
+    t.text :context
+  end
+end
