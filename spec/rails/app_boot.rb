@@ -39,16 +39,19 @@ end
 
 UcrawlerSpecApp::Application.initialize!
 
-# In the Sidekiq process: record what the specs check from outside, in the database.
+# In the Sidekiq process: record what the specs check from outside, in the database. Single
+# INSERT statements (`insert_all`), not `create!`: `create!` wraps BEGIN/INSERT/COMMIT, and with
+# sqlite3-ruby 1.x a thread holding SQLite's write lock between statements needs the GVL to
+# commit while another thread waits for the lock holding the GVL - a BusyException 20 s later.
 Sidekiq.configure_server do
   UcrawlerNative.on_error do |error, context|
-    ReportedError.create!(error_class: error.class.name, message: error.message, context: JSON.generate(context))
+    ReportedError.insert_all([{ error_class: error.class.name, message: error.message, context: JSON.generate(context) }])
   end
 
   ActiveSupport::Notifications.subscribe("crawl.ucrawler_native") do |event|
-    CrawlEvent.create!(pid: Process.pid, crawler_id: event.payload[:crawler].object_id,
-                       thread_id: Thread.current.object_id, model: event.payload[:model],
-                       seeds: event.payload[:count], pages: event.payload.dig(:stats, :pages),
-                       started_at: Time.at(event.time / 1000.0), finished_at: Time.at(event.end / 1000.0))
+    CrawlEvent.insert_all([{ pid: Process.pid, crawler_id: event.payload[:crawler].object_id,
+                             thread_id: Thread.current.object_id, model: event.payload[:model],
+                             seeds: event.payload[:count], pages: event.payload.dig(:stats, :pages),
+                             started_at: Time.at(event.time / 1000.0), finished_at: Time.at(event.end / 1000.0) }])
   end
 end
