@@ -11,6 +11,19 @@ require "timeout"
 require "tmpdir"
 require "ucrawler_native"
 
+module ChildProcess
+  # Stops a child: TERM, then KILL after `grace` seconds; a process already gone is fine.
+  def self.terminate(pid, grace: 10)
+    Process.kill("TERM", pid)
+    Timeout.timeout(grace) { Process.wait(pid) }
+  rescue Timeout::Error
+    Process.kill("KILL", pid)
+    Process.wait(pid)
+  rescue Errno::ESRCH, Errno::ECHILD
+    nil
+  end
+end
+
 module TestSite
   ROOT = File.expand_path("..", __dir__)
   # At least 200: the lazy-seed spec crawls /page/1.html … /page/200.html.
@@ -50,15 +63,7 @@ module TestSite
     def stop
       return unless @pid
 
-      begin
-        Process.kill("TERM", @pid)
-        Timeout.timeout(10) { Process.wait(@pid) }
-      rescue Timeout::Error
-        Process.kill("KILL", @pid)
-        Process.wait(@pid)
-      rescue Errno::ESRCH, Errno::ECHILD
-        nil
-      end
+      ChildProcess.terminate(@pid)
       @pid = nil
       @stdout&.close
       FileUtils.rm_rf(@dir) if @dir

@@ -101,10 +101,7 @@ module RailsSpec
     def stop
       return unless @pid
 
-      Process.kill("TERM", @pid)
-      Process.wait(@pid)
-    rescue Errno::ESRCH, Errno::ECHILD
-      nil
+      ChildProcess.terminate(@pid)
     ensure
       @pid = nil
     end
@@ -151,13 +148,7 @@ module RailsSpec
     def stop
       return unless @pid
 
-      Process.kill("TERM", @pid)
-      Timeout.timeout(15) { Process.wait(@pid) }
-    rescue Timeout::Error
-      Process.kill("KILL", @pid)
-      Process.wait(@pid)
-    rescue Errno::ESRCH, Errno::ECHILD
-      nil
+      ChildProcess.terminate(@pid, grace: 15)
     ensure
       @pid = nil
     end
