@@ -25,6 +25,8 @@ Gem::Specification.new do |spec|
     # site) before it builds the extension; only the engine and the bindings are compiled.
     "crates/*/Cargo.toml",
     "crates/*/src/**/*.rs",
+    # Declared as [[bench]] targets: cargo wants the files to exist (they are not built).
+    "crates/*/benches/**/*.rs",
     "Cargo.toml",
     "Cargo.lock",
     "README.md",

@@ -15,7 +15,9 @@ end
 require_relative "ucrawler_native/meta"
 require_relative "ucrawler_native/options"
 require_relative "ucrawler_native/page"
+require_relative "ucrawler_native/seeds"
 require_relative "ucrawler_native/crawler"
+require_relative "ucrawler_native/redis_frontier"
 
 # A web crawler whose engine is Rust: HTTP, decompression, HTML parsing, frontier and dedup live
 # outside the Ruby heap under configured memory bounds; Ruby receives compact pages in a block.

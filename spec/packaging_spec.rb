@@ -5,8 +5,10 @@ require "json"
 # Slow (a release build of the extension inside `gem install`: ~1.5-4 min on 2 cores). It runs in
 # every `rspec` run; `rspec --tag ~packaging` leaves it out while iterating.
 RSpec.describe "the packaged gem", :packaging, timeout: 1200 do
-  # Shared by every run, so `gem install` only recompiles the engine and the bindings.
-  let(:cargo_target_dir) { File.join(TestSite::ROOT, "target", "gem") }
+  # The checkout's target dir: `rake compile` has just built the same dependencies in release,
+  # so `gem install` only recompiles the engine and the bindings (a fresh CI run saves a full
+  # release build); the checkout's lib/ keeps its own copy of the extension.
+  let(:cargo_target_dir) { File.join(TestSite::ROOT, "target") }
   # What `gem build` reads: the gemspec picks its files from these.
   let(:sources) { %w[ucrawler_native.gemspec Cargo.toml Cargo.lock README.md lib ext crates] }
   # The installed gem must not see the checkout or the caller's Ruby setup.

@@ -10,6 +10,7 @@ require "rbconfig"
 require "timeout"
 require "tmpdir"
 require "ucrawler_native"
+require_relative "support/redis_server"
 
 module ChildProcess
   # Stops a child: TERM, then KILL after `grace` seconds; a process already gone is fine.

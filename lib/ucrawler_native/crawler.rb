@@ -16,11 +16,21 @@ module UcrawlerNative
     attr_reader :options
 
     # Every engine option as a keyword (see README for the list and defaults), plus
-    # `on_error:`, a callable receiving `(exception, page)` for exceptions raised by the block;
-    # without it such an exception stops the crawl and propagates.
-    def initialize(on_error: nil, **options)
+    # `on_error:`, a callable receiving `(exception, page)` for exceptions raised by the block
+    # (without it such an exception stops the crawl and propagates), and `frontier:`, a
+    # RedisFrontier: crawls then work on that shared crawl together with every other worker.
+    def initialize(on_error: nil, frontier: nil, **options)
       raise TypeError, "on_error must respond to #call" unless on_error.nil? || on_error.respond_to?(:call)
 
+      if frontier
+        raise TypeError, "frontier must be a UcrawlerNative::RedisFrontier (got #{frontier.class})" unless frontier.is_a?(RedisFrontier)
+
+        clash = frontier.to_options.keys & options.keys.map(&:to_sym)
+        raise ArgumentError, "frontier: already sets #{clash.join(", ")}" unless clash.empty?
+
+        options = frontier.to_options.merge(options)
+      end
+      @frontier = frontier
       @on_error = on_error
       @options = Options.normalize(options).freeze
       @native = Native::Crawler.new(JSON.generate(@options))
@@ -28,18 +38,22 @@ module UcrawlerNative
     end
 
     # Crawls from `urls` (a String or any Enumerable of Strings or [url, meta] pairs, consumed
-    # incrementally), yielding each page. Returns the crawl's stats.
-    def crawl(urls, meta: nil, &block)
+    # incrementally), yielding each page. Returns the crawl's stats. With a `frontier:`, `urls`
+    # may be left out: the crawl works on what the shared crawl has queued until it is done
+    # (seeds given here are queued there, skipping URLs it has seen).
+    def crawl(urls = nil, meta: nil, &block)
       raise ArgumentError, "crawl needs a block (use each_page for an Enumerator)" unless block
 
       each_page(urls, meta: meta, &block)
     end
 
     # Like `crawl`; without a block, returns an Enumerator (breaking out of it stops the crawl).
-    def each_page(urls, meta: nil, &block)
+    def each_page(urls = nil, meta: nil, &block)
       return enum_for(:each_page, urls, meta: meta) unless block
 
-      seeds = urls.is_a?(String) ? [urls] : urls
+      raise ArgumentError, "urls are required (or give the crawler a frontier:)" if urls.nil? && !@frontier
+
+      seeds = urls.is_a?(String) ? [urls] : (urls || [])
       raise TypeError, "urls must be a String or an Enumerable (got #{urls.class})" unless seeds.respond_to?(:each)
 
       default_meta = Meta.encode(meta)
@@ -116,18 +130,7 @@ module UcrawlerNative
     end
 
     def seed(item, default_meta)
-      case item
-      when String then [item, default_meta]
-      when Array
-        url, meta = item
-        raise TypeError, "a seed pair must be [url String, meta] (got #{item.inspect})" unless url.is_a?(String)
-
-        [url, meta.nil? ? default_meta : Meta.encode(meta)]
-      else
-        raise TypeError, "each seed must be a URL String or [url, meta] (got #{item.inspect})" unless item.respond_to?(:to_str)
-
-        [item.to_str, default_meta]
-      end
+      Seeds.pair(item, default_meta)
     end
   end
 end

@@ -11,7 +11,7 @@ module UcrawlerNative
     SIZES = %i[max_body max_memory].freeze
     # Options that may be nil (meaning none / unlimited), with the type they take otherwise.
     NULLABLE = { depth: :integer, max_pages: :integer, deadline: :duration, proxy: :string,
-                 state_dir: :string }.freeze
+                 state_dir: :string, redis: :string, name: :string }.freeze
 
     module_function
 

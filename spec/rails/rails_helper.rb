@@ -66,58 +66,16 @@ module RailsSpec
       use_sqlite
     end
 
-    def free_port
-      server = TCPServer.new("127.0.0.1", 0)
-      server.addr[1]
-    ensure
-      server&.close
-    end
-
     def log_tail(path, bytes: 4000)
       File.exist?(path) ? File.read(path)[-bytes..] || File.read(path) : "(no #{path})"
     end
   end
 
-  # A redis-server of our own on a free port, no persistence; never the shared one on 6379.
-  class RedisServer
-    attr_reader :url
-
-    def start
-      @port = RailsSpec.free_port
-      @log = File.join(TMP, "redis.log")
-      @pid = Process.spawn("redis-server", "--port", @port.to_s, "--bind", "127.0.0.1", "--save", "",
-                           "--appendonly", "no", "--daemonize", "no", "--logfile", @log,
-                           in: File::NULL, out: File::NULL, err: File::NULL)
-      @url = "redis://127.0.0.1:#{@port}/0"
-      deadline = monotonic + 10
-      until ping
-        raise "redis-server did not start on port #{@port}: #{RailsSpec.log_tail(@log)}" if monotonic > deadline
-
-        sleep 0.05
-      end
-      self
+  # The spec suite's throwaway redis-server, its files and log under TMP.
+  class RedisServer < ::RedisServer
+    def initialize
+      super(dir: TMP)
     end
-
-    def stop
-      return unless @pid
-
-      ChildProcess.terminate(@pid)
-    ensure
-      @pid = nil
-    end
-
-    private
-
-    def ping
-      TCPSocket.open("127.0.0.1", @port) do |socket|
-        socket.write("PING\r\n")
-        socket.wait_readable(1) && socket.gets&.start_with?("+PONG")
-      end
-    rescue SystemCallError
-      false
-    end
-
-    def monotonic = Process.clock_gettime(Process::CLOCK_MONOTONIC)
   end
 
   # `sidekiq -r ./spec/rails/app_boot.rb -q default -c N`, with our DATABASE_URL and REDIS_URL.

@@ -112,6 +112,10 @@ pub struct CrawlOptions {
     /// Requests the frontier keeps in memory before spilling to disk [default: 100000]
     #[arg(long, value_name = "N")]
     pub frontier_memory: Option<usize>,
+    /// URL fingerprints the seen set keeps in memory before spilling to disk (at least 16)
+    /// [default: 1000000]
+    #[arg(long, value_name = "N")]
+    pub seen_memory: Option<usize>,
     /// Journal the crawl in this directory, so that it can be resumed after a kill
     /// [default: none]
     #[arg(long, value_name = "DIR")]
@@ -131,9 +135,45 @@ pub struct CrawlOptions {
     /// Parsed pages waiting for the writer, beyond those in flight [default: 32]
     #[arg(long, value_name = "N")]
     pub buffer: Option<usize>,
-    /// tokio worker threads for network I/O [default: 2]
+    /// tokio worker threads for network I/O [default: 1]
     #[arg(long, value_name = "N")]
     pub io_threads: Option<usize>,
+    #[command(flatten)]
+    pub shared: SharedCrawl,
+}
+
+/// A crawl shared through Redis by many workers.
+#[derive(Debug, Args)]
+pub struct SharedCrawl {
+    /// Redis of a shared crawl, e.g. redis://10.0.0.5:6379/0 [default: none, a local crawl]
+    #[arg(long, value_name = "URL", requires = "name")]
+    pub redis: Option<String>,
+    /// Name of the shared crawl in --redis [default: none]
+    #[arg(long, value_name = "NAME", requires = "redis")]
+    pub name: Option<String>,
+    /// First part of every Redis key [default: ucrawler]
+    #[arg(long, value_name = "PREFIX")]
+    pub redis_prefix: Option<String>,
+    /// How long a dead worker's requests stay leased before others crawl them [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lease_timeout: Option<Duration>,
+    /// When the shared crawl runs dry, wait for new URLs instead of ending
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// Where a shared crawl lives (for `enqueue` and `status`).
+#[derive(Debug, Args)]
+pub struct RedisTarget {
+    /// Redis of the shared crawl, e.g. redis://10.0.0.5:6379/0
+    #[arg(long, value_name = "URL")]
+    pub redis: String,
+    /// Name of the shared crawl
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// First part of every Redis key
+    #[arg(long, value_name = "PREFIX", default_value = "ucrawler")]
+    pub redis_prefix: String,
 }
 
 fn parse_extract(spec: &str) -> Result<(String, ExtractRule), String> {
@@ -195,7 +235,8 @@ impl CrawlOptions {
             robots,
             stall_timeout,
             max_memory,
-            frontier_memory
+            frontier_memory,
+            seen_memory
         );
         if let Some(max_pages) = self.max_pages {
             config.max_pages = Some(max_pages);
@@ -233,6 +274,18 @@ impl CrawlOptions {
             config.proxy = Some(proxy.clone());
         }
         config.cookies |= self.cookies;
+        let shared = &self.shared;
+        if let (Some(redis), Some(name)) = (&shared.redis, &shared.name) {
+            config.redis = Some(redis.clone());
+            config.name = Some(name.clone());
+        }
+        if let Some(prefix) = &shared.redis_prefix {
+            config.redis_prefix = prefix.clone();
+        }
+        if let Some(timeout) = shared.lease_timeout {
+            config.lease_timeout = timeout;
+        }
+        config.follow |= shared.follow;
         config.accept_invalid_certs |= self.accept_invalid_certs;
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)

@@ -1,8 +1,10 @@
-//! `ucrawler`: crawl from the command line, try it on a bundled test site, or serve that site.
+//! `ucrawler`: crawl from the command line, try it on a bundled test site, or serve that site;
+//! share one crawl between many workers through Redis (`enqueue`, `worker`, `status`).
 
 mod args;
 mod demo;
 mod output;
+mod shared;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -13,7 +15,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use ucrawler::Crawler;
 
-use crate::args::CrawlOptions;
+use crate::args::{CrawlOptions, RedisTarget};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +44,37 @@ enum Command {
         #[command(flatten)]
         options: CrawlOptions,
     },
+    /// Queue seed URLs in a crawl shared through Redis (`-` reads URLs from stdin, one per line)
+    Enqueue {
+        #[command(flatten)]
+        target: RedisTarget,
+        /// URLs (or - for stdin)
+        #[arg(value_name = "URL")]
+        urls: Vec<String>,
+        /// Queue URLs even if the crawl has seen them (to crawl them again)
+        #[arg(long)]
+        force: bool,
+        /// Delete the crawl's queue, seen set, leases and counts first
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Crawl a shared crawl together with every other worker on it (needs --redis and --name),
+    /// writing pages as JSON Lines; ends when the crawl is done (unless --follow)
+    Worker {
+        /// Write pages here instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// No progress bar and no summary
+        #[arg(long, short)]
+        quiet: bool,
+        #[command(flatten)]
+        options: CrawlOptions,
+    },
+    /// Print a shared crawl's counts as JSON: pending, leased, done, failed, seen, rate
+    Status {
+        #[command(flatten)]
+        target: RedisTarget,
+    },
     /// Crawl the bundled test site (served in-process on a free port) and check the result
     Demo {
         /// Pages in the test site
@@ -66,6 +99,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
         Command::Crawl {
             urls,
@@ -73,6 +107,18 @@ fn main() -> ExitCode {
             quiet,
             options,
         } => crawl(urls, out, quiet, &options),
+        Command::Enqueue {
+            target,
+            urls,
+            force,
+            reset,
+        } => shared::enqueue(&target, urls, force, reset),
+        Command::Worker {
+            out,
+            quiet,
+            options,
+        } => worker(out, quiet, &options),
+        Command::Status { target } => shared::status(&target),
         Command::Demo { pages, options } => demo::run(pages, &options),
         Command::ServeTestsite {
             pages,
@@ -93,6 +139,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// Engine warnings (Redis unreachable, journal errors, a stalled crawl) go to stderr; set
+/// `UCRAWLER_LOG` (e.g. `info`, `ucrawler=debug`) for more.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("UCRAWLER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// Why the command could not do its job: bad arguments (exit 2) or anything else (exit 1).
 pub enum Failure {
     Usage(String),
@@ -102,6 +159,15 @@ pub enum Failure {
 pub fn build_crawler(options: &CrawlOptions) -> Result<Crawler, Failure> {
     let config = options.to_config().map_err(Failure::Usage)?;
     Crawler::new(config).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn worker(out: Option<PathBuf>, quiet: bool, options: &CrawlOptions) -> Result<ExitCode, Failure> {
+    if options.shared.redis.is_none() {
+        return Err(Failure::Usage(
+            "worker needs --redis URL and --name NAME (the shared crawl)".into(),
+        ));
+    }
+    crawl(Vec::new(), out, quiet, options)
 }
 
 fn crawl(
@@ -127,8 +193,9 @@ fn crawl(
         .crawl(urls)
         .map_err(|e| Failure::Fatal(e.to_string()))?;
     let bar = output::progress(!quiet);
-    // With a journal a page counts as done once we ask for the next one: it must be written.
-    let durable = crawler.config().state_dir.is_some();
+    // With a journal or a shared crawl a page counts as done once we ask for the next one: it
+    // must be written by then.
+    let durable = crawler.config().state_dir.is_some() || crawler.config().redis.is_some();
     for page in crawl.by_ref() {
         output::write_page(&mut writer, &page)
             .and_then(|()| if durable { writer.flush() } else { Ok(()) })
@@ -139,8 +206,16 @@ fn crawl(
         .flush()
         .map_err(|e| Failure::Fatal(format!("writing output: {e}")))?;
     bar.finish_and_clear();
+    let stats = crawl.stats();
     if !quiet {
-        eprintln!("{}", output::summary(&crawl.stats(), started.elapsed()));
+        eprintln!("{}", output::summary(&stats, started.elapsed()));
+    }
+    if crawler.config().redis.is_some() && stats.end_reason == Some(ucrawler::EndReason::Cancelled)
+    {
+        // Only a Redis failure that retrying cannot fix (logged above) cancels a worker.
+        return Err(Failure::Fatal(
+            "the shared crawl failed (see the log above)".into(),
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

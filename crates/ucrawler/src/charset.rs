@@ -2,10 +2,12 @@
 //! mark, then the Content-Type `charset`, then a `<meta charset>` or `http-equiv` declaration in
 //! the first 1024 bytes, else UTF-8. Undecodable bytes become U+FFFD: decoding never fails a page.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_8};
 
 /// Decodes `body` to UTF-8 text, choosing the encoding as described in the module docs.
-pub fn decode(body: &[u8], content_type: Option<&str>) -> String {
+pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     let encoding = Encoding::for_bom(body)
         .map(|(encoding, _)| encoding)
         .or_else(|| {
@@ -16,8 +18,9 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> String {
         .or_else(|| meta_charset(body).and_then(label_to_encoding))
         .unwrap_or(UTF_8);
     // `decode` removes a BOM and lets it override, as browsers do.
+    // Valid UTF-8 (most of the web) is borrowed, not copied.
     let (text, _, _) = encoding.decode(body);
-    text.into_owned()
+    text
 }
 
 fn label_to_encoding(label: &[u8]) -> Option<&'static Encoding> {

@@ -10,6 +10,9 @@ use crate::error::ConfigError;
 use crate::guard::PrivateAddresses;
 use crate::units;
 
+/// The smallest `seen_memory`: below it the seen set would spill a file every few URLs.
+pub const MIN_SEEN_MEMORY: usize = 16;
+
 /// A named extraction rule: the text of the elements matching `selector`, or the value of
 /// `attr` on them. In a config file or from Ruby: `".price"` or `["img.hero", "src"]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,9 +80,11 @@ impl From<ExtractRule> for RuleForm {
 pub struct Config {
     /// Requests in flight across all hosts and all crawls of one `Crawler`. Default 64.
     pub concurrency: usize,
-    /// Requests in flight to one host (`host:port`). Default 2.
+    /// Requests in flight to one host (`host:port`), counted over every crawl of the process.
+    /// Default 2.
     pub per_host: usize,
-    /// Minimum time between the starts of two requests to one host. Default 0.
+    /// Minimum time between the starts of two requests to one host, over every crawl of the
+    /// process. Default 0.
     #[serde(with = "units::duration")]
     pub delay: Duration,
     /// Link depth from the seeds: 0 = seeds only; `None` = unlimited. Default unlimited.
@@ -155,6 +160,10 @@ pub struct Config {
     /// Requests the frontier keeps in memory; beyond them it spills to segment files (under
     /// `state_dir`, or a temporary directory), order preserved. Default 100,000.
     pub frontier_memory: usize,
+    /// URL fingerprints the seen set keeps in memory (10 bytes each); beyond them it spills
+    /// sorted runs to disk (under `state_dir`, or a temporary directory) and keeps only their
+    /// index in memory, ~1.3 bytes per URL. At least 16. Default 1,000,000 (~10 MB).
+    pub seen_memory: usize,
     /// Directory for the crawl journal: with it, a crawl killed (even with -9) continues with
     /// `resume`. One crawl per directory. Default none (no journal).
     pub state_dir: Option<std::path::PathBuf>,
@@ -174,8 +183,27 @@ pub struct Config {
     /// Pages parsed and waiting for the consumer, beyond those in flight. With `concurrency` this
     /// bounds the pages the engine holds for a slow consumer. Default 32.
     pub buffer: usize,
-    /// tokio worker threads for network I/O. Default 2.
+    /// tokio worker threads for network I/O. Default 1: one thread drives thousands of
+    /// connections (parsing has its own threads), and each more thread costs memory (~10 MiB on
+    /// a 64-connection crawl, bench/RESULTS.md); raise it for TLS-heavy crawls on many cores.
     pub io_threads: usize,
+    /// A shared frontier in Redis (`redis://[:password@]host:port[/db]`): the crawl's queue,
+    /// seen set and leases live there, and every worker started with the same `name` (CLI
+    /// `ucrawler worker`, Ruby crawlers, on any box) crawls it with the others; `per_host` and
+    /// `delay` then hold across all of them. Default none (the crawl is local).
+    pub redis: Option<String>,
+    /// The shared crawl's name (required with `redis`). Default none.
+    pub name: Option<String>,
+    /// First part of every Redis key. Default `ucrawler`.
+    pub redis_prefix: String,
+    /// How long a request taken from Redis stays leased to a worker that stopped answering
+    /// (killed, partitioned) before another worker crawls it. Live workers extend their leases
+    /// every third of it. Default 60 s.
+    #[serde(with = "units::duration")]
+    pub lease_timeout: Duration,
+    /// With `redis`: when the shared crawl runs dry, wait for new URLs instead of ending.
+    /// Default false.
+    pub follow: bool,
 }
 
 impl Default for Config {
@@ -212,13 +240,19 @@ impl Default for Config {
             accept_invalid_certs: false,
             max_memory: crate::memory::default_max_memory(),
             frontier_memory: 100_000,
+            seen_memory: 1_000_000,
             state_dir: None,
             resume: false,
             deadline: None,
             stall_timeout: Duration::from_secs(300),
             parsers: 0,
             buffer: 32,
-            io_threads: 2,
+            io_threads: 1,
+            redis: None,
+            name: None,
+            redis_prefix: "ucrawler".to_string(),
+            lease_timeout: Duration::from_secs(60),
+            follow: false,
         }
     }
 }
@@ -269,6 +303,18 @@ impl Config {
         if self.max_memory < 1 << 20 {
             return Err(ConfigError::invalid("max_memory", "must be at least 1MiB"));
         }
+        if self.seen_memory < MIN_SEEN_MEMORY {
+            return Err(ConfigError::invalid(
+                "seen_memory",
+                format!("must be at least {MIN_SEEN_MEMORY}"),
+            ));
+        }
+        if self.resume && self.state_dir.is_none() {
+            return Err(ConfigError::invalid(
+                "resume",
+                "needs state_dir, the directory of the crawl to continue",
+            ));
+        }
         if self.max_body == 0 {
             return Err(ConfigError::invalid("max_body", "must be at least 1 byte"));
         }
@@ -294,6 +340,51 @@ impl Config {
         }
         if self.user_agent.trim().is_empty() {
             return Err(ConfigError::invalid("user_agent", "must not be empty"));
+        }
+        self.validate_redis()
+    }
+
+    fn validate_redis(&self) -> Result<(), ConfigError> {
+        let Some(url) = &self.redis else {
+            for (option, set) in [("name", self.name.is_some()), ("follow", self.follow)] {
+                if set {
+                    return Err(ConfigError::invalid(
+                        option,
+                        "needs `redis` (a shared crawl)",
+                    ));
+                }
+            }
+            return Ok(());
+        };
+        redis::Client::open(url.as_str())
+            .map_err(|e| ConfigError::invalid("redis", format!("{url:?}: {e}")))?;
+        let valid_key_part = |s: &str| {
+            !s.is_empty() && !s.contains(|c: char| c.is_whitespace() || c == '{' || c == '}')
+        };
+        match &self.name {
+            None => return Err(ConfigError::invalid("name", "is required with `redis`")),
+            Some(name) if !valid_key_part(name) => {
+                return Err(ConfigError::invalid(
+                    "name",
+                    format!("{name:?}: must be non-empty, without whitespace or braces"),
+                ))
+            }
+            Some(_) => {}
+        }
+        if !valid_key_part(&self.redis_prefix) {
+            return Err(ConfigError::invalid(
+                "redis_prefix",
+                "must be non-empty, without whitespace or braces",
+            ));
+        }
+        if self.lease_timeout < Duration::from_secs(1) {
+            return Err(ConfigError::invalid("lease_timeout", "must be at least 1s"));
+        }
+        if self.state_dir.is_some() {
+            return Err(ConfigError::invalid(
+                "state_dir",
+                "does not go with `redis`: a shared crawl keeps its state in Redis",
+            ));
         }
         Ok(())
     }
@@ -334,7 +425,7 @@ impl ConfigBuilder {
         max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize,
         keep_body: bool, parsers: usize, buffer: usize, io_threads: usize, truncate_body: bool,
         robots: bool, max_crawl_delay: Duration, private_addresses: PrivateAddresses, cookies: bool,
-        accept_invalid_certs: bool, max_memory: u64, resume: bool, frontier_memory: usize, deadline: Option<Duration>, stall_timeout: Duration,
+        accept_invalid_certs: bool, max_memory: u64, resume: bool, frontier_memory: usize, seen_memory: usize, deadline: Option<Duration>, stall_timeout: Duration,
     }
 
     /// Limits link depth (0 = seeds only).
@@ -360,6 +451,28 @@ impl ConfigBuilder {
 
     pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.config.state_dir = Some(dir.into());
+        self
+    }
+
+    /// A shared crawl: its frontier in Redis at `url`, under `name`.
+    pub fn redis(mut self, url: impl Into<String>, name: impl Into<String>) -> Self {
+        self.config.redis = Some(url.into());
+        self.config.name = Some(name.into());
+        self
+    }
+
+    pub fn redis_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.config.redis_prefix = prefix.into();
+        self
+    }
+
+    pub fn lease_timeout(mut self, timeout: Duration) -> Self {
+        self.config.lease_timeout = timeout;
+        self
+    }
+
+    pub fn follow(mut self, follow: bool) -> Self {
+        self.config.follow = follow;
         self
     }
 
@@ -424,6 +537,21 @@ mod tests {
         let config = Config::builder().depth(2).per_host(4usize).build().unwrap();
         assert_eq!((config.depth, config.per_host), (Some(2), 4));
         assert!(Config::builder().concurrency(0usize).build().is_err());
+        let err = Config::builder()
+            .seen_memory(MIN_SEEN_MEMORY - 1)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid option `seen_memory`: must be at least 16"
+        );
+        let err = Config::from_json(r#"{"resume": true}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid option `resume`: needs state_dir, the directory of the crawl to continue"
+        );
+        let config = Config::builder().seen_memory(MIN_SEEN_MEMORY).build();
+        assert_eq!(config.map(|c| c.seen_memory), Ok(16));
     }
 
     #[test]

@@ -14,11 +14,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::engine::Runtime;
+use crate::frontier::{Lease, Outcome};
 use crate::guard::AddressGuard;
 use crate::journal::DoneLog;
 use crate::memory::{MemoryBudget, Reservation};
 use crate::page::{Page, Request};
 use crate::parse::Extractor;
+use crate::remote::{Command, Remote};
 use crate::robots::RobotsCache;
 use crate::stats::{Counters, Stats};
 use crate::url::Scope;
@@ -52,17 +54,12 @@ pub(crate) struct Delivered {
     pub page: Page,
     pub slot: Slot,
     pub memory: Reservation,
+    /// Its request's lease in a Redis frontier, acknowledged once the consumer is done with it.
+    pub lease: Option<Lease>,
 }
 
 /// Messages to the scheduler.
 pub(crate) enum Event {
-    /// A fetch to this host ended (its politeness slot is free). `pause`: the host asked us to
-    /// wait (Retry-After) or failed transiently (backoff); `crawl_delay`: its robots.txt's.
-    HostDone {
-        host: String,
-        pause: Duration,
-        crawl_delay: Option<Duration>,
-    },
     /// A transient failure: fetch this request again once its host's pause is over.
     Retry { host: String, request: Request },
     /// A page went through the parser: these links were found, in scope, to be deduplicated;
@@ -84,6 +81,8 @@ pub(crate) struct CrawlCtx {
     pub events: mpsc::UnboundedSender<Event>,
     results: Option<Sender<Delivered>>,
     waker: Arc<AtomicWaker>,
+    /// With a Redis frontier: the agent that talks to Redis for this crawl.
+    pub remote: Option<Arc<Remote>>,
 }
 
 /// The parts of a crawler every crawl shares (config, rules, robots cache, address guard and
@@ -120,6 +119,7 @@ impl CrawlCtx {
             events,
             results: Some(results),
             waker: Arc::new(AtomicWaker::new()),
+            remote: None,
         }
     }
 
@@ -163,6 +163,10 @@ pub struct Crawl {
     /// With a journal: pages taken and not yet acknowledged (on the consumer's next call).
     done: Option<DoneLog>,
     unacked: Vec<u64>,
+    /// With a Redis frontier: where acknowledgements go, and the leases taken and not yet
+    /// acknowledged (on the consumer's next call).
+    remote: Option<Arc<Remote>>,
+    unacked_leases: Vec<(Lease, Outcome)>,
     // Keeps threads and connections alive while pages are still coming.
     _runtime: Arc<Runtime>,
 }
@@ -190,6 +194,8 @@ impl Crawl {
             seeds: None,
             done: None,
             unacked: Vec::new(),
+            remote: ctx.remote.clone(),
+            unacked_leases: Vec::new(),
             _runtime: runtime,
         }
     }
@@ -200,6 +206,11 @@ impl Crawl {
 
     /// The consumer asks for more: it has finished with the pages it took before.
     fn ack(&mut self) {
+        if let Some(remote) = &self.remote {
+            for (lease, outcome) in self.unacked_leases.drain(..) {
+                let _ = remote.commands.send(Command::Ack(lease, outcome));
+            }
+        }
         let Some(done) = &mut self.done else { return };
         for fingerprint in self.unacked.drain(..) {
             if let Err(e) = done.record(fingerprint) {
@@ -208,7 +219,14 @@ impl Crawl {
         }
     }
 
-    fn take(&mut self, delivered: Delivered) -> Page {
+    fn take(&mut self, mut delivered: Delivered) -> Page {
+        if let Some(lease) = delivered.lease.take() {
+            let outcome = match delivered.page.error {
+                None => Outcome::Done,
+                Some(_) => Outcome::Failed,
+            };
+            self.unacked_leases.push((lease, outcome));
+        }
         let page = take(delivered);
         if self.done.is_some() {
             self.unacked.push(crate::url::fingerprint(&page.url));
@@ -280,7 +298,9 @@ impl Crawl {
 }
 
 fn take(delivered: Delivered) -> Page {
-    let Delivered { page, slot, memory } = delivered;
+    let Delivered {
+        page, slot, memory, ..
+    } = delivered;
     // The consumer has it now: the engine no longer holds it.
     drop(slot);
     drop(memory);

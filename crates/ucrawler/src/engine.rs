@@ -16,6 +16,8 @@ use crate::memory::MemoryBudget;
 use crate::page::Request;
 use crate::parse::Extractor;
 use crate::parser_pool::ParserPool;
+use crate::politeness::{self, HostGate};
+use crate::remote;
 use crate::robots::RobotsCache;
 use crate::scheduler::Scheduler;
 use crate::stats::Counters;
@@ -46,6 +48,8 @@ pub(crate) struct Runtime {
     pub parsers: ParserPool,
     /// The global `concurrency` limit, shared by all crawls.
     pub fetch_permits: Arc<Semaphore>,
+    /// Per-host politeness, shared by all crawls of the process.
+    pub hosts: Arc<HostGate>,
 }
 
 impl Drop for Runtime {
@@ -128,21 +132,26 @@ impl Crawler {
         let (seed_tx, seed_rx) = mpsc::channel(SEED_CHANNEL);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
-        let ctx = Arc::new(CrawlCtx::new(
-            &self.inner.shared,
-            counters,
-            events_tx,
-            results_tx,
-        ));
+        let tokio = runtime
+            .handle()
+            .ok_or_else(|| Error::Startup("runtime is shut down".into()))?;
+        let mut ctx = CrawlCtx::new(&self.inner.shared, counters, events_tx, results_tx);
+        let leased = config.redis.is_some().then(|| {
+            let _runtime = tokio.enter();
+            let (agent, leased) = remote::start(config, ctx.guard.clone(), ctx.cancel.clone());
+            ctx.remote = Some(agent);
+            leased
+        });
+        let ctx = Arc::new(ctx);
         let mut crawl = Crawl::new(results_rx, ctx.clone(), runtime.clone());
         let mut scheduler = Scheduler::new(ctx, runtime.clone(), events_rx, seed_rx);
+        if let Some(leased) = leased {
+            scheduler.set_remote(leased);
+        }
         if let Some((journal, done, replay)) = journal {
             crawl.set_done_log(done);
             scheduler.set_journal(journal, replay);
         }
-        let tokio = runtime
-            .handle()
-            .ok_or_else(|| Error::Startup("runtime is shut down".into()))?;
         tokio.spawn(scheduler.run());
         Ok((crawl, seed_tx))
     }
@@ -191,5 +200,6 @@ fn build_runtime(config: &Config, guard: &Arc<AddressGuard>) -> Result<Runtime, 
         client,
         parsers,
         fetch_permits: Arc::new(Semaphore::new(config.concurrency)),
+        hosts: politeness::process_gate(),
     })
 }

@@ -93,6 +93,7 @@ pub(crate) fn read_request(input: &mut impl Read) -> Option<Request> {
         depth,
         meta,
         attempts: 0,
+        lease: None,
     })
 }
 

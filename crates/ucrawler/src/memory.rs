@@ -105,17 +105,27 @@ impl MemoryBudget {
         }
     }
 
+    /// A snapshot. The counters move while they are read one by one: a few attempts find a
+    /// moment where `used` is the sum of the parts (always, unless the crawl is very busy).
     pub fn stats(&self) -> MemoryStats {
         let part = |p: Part| self.parts[p as usize].load(Relaxed);
-        MemoryStats {
-            limit: self.limit,
-            used: self.used.load(Relaxed),
-            peak: self.peak.load(Relaxed),
-            bodies: part(Part::Bodies),
-            pages: part(Part::Pages),
-            frontier: part(Part::Frontier),
-            seen: part(Part::Seen),
+        let mut stats = MemoryStats::default();
+        for _ in 0..16 {
+            stats = MemoryStats {
+                limit: self.limit,
+                used: self.used.load(Relaxed),
+                peak: self.peak.load(Relaxed),
+                bodies: part(Part::Bodies),
+                pages: part(Part::Pages),
+                frontier: part(Part::Frontier),
+                seen: part(Part::Seen),
+            };
+            if stats.used == stats.bodies + stats.pages + stats.frontier + stats.seen {
+                break;
+            }
+            std::thread::yield_now();
         }
+        stats
     }
 }
 

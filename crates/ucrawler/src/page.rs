@@ -17,6 +17,8 @@ pub struct Request {
     pub meta: Option<Bytes>,
     /// Attempts already made (the engine counts retries here).
     pub(crate) attempts: u32,
+    /// Taken from a Redis frontier: acknowledged there once its page is delivered.
+    pub(crate) lease: Option<crate::frontier::Lease>,
 }
 
 impl Request {
@@ -26,6 +28,7 @@ impl Request {
             depth: 0,
             meta: None,
             attempts: 0,
+            lease: None,
         }
     }
 
@@ -119,5 +122,41 @@ impl Page {
     /// Total time spent on this page inside the engine.
     pub fn elapsed(&self) -> Duration {
         self.timings.fetch + self.timings.parse
+    }
+}
+
+impl Page {
+    /// What the page holds on the heap, roughly (its strings and vectors): what the engine
+    /// accounts for it while it waits for the consumer, and what bindings report to their GC.
+    pub fn memory_bytes(&self) -> u64 {
+        const STRING: usize = 24;
+        let strings = [&self.url, &self.final_url]
+            .into_iter()
+            .chain(
+                [
+                    &self.title,
+                    &self.description,
+                    &self.canonical,
+                    &self.content_type,
+                ]
+                .into_iter()
+                .flatten(),
+            )
+            .map(|s| s.len() + STRING)
+            .sum::<usize>();
+        let links: usize = self.links.iter().map(|l| l.len() + STRING).sum();
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 2 * STRING)
+            .sum();
+        let extracted: usize = self
+            .extracted
+            .iter()
+            .flat_map(|(k, v)| std::iter::once(k).chain(v))
+            .map(|s| s.len() + STRING)
+            .sum();
+        let body = self.body.as_ref().map_or(0, String::len);
+        (std::mem::size_of::<Page>() + strings + links + headers + extracted + body) as u64
     }
 }

@@ -1,6 +1,9 @@
-//! Extraction from HTML with scraper. Selectors are compiled once per crawler (an invalid one is
-//! a configuration error naming its rule); each page is parsed once, on a parser thread.
+//! Extraction from HTML. Without `extract` rules, a streaming pass (lol_html: no DOM is built)
+//! finds the title, meta tags, canonical and links; with rules, scraper builds the DOM their CSS
+//! selectors need and both come from it. Selectors are compiled once per crawler (an invalid one
+//! is a configuration error naming its rule); each page is parsed once, on a parser thread.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 
 use scraper::{ElementRef, Html, Selector};
@@ -76,6 +79,17 @@ impl Extractor {
 
     /// Extracts everything from `html`, served from `page_url` (the final URL).
     pub fn extract(&self, html: &str, page_url: &Url) -> Extracted {
+        if self.rules.is_empty() {
+            if let Some(raw) = scan(html) {
+                return raw.into_extracted(page_url, self.max_links);
+            }
+        }
+        self.extract_dom(html, page_url)
+    }
+
+    /// Extraction from scraper's DOM: what selector rules need (and the fallback if the
+    /// streaming pass fails).
+    pub fn extract_dom(&self, html: &str, page_url: &Url) -> Extracted {
         let document = Html::parse_document(html);
         let base = document
             .select(&self.base)
@@ -151,6 +165,132 @@ impl Extractor {
                 })
                 .collect();
             out.extracted.insert(rule.name.clone(), values);
+        }
+        out
+    }
+}
+
+/// The built-in fields as they appear in the markup (entities not yet decoded, URLs not yet
+/// resolved), gathered in one streaming pass.
+#[derive(Default)]
+struct Raw {
+    titles: usize,
+    title: String,
+    base: Option<String>,
+    description: Option<String>,
+    robots: Vec<String>,
+    canonical: Option<String>,
+    hrefs: Vec<String>,
+}
+
+/// The streaming pass; `None` if lol_html gives up on the input (the DOM path then decides).
+fn scan(html: &str) -> Option<Raw> {
+    use lol_html::{element, text, HtmlRewriter, Settings};
+    let raw = RefCell::new(Raw::default());
+    let settings = Settings::new()
+        .append_element_content_handler(element!("title", |_| {
+            raw.borrow_mut().titles += 1;
+            Ok(())
+        }))
+        // Only the first <title>, as in the DOM path.
+        .append_element_content_handler(text!("title", |chunk| {
+            let mut raw = raw.borrow_mut();
+            if raw.titles == 1 {
+                raw.title.push_str(chunk.as_str());
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("base[href]", |el| {
+            let mut raw = raw.borrow_mut();
+            if raw.base.is_none() {
+                raw.base = el.get_attribute("href");
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("meta[name][content]", |el| {
+            let (Some(name), Some(content)) =
+                (el.get_attribute("name"), el.get_attribute("content"))
+            else {
+                return Ok(());
+            };
+            let mut raw = raw.borrow_mut();
+            if name.eq_ignore_ascii_case("description") {
+                raw.description.get_or_insert(content);
+            } else if name.eq_ignore_ascii_case("robots") {
+                raw.robots.push(content);
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("link[rel][href]", |el| {
+            let mut raw = raw.borrow_mut();
+            let canonical = el.get_attribute("rel").is_some_and(|rel| {
+                rel.split_ascii_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("canonical"))
+            });
+            if canonical && raw.canonical.is_none() {
+                raw.canonical = el.get_attribute("href");
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("a[href], area[href]", |el| {
+            if let Some(href) = el.get_attribute("href") {
+                raw.borrow_mut().hrefs.push(href);
+            }
+            Ok(())
+        }));
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    rewriter.write(html.as_bytes()).ok()?;
+    rewriter.end().ok()?;
+    Some(raw.into_inner())
+}
+
+/// An attribute value with its character references decoded (the HTML attribute rules).
+fn attribute(value: &str) -> String {
+    htmlize::unescape_attribute(value).into_owned()
+}
+
+impl Raw {
+    fn into_extracted(self, page_url: &Url, max_links: usize) -> Extracted {
+        let base = self
+            .base
+            .and_then(|href| page_url.join(attribute(&href).trim()).ok())
+            .unwrap_or_else(|| page_url.clone());
+        let mut out = Extracted {
+            title: Some(collapse_whitespace(&htmlize::unescape(&self.title)))
+                .filter(|t| !t.is_empty()),
+            description: self
+                .description
+                .map(|d| collapse_whitespace(&attribute(&d))),
+            canonical: self
+                .canonical
+                .and_then(|href| resolve(&base, &attribute(&href)))
+                .map(String::from),
+            ..Extracted::default()
+        };
+        for content in &self.robots {
+            for directive in attribute(content)
+                .split(',')
+                .map(|d| d.trim().to_ascii_lowercase())
+            {
+                match directive.as_str() {
+                    "noindex" => out.noindex = true,
+                    "nofollow" => out.nofollow = true,
+                    "none" => (out.noindex, out.nofollow) = (true, true),
+                    _ => {}
+                }
+            }
+        }
+        let mut seen = HashSet::new();
+        for href in &self.hrefs {
+            if out.links.len() >= max_links {
+                break;
+            }
+            let Some(link) = resolve(&base, &attribute(href)) else {
+                continue;
+            };
+            if seen.insert(fingerprint(link.as_str())) {
+                out.links.push(link);
+            }
         }
         out
     }
@@ -237,6 +377,41 @@ mod tests {
             .unwrap()
             .extract(&html, &Url::parse("http://h/").unwrap());
         assert_eq!(page.links.len(), 10);
+    }
+
+    /// The streaming pass and the DOM agree on the built-in fields, whatever the markup.
+    #[test]
+    fn streaming_and_dom_agree() {
+        let extractor = Extractor::new(&Config::default()).unwrap();
+        let url = Url::parse("http://h.test/dir/page").unwrap();
+        let site = ucrawler_testsite::Site::new(ucrawler_testsite::SiteConfig::default());
+        let mut cases: Vec<String> = (1..=20)
+            .filter_map(|id| site.page_html("http://h.test", id))
+            .collect();
+        cases.extend(
+            [
+                r#"<title>Tom &amp; Jerry &eacute;t&eacute; &#x41;&#66;</title><a href="/x?a=1&amp;b=2">x</a>"#,
+                r#"<a href="/caf&eacute;">1</a><a href="/?x=1&copy=2">2</a><a href='/?q="&lt;"'>3</a>"#,
+                r#"<base href="/base/"><a href=rel>1</a><link rel="Canonical" href="../canon?a&amp;b">"#,
+                r#"<meta name=ROBOTS content="noindex, NoFollow"><meta name=description content=" a &amp;  b ">"#,
+                r#"<meta name=description content=first><meta name=description content=second>"#,
+                "<title>one</title><title>two</title><a href=/a><area href=/b><a href=/a#f>",
+                "<html><head><title>Malformed</title><a href=/1><div><a href='/2'><table><a href=/3></table></html>",
+                "<title>  spaced\n\n title </title><!-- <a href=/commented> --><script>var a = '<a href=/js>';</script>",
+                "<svg><title>svg title</title></svg><a href=\"javascript:x\">j</a><a href=\"mailto:a@b\">m</a>",
+                "",
+                "no markup at all",
+                "<a href=/unterminated",
+                "<title>unterminated",
+            ]
+            .map(String::from),
+        );
+        for html in &cases {
+            let streamed = scan(html)
+                .expect("lol_html takes any input")
+                .into_extracted(&url, 10_000);
+            assert_eq!(streamed, extractor.extract_dom(html, &url), "{html}");
+        }
     }
 
     #[test]

@@ -1,116 +1,219 @@
 //! Per-host politeness: at most `per_host` requests in flight to a host and at least `delay`
-//! between the starts of two requests to it. Requests for a busy host are parked here (bounded)
-//! while the scheduler keeps serving other hosts; hosts with nothing going on are forgotten, so
-//! the table stays as small as the set of hosts currently being crawled.
+//! between the starts of two requests to it, across every crawl of the process.
+//!
+//! Two halves: the [`HostGate`] is one per process, shared by all crawls of all crawlers (two
+//! Sidekiq jobs crawling one site, even with different options, do not hit it twice as hard);
+//! each request is checked against its own crawler's `per_host`, and the gap its start sets
+//! holds for everyone. [`Parking`] is per crawl and holds that crawl's requests for busy hosts
+//! (bounded) while its scheduler serves other hosts. The gate forgets hosts with nothing going
+//! on, so it stays as small as the set of hosts being crawled.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::page::Request;
 
+/// The gate sweeps idle hosts out of its table when it grows past this (or twice its size
+/// after the last sweep): a host's entry outlives its last request by `delay`.
+const SWEEP_MIN: usize = 1024;
+
 #[derive(Debug)]
-struct Host {
+struct HostState {
     in_flight: usize,
     next_start: Instant,
     last_start: Instant,
     /// A request is finding out the host's robots.txt: wait for it before sending another.
     probing: bool,
-    parked: VecDeque<Request>,
 }
 
-impl Host {
+impl HostState {
     fn new(now: Instant) -> Self {
         Self {
             in_flight: 0,
             next_start: now,
             last_start: now,
             probing: false,
-            parked: VecDeque::new(),
         }
     }
 
-    fn ready(&self, per_host: usize, now: Instant) -> bool {
-        self.in_flight < per_host && self.next_start <= now && !self.probing
+    /// Nothing would be lost by forgetting it.
+    fn idle(&self, now: Instant) -> bool {
+        self.in_flight == 0 && !self.probing && self.next_start <= now
     }
 }
 
-#[derive(Debug)]
-pub struct Hosts {
-    per_host: usize,
-    delay: Duration,
-    hosts: HashMap<String, Host>,
-    parked: usize,
-    park_limit: usize,
+#[derive(Debug, Default)]
+struct GateState {
+    hosts: HashMap<String, HostState>,
+    sweep_at: usize,
 }
 
-impl Hosts {
-    pub fn new(per_host: usize, delay: Duration, park_limit: usize) -> Self {
-        Self {
-            per_host,
-            delay,
-            hosts: HashMap::new(),
-            parked: 0,
-            park_limit,
-        }
-    }
-
-    /// Whether a request to `host` may start now.
-    pub fn can_start(&self, host: &str, now: Instant) -> bool {
+impl GateState {
+    fn ready(&self, host: &str, per_host: usize, now: Instant) -> bool {
         self.hosts
             .get(host)
-            .is_none_or(|h| h.ready(self.per_host, now))
+            .is_none_or(|h| h.in_flight < per_host && h.next_start <= now && !h.probing)
+    }
+}
+
+/// A crawler's politeness limits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub per_host: usize,
+    pub delay: Duration,
+}
+
+/// What all crawls of the process have under way, per host.
+#[derive(Debug)]
+pub(crate) struct HostGate {
+    state: Mutex<GateState>,
+    /// Bumped when a request ends: crawls with requests parked for a host another crawl just
+    /// freed look again.
+    finished: watch::Sender<u64>,
+}
+
+impl Default for HostGate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The process's gate; a forked child gets a new one (its parent's requests in flight are not
+/// its own and would never end).
+pub(crate) fn process_gate() -> Arc<HostGate> {
+    static GATE: Mutex<Option<(u32, Arc<HostGate>)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut gate = GATE.lock().unwrap_or_else(PoisonError::into_inner);
+    match gate.as_ref() {
+        Some((owner, current)) if *owner == pid => current.clone(),
+        _ => {
+            let fresh = Arc::new(HostGate::new());
+            *gate = Some((pid, fresh.clone()));
+            fresh
+        }
+    }
+}
+
+impl HostGate {
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::new(GateState {
+                hosts: HashMap::new(),
+                sweep_at: SWEEP_MIN,
+            }),
+            finished: watch::Sender::new(0),
+        }
     }
 
-    /// Records the start of a request to `host`. `crawl_delay`: the host's robots.txt delay if
-    /// known (the larger of it and `delay` applies); `probing`: its robots.txt is not known yet,
-    /// so no other request may start before this one ends.
-    pub fn start(
-        &mut self,
+    fn state(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Tells when a request to some host ended.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.finished.subscribe()
+    }
+
+    /// Whether a request to `host` may start now (a hint: another crawl may take the host
+    /// before this one does; [`HostGate::try_start`] decides).
+    pub fn can_start(&self, host: &str, limits: Limits, now: Instant) -> bool {
+        self.state().ready(host, limits.per_host, now)
+    }
+
+    /// Starts a request to `host` if it may start now, in one step (crawls race for hosts).
+    /// `crawl_delay`: the host's robots.txt delay if known (the larger of it and `delay`
+    /// applies); `probing`: its robots.txt is not known yet, so no other request may start
+    /// before this one ends. Every successful call must be matched by a [`HostGate::finish`].
+    pub fn try_start(
+        &self,
         host: &str,
+        limits: Limits,
         now: Instant,
         crawl_delay: Option<Duration>,
         probing: bool,
-    ) {
-        let gap = crawl_delay.map_or(self.delay, |d| d.max(self.delay));
-        let entry = self
+    ) -> bool {
+        let gap = crawl_delay.map_or(limits.delay, |d| d.max(limits.delay));
+        let mut state = self.state();
+        if !state.ready(host, limits.per_host, now) {
+            return false;
+        }
+        if state.hosts.len() >= state.sweep_at {
+            state.hosts.retain(|_, h| !h.idle(now));
+            state.sweep_at = (state.hosts.len() * 2).max(SWEEP_MIN);
+        }
+        let entry = state
             .hosts
             .entry(host.to_string())
-            .or_insert_with(|| Host::new(now));
+            .or_insert_with(|| HostState::new(now));
         entry.in_flight += 1;
         entry.last_start = now;
         entry.next_start = entry.next_start.max(now + gap);
         entry.probing = probing;
+        true
     }
 
     /// Records the end of a request to `host`. `pause`: wait at least this long before the
     /// next request (Retry-After, backoff); `crawl_delay`: learnt from robots.txt during it.
     pub fn finish(
-        &mut self,
+        &self,
         host: &str,
+        limits: Limits,
         now: Instant,
         pause: Duration,
         crawl_delay: Option<Duration>,
     ) {
-        if let Some(entry) = self.hosts.get_mut(host) {
-            entry.in_flight = entry.in_flight.saturating_sub(1);
-            entry.probing = false;
-            if let Some(delay) = crawl_delay {
-                entry.next_start = entry
-                    .next_start
-                    .max(entry.last_start + delay.max(self.delay));
+        {
+            let mut state = self.state();
+            if let Some(entry) = state.hosts.get_mut(host) {
+                entry.in_flight = entry.in_flight.saturating_sub(1);
+                entry.probing = false;
+                if let Some(delay) = crawl_delay {
+                    entry.next_start = entry
+                        .next_start
+                        .max(entry.last_start + delay.max(limits.delay));
+                }
+                entry.next_start = entry.next_start.max(now + pause);
+                if entry.idle(now) {
+                    state.hosts.remove(host);
+                }
             }
-            entry.next_start = entry.next_start.max(now + pause);
-            if entry.in_flight == 0 && entry.parked.is_empty() && entry.next_start <= now {
-                self.hosts.remove(host);
-            }
+        }
+        self.finished.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Hosts currently tracked.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.state().hosts.len()
+    }
+}
+
+/// One crawl's requests waiting for their hosts, in order within each host.
+#[derive(Debug)]
+pub(crate) struct Parking {
+    hosts: HashMap<String, VecDeque<Request>>,
+    parked: usize,
+    limit: usize,
+    limits: Limits,
+}
+
+impl Parking {
+    pub fn new(limit: usize, limits: Limits) -> Self {
+        Self {
+            hosts: HashMap::new(),
+            parked: 0,
+            limit,
+            limits,
         }
     }
 
     /// Whether another request can be parked.
     pub fn has_room(&self) -> bool {
-        self.parked < self.park_limit
+        self.parked < self.limit
     }
 
     pub fn parked(&self) -> usize {
@@ -118,56 +221,54 @@ impl Hosts {
     }
 
     /// Parks a request until its host is ready.
-    pub fn park(&mut self, host: String, request: Request, now: Instant) {
-        let entry = self.hosts.entry(host).or_insert_with(|| Host::new(now));
-        entry.parked.push_back(request);
+    pub fn park(&mut self, host: String, request: Request) {
+        self.hosts.entry(host).or_default().push_back(request);
         self.parked += 1;
     }
 
     /// Parks a request to be retried, ahead of the host's other parked requests. Not subject to
     /// the park limit: retries are bounded by the pages in flight.
-    pub fn park_retry(&mut self, host: String, request: Request, now: Instant) {
-        let entry = self.hosts.entry(host).or_insert_with(|| Host::new(now));
-        entry.parked.push_front(request);
+    pub fn park_retry(&mut self, host: String, request: Request) {
+        self.hosts.entry(host).or_default().push_front(request);
         self.parked += 1;
-    }
-
-    /// A parked request whose host may start now, oldest first within its host.
-    pub fn take_ready(&mut self, now: Instant) -> Option<(String, Request)> {
-        if self.parked == 0 {
-            return None;
-        }
-        let per_host = self.per_host;
-        let (key, host) = self
-            .hosts
-            .iter_mut()
-            .find(|(_, h)| !h.parked.is_empty() && h.ready(per_host, now))?;
-        let request = host.parked.pop_front()?;
-        self.parked -= 1;
-        Some((key.clone(), request))
     }
 
     /// Whether `host` has requests parked (new ones must queue behind them, to keep order).
     pub fn has_parked(&self, host: &str) -> bool {
-        self.hosts.get(host).is_some_and(|h| !h.parked.is_empty())
+        self.hosts.contains_key(host)
     }
 
-    /// When the earliest delayed host with parked requests becomes ready.
-    pub fn next_wakeup(&self) -> Option<Instant> {
+    /// A parked request whose host may start now, oldest first within its host.
+    pub fn take_ready(&mut self, gate: &HostGate, now: Instant) -> Option<(String, Request)> {
+        if self.parked == 0 {
+            return None;
+        }
+        let host = {
+            let state = gate.state();
+            self.hosts
+                .keys()
+                .find(|host| state.ready(host, self.limits.per_host, now))?
+                .clone()
+        };
+        let queue = self.hosts.get_mut(&host)?;
+        let request = queue.pop_front()?;
+        if queue.is_empty() {
+            self.hosts.remove(&host);
+        }
+        self.parked -= 1;
+        Some((host, request))
+    }
+
+    /// When the earliest host that waits only for time (not for a request to end) becomes
+    /// ready. Hosts waiting for a request to end are woken by the gate's `subscribe`.
+    pub fn next_wakeup(&self, gate: &HostGate) -> Option<Instant> {
+        let state = gate.state();
         self.hosts
-            .values()
-            .filter(|h| !h.parked.is_empty() && h.in_flight < self.per_host && !h.probing)
+            .keys()
+            .filter_map(|host| state.hosts.get(host))
+            .filter(|h| h.in_flight < self.limits.per_host && !h.probing)
             .map(|h| h.next_start)
             .min()
-    }
-
-    /// Hosts currently tracked.
-    pub fn len(&self) -> usize {
-        self.hosts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty()
     }
 }
 
@@ -175,84 +276,145 @@ impl Hosts {
 mod tests {
     use super::*;
 
+    fn limits(per_host: usize, delay: Duration) -> Limits {
+        Limits { per_host, delay }
+    }
+
     #[test]
     fn per_host_limit_and_delay() {
         let now = Instant::now();
-        let mut hosts = Hosts::new(2, Duration::from_secs(1), 10);
-        assert!(hosts.can_start("a", now));
-        hosts.start("a", now, None, false);
-        assert!(!hosts.can_start("a", now), "delay not yet passed");
+        let gate = HostGate::new();
+        let l = limits(2, Duration::from_secs(1));
+        assert!(gate.can_start("a", l, now));
+        assert!(gate.try_start("a", l, now, None, false));
+        assert!(!gate.can_start("a", l, now), "delay not yet passed");
         let later = now + Duration::from_secs(1);
-        assert!(hosts.can_start("a", later));
-        hosts.start("a", later, None, false);
+        assert!(gate.can_start("a", l, later));
+        assert!(gate.try_start("a", l, later, None, false));
         let much_later = now + Duration::from_secs(5);
-        assert!(!hosts.can_start("a", much_later), "two in flight");
-        assert!(hosts.can_start("b", now), "other hosts unaffected");
-        hosts.finish("a", much_later, Duration::ZERO, None);
-        assert!(hosts.can_start("a", much_later));
+        assert!(!gate.can_start("a", l, much_later), "two in flight");
+        assert!(gate.can_start("b", l, now), "other hosts unaffected");
+        gate.finish("a", l, much_later, Duration::ZERO, None);
+        assert!(gate.can_start("a", l, much_later));
     }
 
     #[test]
     fn probing_crawl_delay_and_pauses() {
         let now = Instant::now();
-        let mut hosts = Hosts::new(4, Duration::ZERO, 10);
-        hosts.start("a", now, None, true);
+        let gate = HostGate::new();
+        let l = limits(4, Duration::ZERO);
+        assert!(gate.try_start("a", l, now, None, true));
         assert!(
-            !hosts.can_start("a", now),
+            !gate.can_start("a", l, now),
             "robots.txt unknown: one request at a time"
         );
         let t1 = now + Duration::from_millis(100);
-        hosts.finish("a", t1, Duration::ZERO, Some(Duration::from_secs(2)));
+        gate.finish("a", l, t1, Duration::ZERO, Some(Duration::from_secs(2)));
         assert!(
-            !hosts.can_start("a", t1),
+            !gate.can_start("a", l, t1),
             "crawl-delay counts from the last start"
         );
-        assert!(hosts.can_start("a", now + Duration::from_secs(2)));
+        assert!(gate.can_start("a", l, now + Duration::from_secs(2)));
         let t2 = now + Duration::from_secs(2);
-        hosts.start("a", t2, Some(Duration::from_secs(2)), false);
-        hosts.finish("a", t2, Duration::from_secs(10), None);
+        assert!(gate.try_start("a", l, t2, Some(Duration::from_secs(2)), false));
+        gate.finish("a", l, t2, Duration::from_secs(10), None);
         assert!(
-            !hosts.can_start("a", t2 + Duration::from_secs(9)),
+            !gate.can_start("a", l, t2 + Duration::from_secs(9)),
             "Retry-After pauses the host"
         );
-        assert!(hosts.can_start("a", t2 + Duration::from_secs(10)));
+        assert!(gate.can_start("a", l, t2 + Duration::from_secs(10)));
     }
 
     #[test]
-    fn parking_and_eviction() {
+    fn parking_in_order_with_retries_first() {
         let now = Instant::now();
-        let mut hosts = Hosts::new(1, Duration::ZERO, 2);
-        hosts.start("a", now, None, false);
-        hosts.park("a".into(), Request::new("http://a/1"), now);
-        hosts.park("a".into(), Request::new("http://a/2"), now);
-        assert!(!hosts.has_room());
-        assert!(hosts.take_ready(now).is_none(), "host busy");
-        hosts.finish("a", now, Duration::ZERO, None);
-        let (key, request) = hosts.take_ready(now).unwrap();
+        let gate = HostGate::new();
+        let l = limits(1, Duration::ZERO);
+        let mut parking = Parking::new(2, l);
+        assert!(gate.try_start("a", l, now, None, false));
+        parking.park("a".into(), Request::new("http://a/1"));
+        parking.park("a".into(), Request::new("http://a/2"));
+        assert!(!parking.has_room());
+        assert!(parking.take_ready(&gate, now).is_none(), "host busy");
+        gate.finish("a", l, now, Duration::ZERO, None);
+        let (key, request) = parking.take_ready(&gate, now).unwrap();
         assert_eq!((key.as_str(), request.url.as_str()), ("a", "http://a/1"));
-        hosts.start("a", now, None, false);
-        hosts.finish("a", now, Duration::ZERO, None);
-        hosts.park_retry("a".into(), Request::new("http://a/retry"), now);
+        assert!(gate.try_start("a", l, now, None, false));
+        gate.finish("a", l, now, Duration::ZERO, None);
+        parking.park_retry("a".into(), Request::new("http://a/retry"));
         assert_eq!(
-            hosts.take_ready(now).unwrap().1.url,
+            parking.take_ready(&gate, now).unwrap().1.url,
             "http://a/retry",
             "retries go first"
         );
-        assert_eq!(hosts.take_ready(now).unwrap().1.url, "http://a/2");
-        hosts.start("a", now, None, false);
-        hosts.finish("a", now, Duration::ZERO, None);
-        assert!(hosts.is_empty(), "idle hosts are forgotten");
+        assert_eq!(parking.take_ready(&gate, now).unwrap().1.url, "http://a/2");
+        assert!(!parking.has_parked("a"));
+        assert_eq!(parking.parked(), 0);
+    }
+
+    #[test]
+    fn two_crawls_share_one_host() {
+        let now = Instant::now();
+        let gate = HostGate::new();
+        let l = limits(1, Duration::ZERO);
+        let mut finished = gate.subscribe();
+        finished.borrow_and_update();
+        let mut first = Parking::new(10, l);
+        let mut second = Parking::new(10, l);
+        assert!(gate.try_start("a", l, now, None, false));
+        first.park("a".into(), Request::new("http://a/1"));
+        second.park("a".into(), Request::new("http://a/2"));
+        assert!(first.take_ready(&gate, now).is_none());
+        assert!(
+            second.take_ready(&gate, now).is_none(),
+            "the other crawl holds the host"
+        );
+        assert_eq!(
+            second.next_wakeup(&gate),
+            None,
+            "waits for a request to end"
+        );
+        gate.finish("a", l, now, Duration::ZERO, None);
+        assert!(finished.has_changed().unwrap(), "parked crawls are told");
+        assert!(second.take_ready(&gate, now).is_some());
+    }
+
+    #[test]
+    fn wakeup_when_delay_passes() {
+        let now = Instant::now();
+        let gate = HostGate::new();
+        let l = limits(2, Duration::from_secs(1));
+        let mut parking = Parking::new(10, l);
+        assert!(gate.try_start("a", l, now, None, false));
+        gate.finish("a", l, now, Duration::ZERO, None);
+        parking.park("a".into(), Request::new("http://a/1"));
+        assert_eq!(
+            parking.next_wakeup(&gate),
+            Some(now + Duration::from_secs(1))
+        );
     }
 
     #[test]
     fn state_stays_bounded_over_many_hosts() {
         let now = Instant::now();
-        let mut hosts = Hosts::new(2, Duration::ZERO, 10);
+        let gate = HostGate::new();
+        let l = limits(2, Duration::ZERO);
         for i in 0..100_000 {
             let host = format!("host{i}.example:80");
-            hosts.start(&host, now, None, false);
-            hosts.finish(&host, now, Duration::ZERO, None);
+            assert!(gate.try_start(&host, l, now, None, false));
+            gate.finish(&host, l, now, Duration::ZERO, None);
         }
-        assert!(hosts.is_empty(), "{} idle hosts kept", hosts.len());
+        assert_eq!(gate.len(), 0, "idle hosts are forgotten");
+
+        // With a delay, entries outlive their requests; sweeps keep the table bounded.
+        let gate = HostGate::new();
+        let l = limits(2, Duration::from_millis(10));
+        for i in 0..100_000u64 {
+            let at = now + Duration::from_millis(i);
+            let host = format!("host{i}.example:80");
+            assert!(gate.try_start(&host, l, at, None, false));
+            gate.finish(&host, l, at, Duration::ZERO, None);
+        }
+        assert!(gate.len() <= 2 * SWEEP_MIN, "{} hosts kept", gate.len());
     }
 }

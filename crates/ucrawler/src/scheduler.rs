@@ -1,12 +1,12 @@
-//! The scheduler: one tokio task per crawl that owns the frontier, the seen set and the per-host
-//! politeness table (so none of them needs a lock), admits fetches under the page slots and the
-//! global concurrency limit, and decides when the crawl is over.
+//! The scheduler: one tokio task per crawl that owns the frontier, the seen set and the requests
+//! parked for busy hosts (so none of them needs a lock), admits fetches under the page slots, the
+//! global concurrency limit and the crawler-wide host gate, and decides when the crawl is over.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use url::Url;
 
@@ -18,7 +18,8 @@ use crate::journal::{Journal, Replay};
 use crate::memory::Part;
 use crate::page::Request;
 use crate::parser_pool::ParseJob;
-use crate::politeness::Hosts;
+use crate::politeness::{HostGate, Limits, Parking};
+use crate::remote::{self, FleetHold};
 use crate::seen::SeenSet;
 use crate::stats::EndReason;
 use crate::url::{fingerprint, host_key, parse_seed};
@@ -28,6 +29,8 @@ use crate::url::{fingerprint, host_key, parse_seed};
 const SEED_LOW_WATER: u64 = 4096;
 /// How often admission looks at the memory budget again while it is spent.
 const MEMORY_RECHECK: Duration = Duration::from_millis(10);
+/// Seeds of a shared crawl sent to Redis in one call, at most.
+const SEED_BATCH: usize = 1000;
 /// Requests parked for busy hosts, at most.
 const PARK_LIMIT: usize = 4096;
 
@@ -39,7 +42,10 @@ pub(crate) struct Scheduler {
     slots: Arc<Semaphore>,
     frontier: SpillFrontier,
     seen: SeenSet,
-    hosts: Hosts,
+    parking: Parking,
+    limits: Limits,
+    /// Changes when any crawl of this crawler ends a request: a host we parked for may be free.
+    host_finished: watch::Receiver<u64>,
     /// Dispatched pages whose `Parsed` event has not come back yet.
     outstanding: u64,
     dispatched: u64,
@@ -51,6 +57,17 @@ pub(crate) struct Scheduler {
     journal: Option<Journal>,
     /// Continuing a journaled crawl: seeds already seen are not fetched again.
     resumed: bool,
+    /// A shared crawl: requests leased from Redis by the agent (`None` once the shared crawl is
+    /// over); seeds and links go to Redis, which deduplicates them.
+    remote: Option<Remote>,
+}
+
+struct Remote {
+    agent: Arc<remote::Remote>,
+    items: Option<mpsc::Receiver<Request>>,
+    /// Requests held here (queued or parked) below which more are taken: a worker must not
+    /// hoard leases that other workers could be crawling.
+    low_water: u64,
 }
 
 /// What a queued request costs in memory.
@@ -75,9 +92,17 @@ impl Scheduler {
     ) -> Self {
         let config = &ctx.config;
         let slots = Arc::new(Semaphore::new(config.concurrency + config.buffer));
-        let hosts = Hosts::new(config.per_host, config.delay, PARK_LIMIT);
         let spill_dir = config.state_dir.as_ref().map(|dir| dir.join("frontier"));
         let frontier = SpillFrontier::new(spill_dir, config.frontier_memory);
+        let host_finished = runtime.hosts.subscribe();
+        let limits = Limits {
+            per_host: config.per_host,
+            delay: config.delay,
+        };
+        let seen = SeenSet::bounded(
+            config.state_dir.as_ref().map(|d| d.join("seen")),
+            config.seen_memory,
+        );
         Self {
             ctx,
             runtime,
@@ -85,8 +110,10 @@ impl Scheduler {
             seeds,
             slots,
             frontier,
-            seen: SeenSet::new(),
-            hosts,
+            seen,
+            parking: Parking::new(PARK_LIMIT, limits),
+            limits,
+            host_finished,
             outstanding: 0,
             dispatched: 0,
             seeds_open: true,
@@ -94,6 +121,26 @@ impl Scheduler {
             published: (0, 0),
             journal: None,
             resumed: false,
+            remote: None,
+        }
+    }
+
+    /// Makes this a shared crawl fed by the agent's leased requests.
+    pub fn set_remote(&mut self, items: mpsc::Receiver<Request>) {
+        if let Some(agent) = self.ctx.remote.clone() {
+            let config = &self.ctx.config;
+            self.remote = Some(Remote {
+                agent,
+                items: Some(items),
+                low_water: config.concurrency.max(8) as u64,
+            });
+        }
+    }
+
+    fn tell_agent(&self, command: remote::Command) {
+        if let Some(remote) = &self.remote {
+            // Fails only when the agent is gone, i.e. the crawl is being cancelled.
+            let _ = remote.agent.commands.send(command);
         }
     }
 
@@ -102,6 +149,12 @@ impl Scheduler {
         if let Some(replay) = replay {
             self.resumed = true;
             for (request, done) in replay.requests {
+                if request.depth == 0 {
+                    // A seed of the earlier run: its host is trusted before anything is fetched
+                    // (the seeds given again arrive later, through their channel: replayed pages
+                    // of a private seed host were refused by the address guard meanwhile).
+                    self.trust_seed_host(&request.url);
+                }
                 if self.seen.insert(fingerprint(&request.url)) && !done {
                     self.queued_bytes += request_bytes(&request);
                     self.frontier.push(request);
@@ -145,10 +198,14 @@ impl Scheduler {
         let mut releases = self.ctx.counters.releases.load(Relaxed);
         loop {
             if next.is_none() && self.dispatched < max_pages {
+                self.host_finished.borrow_and_update();
                 next = self.pick(Instant::now());
             }
-            let nothing_left =
-                !self.seeds_open && self.frontier.is_empty() && self.hosts.parked() == 0;
+            let remote_open = self.remote.as_ref().is_some_and(|r| r.items.is_some());
+            let nothing_left = !self.seeds_open
+                && !remote_open
+                && self.frontier.is_empty()
+                && self.parking.parked() == 0;
             let limit_reached = self.dispatched >= max_pages;
             if self.outstanding == 0 && next.is_none() && (nothing_left || limit_reached) {
                 return if nothing_left {
@@ -157,8 +214,10 @@ impl Scheduler {
                     EndReason::MaxPages
                 };
             }
-            let wake_at = if next.is_none() && self.dispatched < max_pages {
-                self.hosts.next_wakeup()
+            let waiting_for_hosts =
+                next.is_none() && self.dispatched < max_pages && self.parking.parked() > 0;
+            let wake_at = if waiting_for_hosts {
+                self.parking.next_wakeup(&self.runtime.hosts)
             } else {
                 None
             };
@@ -166,8 +225,13 @@ impl Scheduler {
                 .into_iter()
                 .flatten()
                 .min();
-            let want_seeds =
-                self.seeds_open && !limit_reached && self.frontier.len() < SEED_LOW_WATER;
+            let held = self.frontier.len() + self.parking.parked() as u64;
+            let want_seeds = self.seeds_open
+                && !limit_reached
+                && (self.remote.is_some() || self.frontier.len() < SEED_LOW_WATER);
+            let want_leased = remote_open
+                && !limit_reached
+                && self.remote.as_ref().is_some_and(|r| held < r.low_water);
             let over_budget = self.outstanding > 0 && self.ctx.budget.is_over();
             let cancel = self.ctx.cancel.clone();
             let slots = self.slots.clone();
@@ -188,10 +252,23 @@ impl Scheduler {
                     }
                 }
                 seed = self.seeds.recv(), if want_seeds => match seed {
+                    Some(request) if self.remote.is_some() => self.forward_seeds(request),
                     Some(request) => self.add_seed(request),
-                    None => self.seeds_open = false,
+                    None => {
+                        self.seeds_open = false;
+                        self.tell_agent(remote::Command::SeedsClosed);
+                    }
+                },
+                leased = recv_leased(&mut self.remote), if want_leased => match leased {
+                    Some(request) => self.add_leased(request),
+                    None => {
+                        if let Some(remote) = &mut self.remote {
+                            remote.items = None;
+                        }
+                    }
                 },
                 _ = sleep_until(wake_at), if wake_at.is_some() => continue,
+                Ok(()) = self.host_finished.changed(), if waiting_for_hosts => continue,
                 _ = sleep_until(watchdog_at), if watchdog_at.is_some() => {
                     let now = Instant::now();
                     if deadline.is_some_and(|d| d <= now) {
@@ -199,7 +276,7 @@ impl Scheduler {
                     }
                     let released = self.ctx.counters.releases.load(Relaxed);
                     let consumer_holds_all = self.ctx.counters.held.load(Relaxed) >= slots_total;
-                    if released == releases && !consumer_holds_all {
+                    if released == releases && !consumer_holds_all && !self.waiting_for_redis() {
                         tracing::warn!("crawl stalled: no progress for {:?}", config.stall_timeout);
                         return EndReason::Stalled;
                     }
@@ -212,14 +289,9 @@ impl Scheduler {
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::HostDone {
-                host,
-                pause,
-                crawl_delay,
-            } => self.hosts.finish(&host, Instant::now(), pause, crawl_delay),
             Event::Retry { host, request } => {
                 self.queued_bytes += request_bytes(&request);
-                self.hosts.park_retry(host, request, Instant::now());
+                self.parking.park_retry(host, request);
             }
             Event::Parsed {
                 final_url,
@@ -227,6 +299,15 @@ impl Scheduler {
                 delivered,
             } => {
                 self.outstanding -= 1;
+                if self.remote.is_some() {
+                    // Redis deduplicates; the agent queues the links before it acknowledges
+                    // the page (commands are handled in order).
+                    if !links.is_empty() {
+                        self.tell_agent(remote::Command::Links(links));
+                    }
+                    self.ctx.deliver(*delivered);
+                    return;
+                }
                 // A redirect target already crawled (or queued) is not crawled again: its
                 // links are (or will be) followed from there.
                 let fresh_target = final_url.is_none_or(|url| self.seen.insert(fingerprint(&url)));
@@ -254,12 +335,7 @@ impl Scheduler {
     /// Seeds are always fetched, even if repeated (each may carry its own `meta`), and mark
     /// their URL as seen so discovered links do not fetch it again.
     fn add_seed(&mut self, mut request: Request) {
-        if let Ok(url) = parse_seed(&request.url) {
-            if let Some(host) = url.host_str() {
-                self.ctx.guard.trust_seed_host(host);
-            }
-            request.url = url.into();
-        }
+        self.normalize_seed(&mut request);
         let new = self.seen.insert(fingerprint(&request.url));
         if self.resumed && !new {
             return; // done, or already queued again from the journal
@@ -270,11 +346,79 @@ impl Scheduler {
         self.publish_sizes();
     }
 
+    /// A shared crawl that waits on Redis is not stalled: an idle worker waits for URLs (with
+    /// `follow`, forever), and one whose Redis is down retries (logging it) until it is back.
+    fn waiting_for_redis(&self) -> bool {
+        let Some(remote) = &self.remote else {
+            return false;
+        };
+        let idle = self.outstanding == 0 && self.frontier.is_empty() && self.parking.parked() == 0;
+        let unreachable = remote
+            .agent
+            .frontier
+            .get()
+            .is_none_or(|frontier| frontier.is_unreachable());
+        (idle && remote.items.is_some()) || unreachable
+    }
+
+    /// Normalizes a seed's URL (an invalid one stays as it is, to fail as a page) and trusts its
+    /// host (see `private_addresses`).
+    fn normalize_seed(&self, request: &mut Request) {
+        if let Ok(url) = parse_seed(&request.url) {
+            if let Some(host) = url.host_str() {
+                self.ctx.guard.trust_seed_host(host);
+            }
+            request.url = url.into();
+        }
+    }
+
+    /// The address guard trusts the host of a seed (see `private_addresses`).
+    fn trust_seed_host(&self, seed: &str) {
+        if let Ok(url) = Url::parse(seed) {
+            if let Some(host) = url.host_str() {
+                self.ctx.guard.trust_seed_host(host);
+            }
+        }
+    }
+
+    /// A shared crawl's seeds go to Redis, with those already waiting in one batch.
+    fn forward_seeds(&mut self, first: Request) {
+        let mut batch = vec![first];
+        while batch.len() < SEED_BATCH {
+            match self.seeds.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    self.seeds_open = false;
+                    break;
+                }
+            }
+        }
+        for request in &mut batch {
+            self.normalize_seed(request);
+        }
+        self.tell_agent(remote::Command::Seeds(batch));
+        if !self.seeds_open {
+            self.tell_agent(remote::Command::SeedsClosed);
+        }
+    }
+
+    /// A request leased from Redis: queued here until its host is free.
+    fn add_leased(&mut self, request: Request) {
+        if request.depth == 0 {
+            // A seed (maybe queued by `ucrawler enqueue` elsewhere): its host is trusted.
+            self.trust_seed_host(&request.url);
+        }
+        self.queued_bytes += request_bytes(&request);
+        self.frontier.push(request);
+        self.publish_sizes();
+    }
+
     fn publish_sizes(&mut self) {
         let budget = &self.ctx.budget;
         // Only the part of the queue held in memory counts: the rest is in segment files.
-        let queued = self.frontier.len() + self.hosts.parked() as u64;
-        let in_memory = self.frontier.in_memory() as u64 + self.hosts.parked() as u64;
+        let queued = self.frontier.len() + self.parking.parked() as u64;
+        let in_memory = self.frontier.in_memory() as u64 + self.parking.parked() as u64;
         let frontier_bytes = self.queued_bytes.checked_div(queued).unwrap_or(0) * in_memory;
         let now = (frontier_bytes, self.seen.memory_bytes());
         budget.adjust(Part::Frontier, self.published.0, now.0);
@@ -282,23 +426,24 @@ impl Scheduler {
         self.published = now;
         let counters = &self.ctx.counters;
         counters.frontier.store(self.frontier.len(), Relaxed);
-        counters.parked.store(self.hosts.parked() as u64, Relaxed);
+        counters.parked.store(self.parking.parked() as u64, Relaxed);
         counters.seen.store(self.seen.len(), Relaxed);
     }
 
     /// The next request whose host may be contacted now: parked ones first, then the frontier
     /// (parking requests for busy hosts on the way, up to the park limit).
     fn pick(&mut self, now: Instant) -> Option<Ready> {
-        if let Some((host, request)) = self.hosts.take_ready(now) {
+        let gate = &self.runtime.hosts;
+        if let Some((host, request)) = self.parking.take_ready(gate, now) {
             return Some(Ready { host, request });
         }
-        while self.hosts.has_room() {
+        while self.parking.has_room() {
             let request = self.frontier.pop()?;
             let host = Url::parse(&request.url)
                 .map(|u| host_key(&u))
                 .unwrap_or_default();
-            if self.hosts.has_parked(&host) || !self.hosts.can_start(&host, now) {
-                self.hosts.park(host, request, now);
+            if self.parking.has_parked(&host) || !gate.can_start(&host, self.limits, now) {
+                self.parking.park(host, request);
                 continue;
             }
             return Some(Ready { host, request });
@@ -308,7 +453,6 @@ impl Scheduler {
 
     fn dispatch(&mut self, ready: Ready, slot: OwnedSemaphorePermit, permit: OwnedSemaphorePermit) {
         let Ready { host, request } = ready;
-        self.queued_bytes -= request_bytes(&request);
         let (crawl_delay, probing) = match Url::parse(&request.url) {
             Ok(url) if self.ctx.config.robots => match self.ctx.robots.cached(&url) {
                 Some(rules) => (
@@ -321,8 +465,21 @@ impl Scheduler {
             },
             _ => (None, false),
         };
-        self.hosts
-            .start(&host, Instant::now(), crawl_delay, probing);
+        let gate = &self.runtime.hosts;
+        if !gate.try_start(&host, self.limits, Instant::now(), crawl_delay, probing) {
+            // Another crawl took the host while we waited for permits: back in line, in front.
+            self.parking.park_retry(host, request);
+            return;
+        }
+        let hold = HostHold {
+            gate: gate.clone(),
+            host,
+            limits: self.limits,
+            gap: crawl_delay.map_or(self.limits.delay, |d| d.max(self.limits.delay)),
+            pause: Duration::ZERO,
+            crawl_delay: None,
+        };
+        self.queued_bytes -= request_bytes(&request);
         if request.attempts == 0 {
             // A retry is still the same page: outstanding since its first dispatch.
             self.outstanding += 1;
@@ -333,7 +490,33 @@ impl Scheduler {
         let slot = Slot::new(slot, self.ctx.counters.clone());
         let ctx = self.ctx.clone();
         let runtime = self.runtime.clone();
-        tokio::spawn(fetch_page(ctx, runtime, host, request, slot, permit));
+        tokio::spawn(fetch_page(ctx, runtime, hold, request, slot, permit));
+    }
+}
+
+/// A request's place at its host: given back when the fetch ends, however it ends (cancelled
+/// included), so the process-wide gate never keeps a host busy for a request that is gone.
+struct HostHold {
+    gate: Arc<HostGate>,
+    host: String,
+    limits: Limits,
+    /// Between this request's start and the host's next one (`delay` or Crawl-delay).
+    gap: Duration,
+    /// Wait at least this long before the host's next request (Retry-After, backoff).
+    pause: Duration,
+    /// Learnt from the host's robots.txt during the fetch.
+    crawl_delay: Option<Duration>,
+}
+
+impl Drop for HostHold {
+    fn drop(&mut self) {
+        self.gate.finish(
+            &self.host,
+            self.limits,
+            Instant::now(),
+            self.pause,
+            self.crawl_delay,
+        );
     }
 }
 
@@ -344,6 +527,13 @@ async fn acquire(
     let slot = slots.acquire_owned().await.ok()?;
     let permit = fetch_permits.acquire_owned().await.ok()?;
     Some((slot, permit))
+}
+
+async fn recv_leased(remote: &mut Option<Remote>) -> Option<Request> {
+    match remote.as_mut().and_then(|r| r.items.as_mut()) {
+        Some(items) => items.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -357,13 +547,17 @@ async fn sleep_until(at: Option<Instant>) {
 async fn fetch_page(
     ctx: Arc<CrawlCtx>,
     runtime: Arc<Runtime>,
-    host: String,
+    mut hold: HostHold,
     mut request: Request,
     slot: Slot,
     permit: OwnedSemaphorePermit,
 ) {
     let counters = &ctx.counters;
     let config = &ctx.config;
+    let fleet = match FleetHold::acquire(&ctx, &hold.host, hold.limits.per_host, hold.gap).await {
+        Ok(fleet) => fleet,
+        Err(()) => return, // cancelled
+    };
     counters.in_flight.fetch_add(1, Relaxed);
     let fetched = match parse_seed(&request.url) {
         Err(error) => Some(Fetched::failed(None, error, std::time::Instant::now())),
@@ -402,12 +596,13 @@ async fn fetch_page(
             .retry_after
             .map_or(Duration::ZERO, |asked| asked.min(config.max_retry_after))
     };
-    let crawl_delay = fetched.crawl_delay;
-    let _ = ctx.events.send(Event::HostDone {
-        host: host.clone(),
-        pause,
-        crawl_delay,
-    });
+    if let Some(fleet) = fleet {
+        fleet.release(pause).await;
+    }
+    hold.pause = pause;
+    hold.crawl_delay = fetched.crawl_delay;
+    let host = hold.host.clone();
+    drop(hold);
     request.attempts += 1;
     if retry {
         // The page slot is given back: the request waits in the scheduler, not in memory here.

@@ -305,3 +305,31 @@ fn open_crawl_is_fed_incrementally() {
     found.extend(crawl.by_ref().map(|p| p.url));
     assert_eq!(found.len(), 30);
 }
+
+/// A resumed crawl fetches its journaled pages before (or without) the seeds being given again:
+/// the seed hosts of the journal are trusted from the start (a private seed host's pages were
+/// refused by the address guard until the seed came back through its channel).
+#[test]
+fn a_resumed_crawl_trusts_its_journaled_seed_hosts() {
+    let site = site(150);
+    let dir = std::env::temp_dir().join(format!("ucrawler-resume-trust-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = crawl_all(
+        config().state_dir(&dir).max_pages(20u64).build().unwrap(),
+        vec![site.url("/")],
+    );
+    assert_eq!(first.len(), 20);
+    let crawler = Crawler::new(config().state_dir(&dir).resume(true).build().unwrap()).unwrap();
+    let mut crawl = crawler.open().unwrap();
+    crawl.close_seeds(); // the seed is not given again at all
+    let rest: Vec<Page> = crawl.collect();
+    let refused: Vec<_> = rest
+        .iter()
+        .filter(|p| p.error.is_some())
+        .map(|p| &p.url)
+        .collect();
+    assert!(refused.is_empty(), "failed after resume: {refused:?}");
+    let all: Vec<Page> = first.into_iter().chain(rest).collect();
+    assert_eq!(url_set(&all), site.expected_urls(None));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -176,6 +176,67 @@ fn per_host_limit_and_delay_seen_from_the_server() {
     }
 }
 
+/// Crawls running at once in one process (two Sidekiq jobs, say, even on crawlers with other
+/// options) share politeness: together they keep `per_host` and `delay` towards a host.
+#[test]
+fn concurrent_crawls_in_one_process_share_per_host_and_delay() {
+    let site = site();
+    let polite = || quick().per_host(1usize).delay(Duration::from_millis(100));
+    let crawler = Crawler::new(polite().build().unwrap()).unwrap();
+    let other = Crawler::new(polite().buffer(4usize).build().unwrap()).unwrap();
+    let seeds = |crawl: &str| -> Vec<String> {
+        (1..=5)
+            .map(|i| site.url(&format!("/hostile/robots-test/allowed.html?{crawl}{i}")))
+            .collect()
+    };
+    let first = crawler.crawl(seeds("a")).unwrap();
+    let second = crawler.crawl(seeds("b")).unwrap();
+    let third = other.crawl(seeds("c")).unwrap();
+    let counts = std::thread::scope(|scope| {
+        let runs = [first, second, third].map(|crawl| scope.spawn(move || crawl.count()));
+        runs.map(|run| run.join().unwrap())
+    });
+    assert_eq!(counts, [5, 5, 5]);
+    let log = page_requests(&site);
+    assert_eq!(log.len(), 15);
+    assert!(
+        ["?a", "?b", "?c"]
+            .iter()
+            .all(|crawl| log.iter().any(|r| r.path.contains(crawl))),
+        "every crawl reached the server"
+    );
+    for pair in log.windows(2) {
+        assert!(
+            pair[1].started >= pair[0].finished,
+            "two requests at once to one host"
+        );
+    }
+    assert_spaced(&log, Duration::from_millis(100));
+}
+
+/// A cancelled crawl gives its hosts back to the process-wide gate at once.
+#[test]
+fn cancelled_crawls_free_their_hosts() {
+    let site = site();
+    let crawler = Crawler::new(quick().per_host(1usize).build().unwrap()).unwrap();
+    let slow = crawler.crawl(vec![site.url("/hostile/slow-drip")]).unwrap();
+    while site
+        .request_log()
+        .iter()
+        .all(|r| r.path != "/hostile/slow-drip")
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(slow);
+    let config = quick()
+        .per_host(1usize)
+        .deadline(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let page = one(config, site.url("/hostile/status/200"));
+    assert_eq!((page.status, kind(&page)), (200, "none"));
+}
+
 #[test]
 fn per_host_limit_applies_per_host_not_globally() {
     let a = site();

@@ -117,3 +117,34 @@ fn a_frontier_spilled_to_disk_crawls_the_same_site() {
         "the frontier did spill (peak {peak_queue})"
     );
 }
+
+#[test]
+fn a_seen_set_spilled_to_disk_crawls_the_same_site() {
+    let site = TestSite::start(SiteConfig {
+        pages: 300,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let config = Config::builder()
+        .per_host(8usize)
+        .seen_memory(ucrawler::config::MIN_SEEN_MEMORY)
+        .build()
+        .unwrap();
+    let crawler = Crawler::new(config).unwrap();
+    let mut crawl = crawler.crawl([site.url("/")]).unwrap();
+    let mut found = std::collections::BTreeSet::new();
+    let mut peak_seen_bytes = 0;
+    while let Some(page) = crawl.next() {
+        assert!(found.insert(page.url), "delivered twice");
+        peak_seen_bytes = peak_seen_bytes.max(crawl.stats().memory.seen);
+    }
+    assert_eq!(found, site.expected_urls(None));
+    let seen = crawl.stats().seen;
+    // 16 fingerprints in memory, the rest on disk behind ~1.3 bytes each of index (and a
+    // little per run): less than the 8 bytes of the fingerprints themselves.
+    assert!(seen > 300, "{seen} URLs seen");
+    assert!(
+        peak_seen_bytes < seen * 8,
+        "{peak_seen_bytes} bytes for {seen} URLs"
+    );
+}

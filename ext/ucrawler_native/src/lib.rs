@@ -6,11 +6,27 @@ mod crawl;
 mod errors;
 mod gvl;
 mod page;
+mod redis_frontier;
 
 use magnus::{function, method, prelude::*, Error, Ruby};
 
+/// Engine warnings (Redis unreachable and retrying, journal errors, a stalled crawl) go to the
+/// process's stderr, which Sidekiq, Puma and systemd collect; `UCRAWLER_LOG` (e.g. `info`,
+/// `ucrawler=debug`, `off`) changes the level.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("UCRAWLER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Another library of the process may have installed one already: then it gets our events.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
 #[magnus::init(name = "ucrawler_native")]
 fn init(ruby: &Ruby) -> Result<(), Error> {
+    init_logging();
     let root = ruby.define_module("UcrawlerNative")?;
     let native = root.define_module("Native")?;
 
@@ -24,6 +40,24 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     crawl.define_method("next_batch", method!(crawl::CrawlHandle::next_batch, 2))?;
     crawl.define_method("cancel", method!(crawl::CrawlHandle::cancel, 0))?;
     crawl.define_method("stats_json", method!(crawl::CrawlHandle::stats_json, 0))?;
+
+    let frontier = native.define_class("RedisFrontier", ruby.class_object())?;
+    frontier.define_singleton_method(
+        "new",
+        function!(redis_frontier::RedisFrontierHandle::new, 5),
+    )?;
+    frontier.define_method(
+        "push",
+        method!(redis_frontier::RedisFrontierHandle::push, 2),
+    )?;
+    frontier.define_method(
+        "stats_json",
+        method!(redis_frontier::RedisFrontierHandle::stats_json, 0),
+    )?;
+    frontier.define_method(
+        "clear",
+        method!(redis_frontier::RedisFrontierHandle::clear, 0),
+    )?;
 
     let page = root.define_class("Page", ruby.class_object())?;
     page::define_methods(page)?;

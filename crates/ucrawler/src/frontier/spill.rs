@@ -2,20 +2,18 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Frontier;
 use crate::journal::{read_request, write_request};
 use crate::page::Request;
-
-static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
+use crate::spill_dir::SpillDir;
 
 /// A FIFO frontier that keeps at most `memory_entries` requests in memory and the rest in
 /// segment files on disk, in order. The oldest requests are in memory (`head`), then closed
 /// segments, then the segment being written; a segment is read back whole when `head` runs dry.
 /// An I/O error never loses a request: it stays in memory instead (and is logged).
 pub struct SpillFrontier {
-    dir: PathBuf,
+    dir: SpillDir,
     memory_entries: usize,
     segment_entries: usize,
     head: VecDeque<Request>,
@@ -29,16 +27,12 @@ pub struct SpillFrontier {
 }
 
 impl SpillFrontier {
-    /// Spills under `dir` (created when first needed, removed on drop); `None` = a new
-    /// directory under the system's temporary directory.
+    /// Spills under `dir` (created when first needed, emptied of what a killed run left, removed on
+    /// drop); `None` = a new directory under the system's temporary directory.
     pub fn new(dir: Option<PathBuf>, memory_entries: usize) -> Self {
-        let dir = dir.unwrap_or_else(|| {
-            let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
-            std::env::temp_dir().join(format!("ucrawler-frontier-{}-{n}", std::process::id()))
-        });
         let memory_entries = memory_entries.max(2);
         Self {
-            dir,
+            dir: SpillDir::new(dir, "frontier"),
             memory_entries,
             segment_entries: memory_entries / 2,
             head: VecDeque::new(),
@@ -67,10 +61,9 @@ impl SpillFrontier {
 
     fn write(&mut self, request: &Request) -> std::io::Result<()> {
         if self.writing.is_none() {
-            std::fs::create_dir_all(&self.dir)?;
             let path = self
                 .dir
-                .join(format!("segment-{:08}.bin", self.segments_made));
+                .file(&format!("segment-{:08}.bin", self.segments_made))?;
             self.segments_made += 1;
             self.writing = Some((path.clone(), BufWriter::new(File::create(&path)?)));
             self.written = 0;
@@ -130,7 +123,7 @@ impl Frontier for SpillFrontier {
                 Ok(()) => return,
                 Err(e) => tracing::error!(
                     "frontier spill to {}: {e}; keeping it in memory",
-                    self.dir.display()
+                    self.dir.path().display()
                 ),
             }
         }
@@ -157,7 +150,7 @@ impl Drop for SpillFrontier {
         for path in self.closed.drain(..) {
             let _ = std::fs::remove_file(path);
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // The directory itself goes with `self.dir`.
     }
 }
 
@@ -169,7 +162,7 @@ mod tests {
     fn a_million_urls_spill_in_order_with_bounded_memory() {
         let limit = 10_000;
         let mut frontier = SpillFrontier::new(None, limit);
-        let dir = frontier.dir.clone();
+        let dir = frontier.dir.path().to_path_buf();
         let total = 1_000_000u32;
         for i in 0..total {
             let mut request = Request::new(format!("http://example.com/page/{i}"));

@@ -1,0 +1,464 @@
+//! Many `ucrawler worker` processes sharing one crawl through a throwaway `redis-server`: each
+//! page exactly once, a worker killed with -9, Redis restarted mid-crawl, fleet-wide politeness.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use ucrawler_testsite::{SiteConfig, TestSite};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A private directory for one test, removed at the end.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("ucrawler-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A `redis-server` of our own on a free port (never the machine's shared one).
+struct Redis {
+    port: u16,
+    dir: PathBuf,
+    aof: bool,
+    child: Option<Child>,
+}
+
+impl Redis {
+    fn start(dir: &Path, aof: bool) -> Self {
+        let mut redis = Redis {
+            port: free_port(),
+            dir: dir.to_path_buf(),
+            aof,
+            child: None,
+        };
+        redis.spawn();
+        redis
+    }
+
+    fn spawn(&mut self) {
+        let mut args = vec![
+            "--port".to_string(),
+            self.port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--save".into(),
+            String::new(),
+            "--dir".into(),
+            self.dir.to_str().unwrap().into(),
+        ];
+        if self.aof {
+            args.extend(["--appendonly", "yes", "--appendfsync", "always"].map(String::from));
+        } else {
+            args.extend(["--appendonly", "no"].map(String::from));
+        }
+        let child = Command::new("redis-server")
+            .args(&args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (apt install redis-server) runs");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Stops it the way an operator's restart does (SIGTERM: the AOF is flushed), then starts
+    /// it again on the same port and directory after `down`.
+    fn restart(&mut self, down: Duration) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+        std::thread::sleep(down);
+        self.spawn();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn ucrawler(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ucrawler"))
+        .args(args)
+        .output()
+        .expect("ucrawler runs")
+}
+
+fn enqueue(redis: &Redis, name: &str, url: &str) {
+    let output = ucrawler(&["enqueue", "--redis", &redis.url(), "--name", name, url]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn status(redis: &Redis, name: &str) -> Value {
+    let output = ucrawler(&["status", "--redis", &redis.url(), "--name", name]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("status prints JSON")
+}
+
+fn worker(redis: &Redis, name: &str, out: &Path, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ucrawler"))
+        .args(["worker", "--redis", &redis.url(), "--name", name, "--quiet"])
+        .args(["--out", out.to_str().unwrap()])
+        .args(extra)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("worker starts")
+}
+
+/// Waits for a worker to end by itself; its stderr on failure.
+fn finish(mut child: Child, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            if let Some(mut err) = child.stderr.take() {
+                use std::io::Read;
+                let _ = err.read_to_string(&mut stderr);
+            }
+            assert!(status.success(), "worker failed ({status}): {stderr}");
+            return;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("worker did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// URLs of the pages in a JSON Lines file, ignoring a last line torn by a kill.
+fn urls_in(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .map(|page| page["url"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// How many times each URL was delivered, over all outputs.
+fn deliveries(outputs: &[PathBuf]) -> BTreeMap<String, usize> {
+    let mut count = BTreeMap::new();
+    for out in outputs {
+        for url in urls_in(out) {
+            *count.entry(url).or_insert(0) += 1;
+        }
+    }
+    count
+}
+
+/// The URLs delivered are exactly the site's (missing and extra ones named, a few of each).
+fn assert_same(delivered: &BTreeMap<String, usize>, expected: &BTreeSet<String>) {
+    let got: BTreeSet<&String> = delivered.keys().collect();
+    let missing: Vec<_> = expected.iter().filter(|u| !got.contains(u)).collect();
+    let extra: Vec<_> = got.iter().filter(|u| !expected.contains(**u)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{} missing (e.g. {:?}), {} extra (e.g. {:?})",
+        missing.len(),
+        &missing[..missing.len().min(5)],
+        extra.len(),
+        &extra[..extra.len().min(5)]
+    );
+}
+
+fn wait_for_pages(out: &Path, pages: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while urls_in(out).len() < pages {
+        assert!(
+            Instant::now() < deadline,
+            "no progress in {}",
+            out.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn site(pages: usize) -> TestSite {
+    TestSite::start(SiteConfig {
+        pages,
+        ..SiteConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn three_workers_deliver_every_page_exactly_once() {
+    let dir = TempDir::new("three-workers");
+    let redis = Redis::start(&dir.0, false);
+    let site = site(2000);
+    let expected = site.expected_urls(None);
+    enqueue(&redis, "three", &site.url("/"));
+    let outputs: Vec<PathBuf> = (1..=3).map(|i| dir.join(&format!("w{i}.jsonl"))).collect();
+    let workers: Vec<Child> = outputs
+        .iter()
+        .map(|out| worker(&redis, "three", out, &["--per-host", "16"]))
+        .collect();
+    for child in workers {
+        finish(child, Duration::from_secs(120));
+    }
+    let delivered = deliveries(&outputs);
+    assert_same(&delivered, &expected);
+    let twice: Vec<_> = delivered.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    let busy = outputs.iter().filter(|o| !urls_in(o).is_empty()).count();
+    assert!(busy >= 2, "only {busy} worker(s) got pages");
+    let status = status(&redis, "three");
+    assert_eq!(status["done"], expected.len());
+    assert_eq!(status["seen"], expected.len());
+    assert_eq!(
+        (&status["pending"], &status["leased"], &status["duplicates"]),
+        (&Value::from(0), &Value::from(0), &Value::from(0))
+    );
+    assert_eq!(status["finished"], true);
+
+    // Enqueuing what the crawl has seen queues nothing; --force queues it again.
+    let again = ucrawler(&[
+        "enqueue",
+        "--redis",
+        &redis.url(),
+        "--name",
+        "three",
+        &site.url("/"),
+    ]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("0 of 1 URLs queued"));
+}
+
+#[test]
+fn a_worker_killed_with_sigkill_loses_nothing() {
+    let dir = TempDir::new("killed-worker");
+    let redis = Redis::start(&dir.0, false);
+    let site = site(600);
+    let expected = site.expected_urls(None);
+    enqueue(&redis, "kill", &site.url("/"));
+    // Few leases per worker, short lease timeout, fleet-wide delay: slow enough to kill one
+    // halfway.
+    let opts = [
+        "--concurrency",
+        "8",
+        "--buffer",
+        "4",
+        "--per-host",
+        "4",
+        "--delay",
+        "5ms",
+        "--lease-timeout",
+        "2s",
+    ];
+    let outputs: Vec<PathBuf> = (1..=3).map(|i| dir.join(&format!("w{i}.jsonl"))).collect();
+    let mut workers: Vec<Child> = outputs
+        .iter()
+        .map(|out| worker(&redis, "kill", out, &opts))
+        .collect();
+    wait_for_pages(&outputs[0], 40);
+    let mut victim = workers.remove(0);
+    victim.kill().unwrap(); // SIGKILL
+    victim.wait().unwrap();
+    let before_kill = urls_in(&outputs[0]).len();
+    assert!(before_kill < expected.len(), "killed before the end");
+    for child in workers {
+        finish(child, Duration::from_secs(120));
+    }
+    let delivered = deliveries(&outputs);
+    assert_same(&delivered, &expected);
+    let status = status(&redis, "kill");
+    assert_eq!(
+        status["done"],
+        expected.len(),
+        "each page acknowledged once"
+    );
+    assert_eq!(
+        (&status["pending"], &status["leased"]),
+        (&Value::from(0), &Value::from(0))
+    );
+    // Pages delivered twice are pages the killed worker had leased: it delivered them but died
+    // before acknowledging them, so their leases expired and others crawled them again.
+    let twice = delivered.values().filter(|n| **n > 1).count() as u64;
+    let reclaimed = status["reclaimed"].as_u64().unwrap();
+    assert!(reclaimed > 0, "the killed worker's leases came back");
+    assert!(
+        twice <= reclaimed,
+        "{twice} duplicates, {reclaimed} leases reclaimed"
+    );
+    // At most what one worker holds: lookahead + frontier + pages in flight and buffered.
+    assert!(reclaimed <= 64, "{reclaimed} leases reclaimed");
+}
+
+#[test]
+fn redis_restarted_mid_crawl_the_crawl_completes() {
+    let dir = TempDir::new("redis-restart");
+    let mut redis = Redis::start(&dir.0, true);
+    let site = site(800);
+    let expected = site.expected_urls(None);
+    enqueue(&redis, "restart", &site.url("/"));
+    let opts = ["--per-host", "4", "--delay", "4ms"];
+    let outputs: Vec<PathBuf> = (1..=2).map(|i| dir.join(&format!("w{i}.jsonl"))).collect();
+    let workers: Vec<Child> = outputs
+        .iter()
+        .map(|out| worker(&redis, "restart", out, &opts))
+        .collect();
+    wait_for_pages(&outputs[0], 60);
+    redis.restart(Duration::from_millis(1500));
+    for child in workers {
+        finish(child, Duration::from_secs(120));
+    }
+    let delivered = deliveries(&outputs);
+    assert_same(&delivered, &expected);
+    assert!(
+        delivered.len() * 3 / 2 > delivered.values().sum::<usize>(),
+        "a restart re-crawls little"
+    );
+    let status = status(&redis, "restart");
+    assert_eq!(
+        (&status["pending"], &status["leased"]),
+        (&Value::from(0), &Value::from(0))
+    );
+    assert_eq!(status["finished"], true);
+}
+
+#[test]
+fn per_host_and_delay_hold_across_workers() {
+    let dir = TempDir::new("fleet-politeness");
+    let redis = Redis::start(&dir.0, false);
+    let site = TestSite::start(SiteConfig {
+        pages: 30,
+        log_requests: true,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    enqueue(&redis, "polite", &site.url("/"));
+    let opts = ["--per-host", "1", "--delay", "40ms"];
+    let outputs: Vec<PathBuf> = (1..=2).map(|i| dir.join(&format!("w{i}.jsonl"))).collect();
+    let workers: Vec<Child> = outputs
+        .iter()
+        .map(|out| worker(&redis, "polite", out, &opts))
+        .collect();
+    for child in workers {
+        finish(child, Duration::from_secs(60));
+    }
+    assert!(
+        outputs.iter().all(|o| !urls_in(o).is_empty()),
+        "both workers crawled"
+    );
+    // Each worker fetches robots.txt once, just before its first page (under the same hold).
+    let mut log: Vec<_> = site
+        .request_log()
+        .into_iter()
+        .filter(|r| r.path != "/robots.txt")
+        .collect();
+    log.sort_by_key(|r| r.started);
+    for pair in log.windows(2) {
+        assert!(
+            pair[1].started >= pair[0].finished,
+            "two requests at once to one host from the fleet: {} and {}",
+            pair[0].path,
+            pair[1].path
+        );
+        assert!(
+            pair[1].started - pair[0].started >= Duration::from_millis(20),
+            "starts {:?} apart",
+            pair[1].started - pair[0].started
+        );
+    }
+}
+
+#[test]
+fn bad_arguments_name_the_problem() {
+    let worker = ucrawler(&["worker", "--quiet"]);
+    assert_eq!(worker.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&worker.stderr).contains("--redis"));
+    let url = ucrawler(&[
+        "enqueue",
+        "--redis",
+        "redis://127.0.0.1:1/0",
+        "--name",
+        "x",
+        "not a url",
+    ]);
+    assert_eq!(url.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&url.stderr).contains("URL"));
+    let name = ucrawler(&[
+        "enqueue",
+        "--redis",
+        "redis://127.0.0.1:1/0",
+        "--name",
+        "two words",
+        "http://example.com/",
+    ]);
+    assert_eq!(name.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&name.stderr).contains("name"));
+    let scheme = ucrawler(&["status", "--redis", "http://127.0.0.1/", "--name", "x"]);
+    assert_eq!(scheme.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&scheme.stderr).contains("redis"));
+}
+
+#[test]
+fn follow_keeps_a_worker_waiting_for_new_urls() {
+    let dir = TempDir::new("follow");
+    let redis = Redis::start(&dir.0, false);
+    let site = site(20);
+    enqueue(&redis, "follow", &site.url("/page/1.html"));
+    let out = dir.join("w.jsonl");
+    let opts = ["--follow", "--depth", "0", "--stall-timeout", "1s"];
+    let mut child = worker(&redis, "follow", &out, &opts);
+    wait_for_pages(&out, 1);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "a --follow worker stays when the crawl runs dry (waiting is not a stall)"
+    );
+    assert_eq!(status(&redis, "follow")["finished"], true);
+    enqueue(&redis, "follow", &site.url("/page/2.html"));
+    wait_for_pages(&out, 2);
+    assert_eq!(
+        urls_in(&out),
+        [site.url("/page/1.html"), site.url("/page/2.html")]
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

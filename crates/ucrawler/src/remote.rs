@@ -1,0 +1,364 @@
+//! A crawl whose frontier lives in Redis (`redis` + `name` in the config): one *agent* task per
+//! crawl talks to Redis for the scheduler, so the scheduler itself never waits on the network.
+//!
+//! The agent runs the worker protocol of [`crate::frontier::redis`]: it takes leased requests
+//! while the scheduler has room for them, queues seeds and discovered links, acknowledges each
+//! page once its consumer has taken it, keeps the leases of pages under way alive, and closes
+//! the feed when the shared crawl is over (nothing pending, nothing leased, and this crawl's own
+//! seeds queued). Commands are handled in order, so a page's links are always in Redis before
+//! its acknowledgement: a crash between the two loses nothing (the lease expires and the page is
+//! crawled again).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::crawl::CrawlCtx;
+use crate::frontier::{Lease, Outcome, RedisFrontier, RedisFrontierError, RedisOptions};
+use crate::guard::AddressGuard;
+use crate::page::Request;
+
+/// How often an idle worker asks Redis for work again (doubling up to `POLL_MAX`).
+const POLL_MIN: Duration = Duration::from_millis(50);
+const POLL_MAX: Duration = Duration::from_secs(1);
+/// Seed hosts are read again at most this often (workers that join late must trust them).
+const SEED_HOSTS_REFRESH: Duration = Duration::from_secs(2);
+/// After a cancel, acknowledgements already asked for still reach Redis for this long.
+const DRAIN_ON_CANCEL: Duration = Duration::from_secs(5);
+/// Links and seeds are queued in Redis in batches of at most this many.
+const PUSH_BATCH: usize = 1000;
+
+/// What the scheduler and the consumer ask of the agent, in order.
+pub(crate) enum Command {
+    Seeds(Vec<Request>),
+    /// No more seeds: the crawl may end once Redis has nothing left.
+    SeedsClosed,
+    Links(Vec<Request>),
+    Ack(Lease, Outcome),
+}
+
+/// The crawl's side of the agent, shared by its scheduler, fetch tasks and consumer.
+pub(crate) struct Remote {
+    pub commands: mpsc::UnboundedSender<Command>,
+    /// Set by the agent once connected; fetch tasks use it for fleet-wide politeness.
+    pub frontier: OnceLock<RedisFrontier>,
+    /// Identifies this worker's politeness holds in Redis.
+    worker: String,
+    holds: AtomicU64,
+}
+
+impl Remote {
+    /// A fresh token for a politeness hold.
+    pub fn hold_token(&self) -> String {
+        format!("{}:{}", self.worker, self.holds.fetch_add(1, Relaxed))
+    }
+}
+
+/// Starts the agent of one crawl on the current runtime. Returns the crawl's side of it and the
+/// receiver of leased requests for the scheduler (closed when the shared crawl is over).
+pub(crate) fn start(
+    config: &Config,
+    guard: Arc<AddressGuard>,
+    cancel: CancellationToken,
+) -> (Arc<Remote>, mpsc::Receiver<Request>) {
+    let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+    // Requests taken ahead of the fetchers: enough to keep them busy, few enough that other
+    // workers are not starved of a small crawl.
+    let lookahead = (config.concurrency + config.buffer).max(8);
+    let (items_tx, items_rx) = mpsc::channel(lookahead);
+    let remote = Arc::new(Remote {
+        commands: commands_tx,
+        frontier: OnceLock::new(),
+        worker: worker_id(),
+        holds: AtomicU64::new(0),
+    });
+    let agent = Agent {
+        remote: remote.clone(),
+        url: config.redis.clone().unwrap_or_default(),
+        name: config.name.clone().unwrap_or_default(),
+        options: RedisOptions {
+            prefix: config.redis_prefix.clone(),
+            lease_timeout: config.lease_timeout,
+        },
+        follow: config.follow,
+        guard,
+        cancel,
+        items: Some(items_tx),
+        leases: HashMap::new(),
+        seeds_closed: false,
+    };
+    tokio::spawn(agent.run(commands_rx));
+    (remote, items_rx)
+}
+
+/// `host-pid-random`: unique per worker, readable in Redis.
+fn worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".to_string());
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{host}-{}-{nonce:08x}", std::process::id())
+}
+
+struct Agent {
+    remote: Arc<Remote>,
+    url: String,
+    name: String,
+    options: RedisOptions,
+    follow: bool,
+    guard: Arc<AddressGuard>,
+    cancel: CancellationToken,
+    /// To the scheduler; dropped when the shared crawl is over.
+    items: Option<mpsc::Sender<Request>>,
+    /// Leases taken and not yet acknowledged, kept alive with `extend`.
+    leases: HashMap<u64, Lease>,
+    seeds_closed: bool,
+}
+
+impl Agent {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let frontier = tokio::select! {
+            connected = RedisFrontier::connect(&self.url, &self.name, self.options.clone()) => {
+                match connected {
+                    Ok(frontier) => frontier,
+                    Err(e) => return self.fail(&e),
+                }
+            }
+            _ = self.cancel.cancelled() => return,
+        };
+        let frontier = self.remote.frontier.get_or_init(|| frontier).clone();
+        if let Err(e) = self.serve(&frontier, &mut commands).await {
+            return self.fail(&e);
+        }
+        // Cancelled: what the consumer acknowledged still counts, and the links of pages it
+        // took are still queued, so nothing it saw is crawled again.
+        let drain = async {
+            while let Ok(command) = commands.try_recv() {
+                if let Err(e) = self.handle(&frontier, command).await {
+                    tracing::error!("redis frontier {}: {e}", self.name);
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN_ON_CANCEL, drain).await;
+    }
+
+    /// A non-transient Redis failure (wrong key type, corrupt item): the crawl cannot go on.
+    fn fail(&mut self, error: &RedisFrontierError) {
+        tracing::error!("redis frontier {}: {error}; ending the crawl", self.name);
+        self.items = None;
+        self.cancel.cancel();
+    }
+
+    async fn serve(
+        &mut self,
+        frontier: &RedisFrontier,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> Result<(), RedisFrontierError> {
+        let extend_every = (self.options.lease_timeout / 3).max(Duration::from_millis(100));
+        let mut extend_at = Instant::now() + extend_every;
+        let mut poll = POLL_MIN;
+        let mut take_at = Instant::now();
+        let mut seed_hosts_at = Instant::now();
+        let mut seed_hosts_known = 0;
+        loop {
+            let feeding = self
+                .items
+                .as_ref()
+                .filter(|_| Instant::now() >= take_at)
+                .cloned();
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => return Ok(()),
+                command = commands.recv() => match command {
+                    Some(command) => self.handle(frontier, command).await?,
+                    None => return Ok(()), // the crawl is gone
+                },
+                _ = tokio::time::sleep_until(extend_at) => {
+                    let leases: Vec<Lease> = self.leases.values().cloned().collect();
+                    frontier.extend(&leases).await?;
+                    extend_at = Instant::now() + extend_every;
+                }
+                permit = reserve(feeding.as_ref()), if feeding.is_some() => {
+                    let Some(permit) = permit else {
+                        self.items = None; // the scheduler is gone
+                        continue;
+                    };
+                    let room = feeding.as_ref().map_or(0, |items| items.capacity()) + 1;
+                    let taken = match frontier.take(room).await {
+                        Ok(taken) => taken,
+                        // The corrupt item was acknowledged as failed by `take`; the rest of
+                        // its batch comes back when their leases expire. Keep crawling.
+                        Err(e @ RedisFrontierError::Corrupt { .. }) => {
+                            tracing::error!("redis frontier {}: {e}", self.name);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    if taken.is_empty() {
+                        drop(permit);
+                        if self.seeds_closed && !self.follow && frontier.is_finished().await? {
+                            tracing::debug!("redis frontier {}: crawl finished", self.name);
+                            self.items = None;
+                        }
+                        take_at = Instant::now() + poll;
+                        poll = (poll * 2).min(POLL_MAX);
+                        continue;
+                    }
+                    poll = POLL_MIN;
+                    if seed_hosts_at <= Instant::now() {
+                        // SMEMBERS of a big set is costly for Redis: only when it changed.
+                        let count = frontier.seed_host_count().await?;
+                        if count != seed_hosts_known {
+                            for host in frontier.seed_hosts().await? {
+                                self.guard.trust_seed_host(&host);
+                            }
+                            seed_hosts_known = count;
+                        }
+                        seed_hosts_at = Instant::now() + SEED_HOSTS_REFRESH;
+                    }
+                    let mut permit = Some(permit);
+                    for leased in taken {
+                        self.leases.insert(leased.lease.id(), leased.lease.clone());
+                        let mut request = leased.request;
+                        request.lease = Some(leased.lease);
+                        match permit.take() {
+                            Some(permit) => permit.send(request),
+                            None => {
+                                if let Some(items) = &self.items {
+                                    // Room was counted above and only we send.
+                                    let _ = items.try_send(request);
+                                }
+                            }
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(take_at), if self.items.is_some() && feeding.is_none() => {}
+            }
+        }
+    }
+
+    async fn handle(
+        &mut self,
+        frontier: &RedisFrontier,
+        command: Command,
+    ) -> Result<(), RedisFrontierError> {
+        match command {
+            Command::Seeds(seeds) => {
+                for batch in seeds.chunks(PUSH_BATCH) {
+                    frontier.push_seeds(batch, false).await?;
+                }
+            }
+            Command::SeedsClosed => self.seeds_closed = true,
+            Command::Links(links) => {
+                for batch in links.chunks(PUSH_BATCH) {
+                    frontier.push(batch).await?;
+                }
+            }
+            Command::Ack(lease, outcome) => {
+                self.leases.remove(&lease.id());
+                frontier.ack(&lease, outcome).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn reserve(items: Option<&mpsc::Sender<Request>>) -> Option<mpsc::Permit<'_, Request>> {
+    items?.reserve().await.ok()
+}
+
+/// A shared crawl's place at a host across every worker of the fleet (through Redis), on top of
+/// the process's own host gate. A hold not released (worker killed) expires by itself.
+pub(crate) struct FleetHold {
+    frontier: RedisFrontier,
+    host: String,
+    token: String,
+    released: bool,
+}
+
+impl FleetHold {
+    /// Waits until the fleet may send one more request to the host. `Ok(None)`: not a shared
+    /// crawl; `Err`: cancelled while waiting.
+    pub async fn acquire(
+        ctx: &CrawlCtx,
+        host: &str,
+        per_host: usize,
+        gap: Duration,
+    ) -> Result<Option<FleetHold>, ()> {
+        let Some(remote) = &ctx.remote else {
+            return Ok(None);
+        };
+        let Some(frontier) = remote.frontier.get() else {
+            return Ok(None);
+        };
+        let config = &ctx.config;
+        // Longer than any fetch can take, so it only expires for a worker that is gone.
+        let expiry = config.timeout * 2 + config.connect_timeout + Duration::from_secs(5);
+        let token = remote.hold_token();
+        loop {
+            let asked = frontier.acquire_host(host, &token, per_host, gap, expiry);
+            let wait = tokio::select! {
+                asked = asked => asked,
+                _ = ctx.cancel.cancelled() => return Err(()),
+            };
+            match wait {
+                Ok(None) => break,
+                Ok(Some(wait)) => tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = ctx.cancel.cancelled() => return Err(()),
+                },
+                Err(e) => {
+                    // Not a connection problem (those are retried): politeness cannot be
+                    // shared, so keep to this process's own.
+                    tracing::error!("fleet-wide politeness for {}: {e}", host);
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(FleetHold {
+            frontier: frontier.clone(),
+            host: host.to_string(),
+            token,
+            released: false,
+        }))
+    }
+
+    pub async fn release(mut self, pause: Duration) {
+        self.released = true;
+        if let Err(e) = self
+            .frontier
+            .release_host(&self.host, &self.token, pause)
+            .await
+        {
+            tracing::error!("fleet-wide politeness for {}: {e}", self.host);
+        }
+    }
+}
+
+impl Drop for FleetHold {
+    /// A fetch cancelled mid-way gives its hold back at once rather than when it expires.
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (frontier, host, token) = (
+                self.frontier.clone(),
+                std::mem::take(&mut self.host),
+                std::mem::take(&mut self.token),
+            );
+            runtime.spawn(async move {
+                let _ = frontier.release_host(&host, &token, Duration::ZERO).await;
+            });
+        }
+    }
+}

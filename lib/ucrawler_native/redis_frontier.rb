@@ -1,0 +1,73 @@
+# frozen_string_literal: true
+
+module UcrawlerNative
+  # A crawl shared through Redis by any number of workers: `ucrawler worker` processes and Ruby
+  # crawlers on any number of boxes. The queue, the seen set and the leases live in Redis; each
+  # page is delivered once (at least once if a worker dies: its leases come back after
+  # `lease_timeout`), and `per_host`/`delay` hold across all workers.
+  #
+  #   frontier = UcrawlerNative::RedisFrontier.new(url: ENV["REDIS_URL"], name: "shop-2026-11")
+  #   frontier.push(Site.pluck(:url))                          # once, anywhere
+  #   UcrawlerNative::Crawler.new(frontier: frontier, depth: 2).crawl { |page| ... }  # in every worker
+  #   frontier.stats # => { pending: 0, leased: 0, done: 2191, failed: 3, seen: 2194, ... }
+  class RedisFrontier
+    # URLs sent to Redis per call.
+    BATCH = 1000
+
+    attr_reader :url, :name, :prefix, :lease_timeout
+
+    # `prefix:` starts every key (several crawls share a prefix; per-host politeness is shared
+    # per prefix); `timeout:` bounds each call of this object (push, stats, clear) when Redis
+    # does not answer — workers themselves wait for Redis as long as it takes.
+    def initialize(url:, name:, prefix: "ucrawler", lease_timeout: 60, timeout: 10)
+      { url: url, name: name, prefix: prefix }.each do |key, value|
+        raise TypeError, "#{key} must be a String (got #{value.inspect})" unless value.is_a?(String)
+      end
+      { lease_timeout: lease_timeout, timeout: timeout }.each do |key, value|
+        raise TypeError, "#{key} must be seconds (Numeric, got #{value.inspect})" unless value.is_a?(Numeric)
+      end
+
+      @url = url.dup.freeze
+      @name = name.dup.freeze
+      @prefix = prefix.dup.freeze
+      @lease_timeout = lease_timeout
+      @native = Native::RedisFrontier.new(@url, @name, @prefix, lease_timeout.to_f, timeout.to_f)
+    end
+
+    # Queues seed URLs (a String or any Enumerable of Strings or [url, meta] pairs) for the
+    # crawl; URLs the crawl has already seen are skipped unless `force:`. Returns how many were
+    # queued. `meta` comes back with each page, as in Crawler#crawl.
+    def push(urls, meta: nil, force: false)
+      seeds = urls.is_a?(String) ? [urls] : urls
+      raise TypeError, "urls must be a String or an Enumerable (got #{urls.class})" unless seeds.respond_to?(:each)
+
+      default_meta = Meta.encode(meta)
+      queued = 0
+      seeds.each_slice(BATCH) do |slice|
+        queued += @native.push(slice.map { |item| Seeds.pair(item, default_meta) }, force ? true : false)
+      end
+      queued
+    end
+
+    # The crawl's counts: pending, leased, done, failed, seen, queued, duplicates, reclaimed, and
+    # finished (nothing pending or leased, something queued once).
+    def stats
+      JSON.parse(@native.stats_json, symbolize_names: true)
+    end
+
+    # Deletes the crawl's queue, seen set, leases and counts (stop its workers first).
+    def clear
+      @native.clear
+      self
+    end
+
+    # The engine options that make a crawler work on this frontier.
+    def to_options
+      { redis: @url, name: @name, redis_prefix: @prefix, lease_timeout: @lease_timeout }
+    end
+
+    def inspect
+      "#<#{self.class.name} #{@name} at #{@url.sub(/:[^:@\/]*@/, ":***@")}>"
+    end
+  end
+end
