@@ -14,6 +14,7 @@ use crate::charset;
 use crate::crawl::{CrawlCtx, Delivered, Event, Slot};
 use crate::error::{CrawlError, Error};
 use crate::fetch::Fetched;
+use crate::frontier::Lease;
 use crate::memory::{Part, Reservation};
 use crate::page::{Page, Request};
 
@@ -47,12 +48,14 @@ impl ParserPool {
         if let Err(crossbeam_channel::SendError(job)) = self.jobs.send(job) {
             // No parser thread is left (cannot happen while the pool lives); fail the page
             // rather than lose it.
-            finish(
-                job.ctx.clone(),
-                job.slot,
-                failed_page(&job.request, &job.fetched, "parser pool is gone"),
-                Vec::new(),
-            );
+            let ParseJob {
+                ctx,
+                mut request,
+                fetched,
+                slot,
+            } = job;
+            let page = failed_page(&request, &fetched, "parser pool is gone");
+            finish(ctx, slot, page, Vec::new(), request.lease.take(), fetched);
         }
     }
 }
@@ -62,7 +65,7 @@ fn work(jobs: Receiver<ParseJob>) {
     for job in jobs {
         let ParseJob {
             ctx,
-            request,
+            mut request,
             fetched,
             slot,
         } = job;
@@ -83,11 +86,21 @@ fn work(jobs: Receiver<ParseJob>) {
             }
         };
         page.timings.parse = started.elapsed();
-        finish(ctx, slot, page, links);
+        finish(ctx, slot, page, links, request.lease.take(), fetched);
     }
 }
 
-fn finish(ctx: Arc<CrawlCtx>, slot: Slot, page: Page, links: Vec<Request>) {
+fn finish(
+    ctx: Arc<CrawlCtx>,
+    slot: Slot,
+    page: Page,
+    links: Vec<Request>,
+    lease: Option<Lease>,
+    fetched: Fetched,
+) {
+    // The body's memory goes back before the page moves on: once the scheduler has it, the
+    // crawl may end, and a consumer reading the stats then must find nothing still held.
+    drop(fetched);
     let counters = &ctx.counters;
     counters.pages.fetch_add(1, Relaxed);
     counters.bytes.fetch_add(page.bytes, Relaxed);
@@ -97,41 +110,18 @@ fn finish(ctx: Arc<CrawlCtx>, slot: Slot, page: Page, links: Vec<Request>) {
     // Through the scheduler, which queues (and journals) the links before the page goes out.
     let final_url = (page.final_url != page.url).then(|| page.final_url.clone());
     let mut memory = Reservation::empty(ctx.budget.clone(), Part::Pages);
-    memory.force_grow(page_bytes(&page));
-    let delivered = Box::new(Delivered { page, slot, memory });
+    memory.force_grow(page.memory_bytes());
+    let delivered = Box::new(Delivered {
+        page,
+        slot,
+        memory,
+        lease,
+    });
     let _ = ctx.events.send(Event::Parsed {
         final_url,
         links,
         delivered,
     });
-}
-
-/// What a page waiting for the consumer costs (its strings and vectors, roughly).
-fn page_bytes(page: &Page) -> u64 {
-    const STRING: usize = 24;
-    let strings = [&page.url, &page.final_url]
-        .into_iter()
-        .chain(
-            [
-                &page.title,
-                &page.description,
-                &page.canonical,
-                &page.content_type,
-            ]
-            .into_iter()
-            .flatten(),
-        )
-        .map(|s| s.len() + STRING)
-        .sum::<usize>();
-    let links: usize = page.links.iter().map(|l| l.len() + STRING).sum();
-    let extracted: usize = page
-        .extracted
-        .iter()
-        .flat_map(|(k, v)| std::iter::once(k).chain(v))
-        .map(|s| s.len() + STRING)
-        .sum();
-    let body = page.body.as_ref().map_or(0, String::len);
-    (std::mem::size_of::<Page>() + strings + links + extracted + body) as u64
 }
 
 fn failed_page(request: &Request, fetched: &Fetched, message: &str) -> Page {
@@ -187,6 +177,7 @@ fn build_page(ctx: &CrawlCtx, request: &Request, fetched: &Fetched) -> (Page, Ve
                     depth: request.depth + 1,
                     meta: request.meta.clone(),
                     attempts: 0,
+                    lease: None,
                 });
             } else {
                 ctx.counters.out_of_scope.fetch_add(1, Relaxed);
@@ -201,7 +192,7 @@ fn build_page(ctx: &CrawlCtx, request: &Request, fetched: &Fetched) -> (Page, Ve
     page.links = extracted.links.into_iter().map(String::from).collect();
     page.extracted = extracted.extracted;
     if ctx.config.keep_body {
-        page.body = Some(html);
+        page.body = Some(html.into_owned());
     }
     (page, to_follow)
 }
