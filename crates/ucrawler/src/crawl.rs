@@ -168,7 +168,7 @@ pub struct Crawl {
     remote: Option<Arc<Remote>>,
     unacked_leases: Vec<(Lease, Outcome)>,
     // Keeps threads and connections alive while pages are still coming.
-    _runtime: Arc<Runtime>,
+    runtime: Arc<Runtime>,
 }
 
 /// A seed could not be queued now: the seed buffer is full (try again after taking pages) or the
@@ -196,7 +196,7 @@ impl Crawl {
             unacked: Vec::new(),
             remote: ctx.remote.clone(),
             unacked_leases: Vec::new(),
-            _runtime: runtime,
+            runtime,
         }
     }
 
@@ -272,6 +272,7 @@ impl Crawl {
     pub fn stats(&self) -> Stats {
         let mut stats = self.counters.snapshot();
         stats.memory = self.budget.stats();
+        stats.fetch_window = self.runtime.window.size() as u64;
         stats
     }
 

@@ -4,12 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::crawl::{Crawl, CrawlCtx, Shared};
 use crate::error::Error;
 use crate::fetch::build_client;
+use crate::fetch_window::FetchWindow;
 use crate::guard::AddressGuard;
 use crate::journal;
 use crate::memory::MemoryBudget;
@@ -46,8 +47,8 @@ pub(crate) struct Runtime {
     tokio: Option<tokio::runtime::Runtime>,
     pub client: reqwest::Client,
     pub parsers: ParserPool,
-    /// The global `concurrency` limit, shared by all crawls.
-    pub fetch_permits: Arc<Semaphore>,
+    /// The global `concurrency` limit, shared by all crawls, adapted to what the parsers absorb.
+    pub window: Arc<FetchWindow>,
     /// Per-host politeness, shared by all crawls of the process.
     pub hosts: Arc<HostGate>,
 }
@@ -199,7 +200,7 @@ fn build_runtime(config: &Config, guard: &Arc<AddressGuard>) -> Result<Runtime, 
         tokio: Some(tokio),
         client,
         parsers,
-        fetch_permits: Arc::new(Semaphore::new(config.concurrency)),
+        window: FetchWindow::new(config.concurrency, config.parser_threads()),
         hosts: politeness::process_gate(),
     })
 }

@@ -21,6 +21,7 @@ mod crawl;
 mod engine;
 pub mod error;
 pub mod fetch;
+mod fetch_window;
 pub mod frontier;
 pub mod guard;
 pub mod journal;

@@ -14,6 +14,7 @@ use crate::charset;
 use crate::crawl::{CrawlCtx, Delivered, Event, Slot};
 use crate::error::{CrawlError, Error};
 use crate::fetch::Fetched;
+use crate::fetch_window::WindowPermit;
 use crate::frontier::Lease;
 use crate::memory::{Part, Reservation};
 use crate::page::{Page, Request};
@@ -24,6 +25,8 @@ pub(crate) struct ParseJob {
     pub request: Request,
     pub fetched: Fetched,
     pub slot: Slot,
+    /// Its place in the fetch window, given back when a parser takes it.
+    pub permit: WindowPermit,
 }
 
 pub(crate) struct ParserPool {
@@ -45,6 +48,7 @@ impl ParserPool {
     }
 
     pub fn submit(&self, job: ParseJob) {
+        job.permit.queued(body_bytes(&job.fetched));
         if let Err(crossbeam_channel::SendError(job)) = self.jobs.send(job) {
             // No parser thread is left (cannot happen while the pool lives); fail the page
             // rather than lose it.
@@ -53,7 +57,9 @@ impl ParserPool {
                 mut request,
                 fetched,
                 slot,
+                permit,
             } = job;
+            permit.taken(body_bytes(&fetched));
             let page = failed_page(&request, &fetched, "parser pool is gone");
             finish(ctx, slot, page, Vec::new(), request.lease.take(), fetched);
         }
@@ -68,7 +74,9 @@ fn work(jobs: Receiver<ParseJob>) {
             mut request,
             fetched,
             slot,
+            permit,
         } = job;
+        permit.taken(body_bytes(&fetched));
         if ctx.cancel.is_cancelled() {
             continue;
         }
@@ -122,6 +130,11 @@ fn finish(
         links,
         delivered,
     });
+}
+
+/// What a page's body weighs in the parsers' queue.
+fn body_bytes(fetched: &Fetched) -> u64 {
+    fetched.body.as_ref().map_or(0, |body| body.len() as u64)
 }
 
 fn failed_page(request: &Request, fetched: &Fetched, message: &str) -> Page {

@@ -13,6 +13,7 @@ use url::Url;
 use crate::crawl::{CrawlCtx, Event, Slot};
 use crate::engine::Runtime;
 use crate::fetch::{backoff, fetch, FetchContext, Fetched};
+use crate::fetch_window::{FetchWindow, WindowPermit};
 use crate::frontier::{Frontier, SpillFrontier};
 use crate::journal::{Journal, Replay};
 use crate::memory::Part;
@@ -235,7 +236,7 @@ impl Scheduler {
             let over_budget = self.outstanding > 0 && self.ctx.budget.is_over();
             let cancel = self.ctx.cancel.clone();
             let slots = self.slots.clone();
-            let fetch_permits = self.runtime.fetch_permits.clone();
+            let window = self.runtime.window.clone();
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return EndReason::Cancelled,
@@ -244,7 +245,7 @@ impl Scheduler {
                 // (with none under way one may start, so a crawl never deadlocks on its own
                 // frontier).
                 _ = tokio::time::sleep(MEMORY_RECHECK), if next.is_some() && over_budget => {}
-                permits = acquire(slots, fetch_permits), if next.is_some() && !over_budget => {
+                permits = acquire(slots, window), if next.is_some() && !over_budget => {
                     if let (Some(ready), Some((slot, permit))) = (next.take(), permits) {
                         self.dispatch(ready, slot, permit);
                     } else {
@@ -451,7 +452,7 @@ impl Scheduler {
         None
     }
 
-    fn dispatch(&mut self, ready: Ready, slot: OwnedSemaphorePermit, permit: OwnedSemaphorePermit) {
+    fn dispatch(&mut self, ready: Ready, slot: OwnedSemaphorePermit, permit: WindowPermit) {
         let Ready { host, request } = ready;
         let (crawl_delay, probing) = match Url::parse(&request.url) {
             Ok(url) if self.ctx.config.robots => match self.ctx.robots.cached(&url) {
@@ -522,10 +523,10 @@ impl Drop for HostHold {
 
 async fn acquire(
     slots: Arc<Semaphore>,
-    fetch_permits: Arc<Semaphore>,
-) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+    window: Arc<FetchWindow>,
+) -> Option<(OwnedSemaphorePermit, WindowPermit)> {
     let slot = slots.acquire_owned().await.ok()?;
-    let permit = fetch_permits.acquire_owned().await.ok()?;
+    let permit = window.acquire().await?;
     Some((slot, permit))
 }
 
@@ -542,15 +543,15 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// The fetch stage for one page: fetch under the global permit, then hand it to the parsers,
-/// or back to the scheduler for a retry after a transient failure.
+/// The fetch stage for one page: fetch under its place in the fetch window, then hand it (and
+/// that place) to the parsers, or back to the scheduler for a retry after a transient failure.
 async fn fetch_page(
     ctx: Arc<CrawlCtx>,
     runtime: Arc<Runtime>,
     mut hold: HostHold,
     mut request: Request,
     slot: Slot,
-    permit: OwnedSemaphorePermit,
+    permit: WindowPermit,
 ) {
     let counters = &ctx.counters;
     let config = &ctx.config;
@@ -579,7 +580,6 @@ async fn fetch_page(
         }
     };
     counters.in_flight.fetch_sub(1, Relaxed);
-    drop(permit);
     let Some(mut fetched) = fetched else {
         return; // cancelled
     };
@@ -606,7 +606,7 @@ async fn fetch_page(
     request.attempts += 1;
     if retry {
         // The page slot is given back: the request waits in the scheduler, not in memory here.
-        drop(slot);
+        drop((slot, permit));
         let _ = ctx.events.send(Event::Retry { host, request });
         return;
     }
@@ -616,5 +616,6 @@ async fn fetch_page(
         request,
         fetched,
         slot,
+        permit,
     });
 }

@@ -95,6 +95,7 @@ impl Counters {
             frontier: self.frontier.load(Relaxed) + self.parked.load(Relaxed),
             seen: self.seen.load(Relaxed),
             out_of_scope: self.out_of_scope.load(Relaxed),
+            fetch_window: 0,
             end_reason: EndReason::from_u8(self.end_reason.load(Relaxed)),
             memory: MemoryStats::default(),
         }
@@ -124,6 +125,9 @@ pub struct Stats {
     pub seen: u64,
     /// Discovered links not followed because of the scope rules.
     pub out_of_scope: u64,
+    /// Requests the crawler lets run ahead of its parsers now (fetching or waiting for a parser
+    /// thread): between one per parser and `concurrency`, shared by its crawls.
+    pub fetch_window: u64,
     /// Why the crawl ended; `None` while it runs.
     pub end_reason: Option<EndReason>,
     /// The crawler's memory budget and what is accounted against it now (shared by its crawls).

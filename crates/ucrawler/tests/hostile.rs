@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use ucrawler::{Config, ConfigBuilder, Crawler, Page, PrivateAddresses};
+use ucrawler::{Config, ConfigBuilder, Crawler, Next, Page, PrivateAddresses};
 use ucrawler_testsite::{hostile, LoggedRequest, SiteConfig, TestSite};
 
 fn site_with(robots_txt: Option<&str>) -> TestSite {
@@ -551,4 +551,44 @@ fn every_redirect_hop_is_checked_against_robots_txt() {
         .request_log()
         .iter()
         .all(|r| r.path != "/hostile/redirect-chain/0"));
+}
+
+/// When the network is the limit (every response is slow), the fetch window opens up to
+/// `concurrency` within a few round trips: keeping fetches near what the parsers absorb never
+/// holds back a slow crawl.
+#[test]
+fn a_slow_network_opens_the_fetch_window_to_concurrency() {
+    let site = site();
+    let config = quick()
+        .concurrency(32usize)
+        .per_host(32usize)
+        .retries(0u32)
+        .read_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let crawler = Crawler::new(config).unwrap();
+    let seeds: Vec<String> = (0..320)
+        .map(|i| site.url(&format!("/hostile/slow-drip?i={i}")))
+        .collect();
+    let mut crawl = crawler.crawl(seeds).unwrap();
+    let (mut pages, mut widest, mut most_in_flight) = (0, 0, 0);
+    loop {
+        let stats = crawl.stats();
+        widest = widest.max(stats.fetch_window);
+        most_in_flight = most_in_flight.max(stats.in_flight);
+        match crawl.next_timeout(Duration::from_millis(20)) {
+            Next::Page(page) => {
+                assert_eq!(kind(&page), "timeout", "{}", page.url);
+                pages += 1;
+            }
+            Next::Pending => {}
+            Next::Finished => break,
+        }
+    }
+    assert_eq!(pages, 320);
+    assert_eq!(widest, 32, "the window opened to concurrency");
+    assert!(
+        most_in_flight >= 24,
+        "slow requests ran side by side: at most {most_in_flight} in flight"
+    );
 }
