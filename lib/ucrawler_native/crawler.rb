@@ -127,6 +127,9 @@ module UcrawlerNative
 
         @on_error.call(e, page)
       end
+      # Our references go: pages the block let go of can be collected while the next batch is
+      # awaited (the local still holds this Array then).
+      batch&.clear
     end
 
     def seed(item, default_meta)

@@ -192,6 +192,31 @@ RSpec.describe UcrawlerNative::Crawler, "threads, interrupts, fork and GC" do
     expect(again).to match_array(parent_urls)
   end
 
+  # In a child process with a small heap: 2990 pages hold ~16 MiB of native memory, about what
+  # Ruby's malloc limit lets pile up before it collects by itself; the extension runs a minor GC
+  # every 1 MiB of pages handed out, so the pages the block let go of never pile up.
+  it "collects the pages a block lets go of while the crawl runs", timeout: 120 do
+    script = <<~'RUBY'
+      require "ucrawler_native"
+      base = ARGV.fetch(0)
+      seeds = (1..10).flat_map { |copy| (1..299).map { |n| "#{base}/page/#{n}.html?copy=#{copy}" } }
+      crawler = UcrawlerNative::Crawler.new(depth: 0, per_host: 16)
+      pages = 0
+      most_alive = 0
+      crawler.crawl(seeds) do |page|
+        pages += 1 if page.ok?
+        most_alive = [most_alive, ObjectSpace.each_object(UcrawlerNative::Page).count].max if (pages % 50).zero?
+      end
+      puts "#{pages} #{most_alive}"
+    RUBY
+    output, status, = run_command({}, RbConfig.ruby, "-I", File.join(TestSite::ROOT, "lib"), "-e", script, base_url,
+                                  limit: 100)
+    expect(status).to be_success, output
+    pages, most_alive = output.lines.last.split.map(&:to_i)
+    expect(pages).to eq(2990)
+    expect(most_alive).to be < 1000, "#{most_alive} pages alive at once"
+  end
+
   # In a child process with nothing else loaded: GC.stress makes every allocation a full GC, whose
   # cost grows with the heap (RSpec, and Rails when the Rails specs run in the same process).
   it "survives GC.stress while streaming and reading every accessor", timeout: 120 do

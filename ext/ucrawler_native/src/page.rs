@@ -45,6 +45,13 @@ impl Drop for GcPressure {
     }
 }
 
+impl PageHandle {
+    /// The native memory it holds (as told to Ruby's GC).
+    pub fn native_bytes(&self) -> u64 {
+        self.2 .0.unsigned_abs() as u64
+    }
+}
+
 impl From<Page> for PageHandle {
     fn from(mut page: Page) -> Self {
         let links = Links::take(&mut page);
