@@ -61,7 +61,8 @@ module UcrawlerNative
     end
 
     # Stats of the running crawl, or of the last one: pages, errors, errors_by_kind, bytes,
-    # elapsed, pages_per_sec, in_flight, held, held_peak, frontier, seen, out_of_scope.
+    # elapsed, pages_per_sec, in_flight, held, held_peak, frontier, seen, out_of_scope,
+    # fetch_window.
     def stats
       current = @current
       current ? JSON.parse(current.stats_json, symbolize_names: true) : @stats
