@@ -162,6 +162,17 @@ pub struct SharedCrawl {
     pub follow: bool,
 }
 
+/// Where pages go (for `crawl` and `worker`).
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Write pages here instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// No progress bar and no summary
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// Where a shared crawl lives (for `enqueue` and `status`).
 #[derive(Debug, Args)]
 pub struct RedisTarget {

@@ -15,7 +15,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use ucrawler::Crawler;
 
-use crate::args::{CrawlOptions, RedisTarget};
+use crate::args::{CrawlOptions, OutputArgs, RedisTarget};
 
 #[derive(Parser)]
 #[command(
@@ -35,12 +35,8 @@ enum Command {
         /// Seed URLs
         #[arg(required = true, value_name = "URL")]
         urls: Vec<String>,
-        /// Write pages here instead of stdout
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// No progress bar and no summary
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        output: OutputArgs,
         #[command(flatten)]
         options: CrawlOptions,
     },
@@ -61,12 +57,8 @@ enum Command {
     /// Crawl a shared crawl together with every other worker on it (needs --redis and --name),
     /// writing pages as JSON Lines; ends when the crawl is done (unless --follow)
     Worker {
-        /// Write pages here instead of stdout
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// No progress bar and no summary
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        output: OutputArgs,
         #[command(flatten)]
         options: CrawlOptions,
     },
@@ -103,21 +95,16 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Crawl {
             urls,
-            out,
-            quiet,
+            output,
             options,
-        } => crawl(urls, out, quiet, &options),
+        } => crawl(urls, output, &options),
         Command::Enqueue {
             target,
             urls,
             force,
             reset,
         } => shared::enqueue(&target, urls, force, reset),
-        Command::Worker {
-            out,
-            quiet,
-            options,
-        } => worker(out, quiet, &options),
+        Command::Worker { output, options } => worker(output, &options),
         Command::Status { target } => shared::status(&target),
         Command::Demo { pages, options } => demo::run(pages, &options),
         Command::ServeTestsite {
@@ -161,21 +148,21 @@ pub fn build_crawler(options: &CrawlOptions) -> Result<Crawler, Failure> {
     Crawler::new(config).map_err(|e| Failure::Usage(e.to_string()))
 }
 
-fn worker(out: Option<PathBuf>, quiet: bool, options: &CrawlOptions) -> Result<ExitCode, Failure> {
+fn worker(output: OutputArgs, options: &CrawlOptions) -> Result<ExitCode, Failure> {
     if options.shared.redis.is_none() {
         return Err(Failure::Usage(
             "worker needs --redis URL and --name NAME (the shared crawl)".into(),
         ));
     }
-    crawl(Vec::new(), out, quiet, options)
+    crawl(Vec::new(), output, options)
 }
 
 fn crawl(
     urls: Vec<String>,
-    out: Option<PathBuf>,
-    quiet: bool,
+    output: OutputArgs,
     options: &CrawlOptions,
 ) -> Result<ExitCode, Failure> {
+    let OutputArgs { out, quiet } = output;
     for url in &urls {
         ucrawler::url::parse_seed(url).map_err(|e| Failure::Usage(format!("URL: {e}")))?;
     }

@@ -29,6 +29,21 @@ pub(crate) struct ParseJob {
     pub permit: WindowPermit,
 }
 
+impl ParseJob {
+    /// A parser takes the job: its place in the fetch window is given back.
+    fn start(self) -> (Arc<CrawlCtx>, Request, Fetched, Slot) {
+        let ParseJob {
+            ctx,
+            request,
+            fetched,
+            slot,
+            permit,
+        } = self;
+        permit.taken(body_bytes(&fetched));
+        (ctx, request, fetched, slot)
+    }
+}
+
 pub(crate) struct ParserPool {
     jobs: Sender<ParseJob>,
 }
@@ -52,14 +67,7 @@ impl ParserPool {
         if let Err(crossbeam_channel::SendError(job)) = self.jobs.send(job) {
             // No parser thread is left (cannot happen while the pool lives); fail the page
             // rather than lose it.
-            let ParseJob {
-                ctx,
-                mut request,
-                fetched,
-                slot,
-                permit,
-            } = job;
-            permit.taken(body_bytes(&fetched));
+            let (ctx, mut request, fetched, slot) = job.start();
             let page = failed_page(&request, &fetched, "parser pool is gone");
             finish(ctx, slot, page, Vec::new(), request.lease.take(), fetched);
         }
@@ -69,14 +77,7 @@ impl ParserPool {
 fn work(jobs: Receiver<ParseJob>) {
     // Ends when the pool (its sender) is dropped.
     for job in jobs {
-        let ParseJob {
-            ctx,
-            mut request,
-            fetched,
-            slot,
-            permit,
-        } = job;
-        permit.taken(body_bytes(&fetched));
+        let (ctx, mut request, fetched, slot) = job.start();
         if ctx.cancel.is_cancelled() {
             continue;
         }
