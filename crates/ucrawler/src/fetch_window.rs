@@ -4,9 +4,10 @@
 //!
 //! It grows when a parser takes the last waiting body while every place is used by a fetch (the
 //! parsers are about to wait: the network is the limit, and more requests in flight help), by
-//! one per page, so it doubles every round trip, like TCP's slow start. It shrinks while bodies queue for the parsers: parsing is the limit, and more
-//! requests in flight would only hold more bodies in memory and more connections open (each
-//! with its own read buffer) without a page more per second. On a slow network the window
+//! one per page, so it doubles every round trip, like TCP's slow start. It shrinks while bodies
+//! queue for the parsers: parsing is the limit, and more requests in flight would only hold
+//! more bodies in memory and more connections open (each with its own read buffer) without a
+//! page more per second. On a slow network the window
 //! reaches `concurrency` within a few round trips; against a fast server it settles near what
 //! the parsers can absorb. Crawlee's AutoscaledPool and TCP's congestion window follow the
 //! same idea.
