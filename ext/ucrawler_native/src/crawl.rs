@@ -1,9 +1,9 @@
 //! `Native::Crawler` and `Native::Crawl`: thin handles over the engine's `Crawler` and `Crawl`.
 
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-use std::sync::atomic::Ordering::Relaxed;
 
 use magnus::{kwargs, prelude::*, Error, RArray, RModule, RString, Ruby, Value};
 use ucrawler::{Config, Crawl, Crawler, FeedError, Next, Page, Request};
@@ -57,14 +57,14 @@ pub struct CrawlHandle {
 /// Pages die young (a block takes each one and lets it go), but Ruby's GC only looks at its
 /// malloc counter against a 16–32 MiB limit, so dead pages piled up to that much native memory
 /// (about 8 MiB of a gem process's peak on the 20k-page benchmark). A minor GC frees them for
-/// the cost of a young-generation mark: 4 MiB of pages is about 400 of them.
+/// the cost of a young-generation mark; 1 MiB is about 200 test-site pages with their links.
 const MINOR_GC_EVERY: u64 = 1 << 20;
 
 #[derive(Default)]
 struct YoungPages {
-    bytes: std::sync::atomic::AtomicU64,
+    bytes: AtomicU64,
     /// `GC.count` when `bytes` started counting: a GC Ruby ran by itself resets it.
-    since_gc: std::sync::atomic::AtomicUsize,
+    since_gc: AtomicUsize,
 }
 
 impl YoungPages {
