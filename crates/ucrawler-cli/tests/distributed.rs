@@ -407,34 +407,37 @@ fn per_host_and_delay_hold_across_workers() {
     }
 }
 
+/// `ucrawler ARGS` exits 2 and its stderr names `needle`.
+fn assert_usage_error(args: &[&str], needle: &str) {
+    let output = ucrawler(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.contains(needle), "{args:?}: {stderr}");
+}
+
 #[test]
 fn bad_arguments_name_the_problem() {
-    let worker = ucrawler(&["worker", "--quiet"]);
-    assert_eq!(worker.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&worker.stderr).contains("--redis"));
-    let url = ucrawler(&[
-        "enqueue",
-        "--redis",
-        "redis://127.0.0.1:1/0",
-        "--name",
-        "x",
-        "not a url",
-    ]);
-    assert_eq!(url.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&url.stderr).contains("URL"));
-    let name = ucrawler(&[
-        "enqueue",
-        "--redis",
-        "redis://127.0.0.1:1/0",
-        "--name",
-        "two words",
-        "http://example.com/",
-    ]);
-    assert_eq!(name.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&name.stderr).contains("name"));
-    let scheme = ucrawler(&["status", "--redis", "http://127.0.0.1/", "--name", "x"]);
-    assert_eq!(scheme.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&scheme.stderr).contains("redis"));
+    const DEAD: &str = "redis://127.0.0.1:1/0";
+    assert_usage_error(&["worker", "--quiet"], "--redis");
+    assert_usage_error(
+        &["enqueue", "--redis", DEAD, "--name", "x", "not a url"],
+        "URL",
+    );
+    assert_usage_error(
+        &[
+            "enqueue",
+            "--redis",
+            DEAD,
+            "--name",
+            "two words",
+            "http://example.com/",
+        ],
+        "name",
+    );
+    assert_usage_error(
+        &["status", "--redis", "http://127.0.0.1/", "--name", "x"],
+        "redis",
+    );
 }
 
 #[test]
