@@ -83,16 +83,19 @@ use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, FromRedisValue, RedisError, Script, ServerErrorKind};
+use redis::{ErrorKind, FromRedisValue, RedisError, ServerErrorKind};
 use serde::Serialize;
 
 use crate::page::Request;
 use crate::url::{fingerprint, parse_seed};
+
+mod scripts;
+use scripts::SCRIPTS;
 
 /// Seen-set buckets: keeps each bucket an intset up to ~33M URLs (see the module docs).
 const SEEN_BUCKETS: u64 = 1 << 16;
@@ -926,197 +929,6 @@ fn decode_member(member: Vec<u8>) -> Result<Leased, (Option<Lease>, String)> {
         Err(reason) => Err((Some(lease), reason)),
     }
 }
-
-struct Scripts {
-    push: Script,
-    take: Script,
-    ack: Script,
-    extend: Script,
-    acquire_host: Script,
-    release_host: Script,
-}
-
-/// Shared by all scripts: the Redis clock in ms, a type check done before any write (a script
-/// is not rolled back when a command fails half-way), and chunked variadic calls (Lua's
-/// `unpack` has a stack limit).
-const LUA_PRELUDE: &str = r#"
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function check(key, want)
-  local t = redis.call('TYPE', key).ok
-  if t ~= 'none' and t ~= want then
-    error({err = 'WRONGTYPE key ' .. key .. ' holds a ' .. t .. ', expected a ' .. want})
-  end
-end
-local function chunked(cmd, key, args)
-  for i = 1, #args, 1000 do
-    redis.call(cmd, key, unpack(args, i, math.min(i + 999, #args)))
-  end
-end
-local function ms(n) return string.format('%d', n) end
-"#;
-
-/// KEYS: pending, counters, seed_hosts, op marker, then the seen bucket of each request.
-/// ARGV: force, op ttl ms (0: no marker), host count, hosts..., then (fingerprint, item) pairs.
-const PUSH_LUA: &str = r#"
-check(KEYS[1], 'list'); check(KEYS[2], 'hash'); check(KEYS[3], 'set')
-local op_ttl = tonumber(ARGV[2])
-if op_ttl > 0 then
-  local earlier = redis.call('GET', KEYS[4])
-  if earlier then return tonumber(earlier) end
-end
-local force = ARGV[1] == '1'
-local nhosts = tonumber(ARGV[3])
-local base = 3 + nhosts
-local items, added = {}, {}
-for i = 5, #KEYS do
-  local j = base + 2 * (i - 5)
-  local fresh = redis.pcall('SADD', KEYS[i], ARGV[j + 1])
-  if type(fresh) == 'table' then
-    -- A bucket of the wrong type: undo this call's additions so nothing is seen but unqueued.
-    for _, a in ipairs(added) do redis.call('SREM', a[1], a[2]) end
-    return {err = fresh.err .. ' (key ' .. KEYS[i] .. ')'}
-  end
-  if fresh == 1 then added[#added + 1] = {KEYS[i], ARGV[j + 1]} end
-  if fresh == 1 or force then items[#items + 1] = ARGV[j + 2] end
-end
-if nhosts > 0 then
-  local hosts = {}
-  for i = 4, base do hosts[#hosts + 1] = ARGV[i] end
-  chunked('SADD', KEYS[3], hosts)
-end
-chunked('RPUSH', KEYS[1], items)
-if #added > 0 then redis.call('HINCRBY', KEYS[2], 'seen', #added) end
-if #items > 0 then redis.call('HINCRBY', KEYS[2], 'queued', #items) end
-if op_ttl > 0 then redis.call('SET', KEYS[4], #items, 'PX', op_ttl) end
-return #items
-"#;
-
-/// KEYS: pending, leases, counters, reclaimed. ARGV: max, lease ms, reclaim batch.
-const TAKE_LUA: &str = r#"
-check(KEYS[1], 'list'); check(KEYS[2], 'zset'); check(KEYS[3], 'hash'); check(KEYS[4], 'set')
-local now = now_ms()
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
-if #expired > 0 then
-  -- Back to the front, earliest deadline first: LPUSH reverses, so push the latest first.
-  local items, ids = {}, {}
-  for i = #expired, 1, -1 do
-    local m = expired[i]
-    local sep = string.find(m, ':', 1, true)
-    if sep then
-      items[#items + 1] = string.sub(m, sep + 1)
-      ids[#ids + 1] = string.sub(m, 1, sep - 1)
-    else
-      items[#items + 1] = m
-    end
-  end
-  chunked('LPUSH', KEYS[1], items)
-  chunked('ZREM', KEYS[2], expired)
-  chunked('SADD', KEYS[4], ids)
-  redis.call('HINCRBY', KEYS[3], 'reclaimed', #expired)
-end
-local max = tonumber(ARGV[1])
-local items = redis.call('LRANGE', KEYS[1], 0, max - 1)
-if #items == 0 then return {} end
-redis.call('LTRIM', KEYS[1], #items, -1)
-local last = redis.call('HINCRBY', KEYS[3], 'lease_seq', #items)
-local deadline = ms(now + tonumber(ARGV[2]))
-local members = {}
-for i, item in ipairs(items) do
-  members[i] = ms(last - #items + i) .. ':' .. item
-end
-for i = 1, #members, 500 do
-  local args = {}
-  for k = i, math.min(i + 499, #members) do
-    args[#args + 1] = deadline
-    args[#args + 1] = members[k]
-  end
-  redis.call('ZADD', KEYS[2], unpack(args))
-end
-return members
-"#;
-
-/// KEYS: leases, counters, reclaimed. ARGV: member, lease id, counter.
-/// Returns 1 counted, 2 duplicate (the lease had been reclaimed), 0 already acknowledged.
-const ACK_LUA: &str = r#"
-check(KEYS[1], 'zset'); check(KEYS[2], 'hash'); check(KEYS[3], 'set')
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-  return 1
-end
-if redis.call('SREM', KEYS[3], ARGV[2]) == 1 then
-  redis.call('HINCRBY', KEYS[2], 'duplicates', 1)
-  return 2
-end
-return 0
-"#;
-
-/// KEYS: leases. ARGV: lease ms, members...
-const EXTEND_LUA: &str = r#"
-check(KEYS[1], 'zset')
-local deadline = ms(now_ms() + tonumber(ARGV[1]))
-local n = 0
-for i = 2, #ARGV, 500 do
-  local args = {}
-  for k = i, math.min(i + 499, #ARGV) do
-    args[#args + 1] = deadline
-    args[#args + 1] = ARGV[k]
-  end
-  n = n + redis.call('ZADD', KEYS[1], 'XX', 'CH', unpack(args))
-end
-return n
-"#;
-
-/// KEYS: holds, next. ARGV: token, per_host, gap ms, hold ms, busy poll ms.
-/// Returns 0 when granted, else the ms to wait.
-const ACQUIRE_HOST_LUA: &str = r#"
-check(KEYS[1], 'zset'); check(KEYS[2], 'string')
-local now = now_ms()
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-local wait = 0
-local next_start = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
-if next_start > now then wait = next_start - now end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  local busy = math.min(tonumber(first[2]) - now, tonumber(ARGV[5]))
-  if busy < 1 then busy = 1 end
-  if busy > wait then wait = busy end
-end
-if wait > 0 then return wait end
-local gap, hold = tonumber(ARGV[3]), tonumber(ARGV[4])
-redis.call('ZADD', KEYS[1], ms(now + hold), ARGV[1])
-if redis.call('PTTL', KEYS[1]) < hold then redis.call('PEXPIRE', KEYS[1], hold) end
-if gap > 0 then redis.call('SET', KEYS[2], ms(now + gap), 'PX', gap) end
-return 0
-"#;
-
-/// KEYS: holds, next. ARGV: token, pause ms.
-const RELEASE_HOST_LUA: &str = r#"
-check(KEYS[1], 'zset'); check(KEYS[2], 'string')
-redis.call('ZREM', KEYS[1], ARGV[1])
-local pause = tonumber(ARGV[2])
-if pause > 0 then
-  local target = now_ms() + pause
-  local current = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
-  if target > current then redis.call('SET', KEYS[2], ms(target), 'PX', pause) end
-end
-return 0
-"#;
-
-static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
-    let script = |body: &str| Script::new(&format!("{LUA_PRELUDE}{body}"));
-    Scripts {
-        push: script(PUSH_LUA),
-        take: script(TAKE_LUA),
-        ack: script(ACK_LUA),
-        extend: script(EXTEND_LUA),
-        acquire_host: script(ACQUIRE_HOST_LUA),
-        release_host: script(RELEASE_HOST_LUA),
-    }
-});
 
 #[cfg(test)]
 mod tests {
