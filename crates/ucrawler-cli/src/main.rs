@@ -164,7 +164,7 @@ fn crawl(
 ) -> Result<ExitCode, Failure> {
     let OutputArgs { out, quiet } = output;
     for url in &urls {
-        ucrawler::url::parse_seed(url).map_err(|e| Failure::Usage(format!("URL: {e}")))?;
+        ucrawler::url::parse_request_url(url).map_err(|e| Failure::Usage(format!("URL: {e}")))?;
     }
     let crawler = build_crawler(options)?;
     let mut writer: Box<dyn Write> = match &out {

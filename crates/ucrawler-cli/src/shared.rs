@@ -1,14 +1,18 @@
 //! `ucrawler enqueue` and `ucrawler status`: the operator's side of a crawl shared through Redis
 //! (`ucrawler worker` is a crawl with `--redis`, see main).
 
+use std::future::Future;
 use std::io::BufRead;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use ucrawler::frontier::FrontierStatus;
-use ucrawler::url::parse_seed;
-use ucrawler::{Config, RedisFrontier, RedisOptions, Request};
+use ucrawler::distributed::FrontierStatus;
+use ucrawler::url::parse_request_url;
+use ucrawler::{
+    BlockingError, BlockingFrontier, RedisFrontier, RedisFrontierError, RedisOptions, Request,
+};
 
 use crate::args::RedisTarget;
 use crate::Failure;
@@ -20,34 +24,35 @@ const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// A Redis that cannot be reached is waited for this long before giving up.
 const CONNECT_WAIT: Duration = Duration::from_secs(30);
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Fatal(format!("tokio runtime: {e}")))
-}
+/// Never interrupted: a CLI command ends with its process.
+static NOT_INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-async fn connect(target: &RedisTarget) -> Result<RedisFrontier, Failure> {
-    // The engine's own checks, so an operator sees the same message as a worker would.
-    Config::builder()
-        .redis(target.redis.clone(), target.name.clone())
-        .redis_prefix(target.redis_prefix.clone())
-        .build()
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+fn connect(target: &RedisTarget) -> Result<BlockingFrontier, Failure> {
     let options = RedisOptions {
         prefix: target.redis_prefix.clone(),
         ..RedisOptions::default()
     };
-    let connecting = RedisFrontier::connect(&target.redis, &target.name, options);
-    match tokio::time::timeout(CONNECT_WAIT, connecting).await {
-        Ok(Ok(frontier)) => Ok(frontier),
-        Ok(Err(e)) => Err(Failure::Usage(e.to_string())),
-        Err(_) => Err(Failure::Fatal(format!(
-            "cannot reach Redis at {} (waited {}s)",
-            target.redis,
-            CONNECT_WAIT.as_secs()
-        ))),
-    }
+    BlockingFrontier::new(&target.redis, &target.name, options, CONNECT_WAIT)
+        .map_err(|e| Failure::Usage(e.to_string()))
+}
+
+/// Runs one call; a Redis that answers with an error about our arguments (a bad URL) is a usage
+/// error, anything else is fatal.
+fn call<T, F, Fut>(frontier: &BlockingFrontier, op: F) -> Result<T, Failure>
+where
+    F: FnOnce(RedisFrontier) -> Fut,
+    Fut: Future<Output = Result<T, RedisFrontierError>>,
+{
+    frontier.call(&NOT_INTERRUPTED, op).map_err(|e| match e {
+        BlockingError::Redis(e @ RedisFrontierError::BadUrl { .. }) => {
+            Failure::Usage(e.to_string())
+        }
+        BlockingError::TimedOut { address, timeout } => Failure::Fatal(format!(
+            "cannot reach Redis at {address} (waited {}s)",
+            timeout.as_secs()
+        )),
+        e => Failure::Fatal(e.to_string()),
+    })
 }
 
 /// Queues seed URLs (arguments, or lines of stdin for `-`), skipping URLs already seen unless
@@ -65,7 +70,7 @@ pub fn enqueue(
         if url.is_empty() || url.starts_with('#') {
             return Ok(());
         }
-        let parsed = parse_seed(url).map_err(|e| Failure::Usage(format!("URL: {e}")))?;
+        let parsed = parse_request_url(url).map_err(|e| Failure::Usage(format!("URL: {e}")))?;
         seeds.push(Request::new(String::from(parsed)));
         Ok(())
     };
@@ -80,29 +85,24 @@ pub fn enqueue(
     if seeds.is_empty() && !reset {
         return Err(Failure::Usage("no URL to enqueue".into()));
     }
-    runtime()?.block_on(async {
-        let frontier = connect(target).await?;
-        if reset {
-            frontier
-                .clear()
-                .await
-                .map_err(|e| Failure::Fatal(e.to_string()))?;
-        }
-        let mut queued = 0;
-        for batch in seeds.chunks(BATCH) {
-            queued += frontier
-                .push_seeds(batch, force)
-                .await
-                .map_err(|e| Failure::Fatal(e.to_string()))?;
-        }
-        eprintln!(
-            "{queued} of {} URLs queued in {} ({} already seen)",
-            seeds.len(),
-            target.name,
-            seeds.len() as u64 - queued
-        );
-        Ok(ExitCode::SUCCESS)
-    })
+    let frontier = connect(target)?;
+    if reset {
+        call(&frontier, |f| async move { f.clear().await })?;
+    }
+    let mut queued = 0;
+    for batch in seeds.chunks(BATCH) {
+        queued += call(
+            &frontier,
+            |f| async move { f.push_seeds(batch, force).await },
+        )?;
+    }
+    eprintln!(
+        "{queued} of {} URLs queued in {} ({} already seen)",
+        seeds.len(),
+        target.name,
+        seeds.len() as u64 - queued
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Serialize)]
@@ -117,25 +117,24 @@ struct Status {
 
 /// Prints the shared crawl's counts as one JSON object.
 pub fn status(target: &RedisTarget) -> Result<ExitCode, Failure> {
-    runtime()?.block_on(async {
-        let frontier = connect(target).await?;
-        let fatal = |e: ucrawler::RedisFrontierError| Failure::Fatal(e.to_string());
-        let first = frontier.status().await.map_err(fatal)?;
-        let started = Instant::now();
-        tokio::time::sleep(RATE_WINDOW).await;
-        let counts = frontier.status().await.map_err(fatal)?;
-        let acknowledged = |s: &FrontierStatus| s.done + s.failed;
-        let rate = (acknowledged(&counts) - acknowledged(&first).min(acknowledged(&counts))) as f64
-            / started.elapsed().as_secs_f64();
-        let status = Status {
-            name: target.name.clone(),
-            counts,
-            finished: frontier.is_finished().await.map_err(fatal)?,
-            rate: (rate * 10.0).round() / 10.0,
-        };
-        let json = serde_json::to_string(&status)
-            .map_err(|e| Failure::Fatal(format!("status as JSON: {e}")))?;
-        println!("{json}");
-        Ok(ExitCode::SUCCESS)
-    })
+    let frontier = connect(target)?;
+    let first = call(&frontier, |f| async move { f.status().await })?;
+    let started = Instant::now();
+    std::thread::sleep(RATE_WINDOW);
+    let (counts, finished) = call(&frontier, |f| async move {
+        Ok((f.status().await?, f.is_finished().await?))
+    })?;
+    let acknowledged = |s: &FrontierStatus| s.done + s.failed;
+    let rate = (acknowledged(&counts) - acknowledged(&first).min(acknowledged(&counts))) as f64
+        / started.elapsed().as_secs_f64();
+    let status = Status {
+        name: target.name.clone(),
+        counts,
+        finished,
+        rate: (rate * 10.0).round() / 10.0,
+    };
+    let json = serde_json::to_string(&status)
+        .map_err(|e| Failure::Fatal(format!("status as JSON: {e}")))?;
+    println!("{json}");
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::hint::black_box;
-use ucrawler::charset::decode;
+use ucrawler::parse::charset::decode;
 use ucrawler::parse::Extractor;
 use ucrawler::{Config, ExtractRule};
 use ucrawler_testsite::{Site, SiteConfig};

@@ -13,7 +13,7 @@ use redis_server::RedisServer;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
-use ucrawler::frontier::{Outcome, RedisFrontier, RedisOptions};
+use ucrawler::distributed::{Outcome, RedisFrontier, RedisOptions};
 use ucrawler::Request;
 
 async fn frontier(server: &RedisServer, name: &str) -> RedisFrontier {

@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
-use ucrawler::url::{fingerprint, host_key, normalize, parse_seed, resolve};
+use ucrawler::url::{fingerprint, host_key, normalize, parse_request_url, resolve};
 use ucrawler_testsite::{Site, SiteConfig};
 use url::Url;
 
@@ -76,10 +76,10 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    group.bench_function("parse_seed", |b| {
+    group.bench_function("parse_request_url", |b| {
         b.iter(|| {
             for s in &strings {
-                black_box(parse_seed(black_box(s)).unwrap());
+                black_box(parse_request_url(black_box(s)).unwrap());
             }
         })
     });

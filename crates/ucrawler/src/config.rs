@@ -7,8 +7,21 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
-use crate::guard::PrivateAddresses;
 use crate::units;
+
+/// Which non-public addresses may be crawled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrivateAddresses {
+    /// Never: not even for seeds.
+    Deny,
+    /// Only for hosts that are the host of a seed (the default): a seed may be an intranet
+    /// site, but a link or redirect cannot lead the crawler into the private network.
+    #[default]
+    Seeds,
+    /// Always (the guard is off).
+    Allow,
+}
 
 /// The smallest `seen_memory`: below it the seen set would spill a file every few URLs.
 pub const MIN_SEEN_MEMORY: usize = 16;
@@ -358,12 +371,9 @@ impl Config {
         };
         redis::Client::open(url.as_str())
             .map_err(|e| ConfigError::invalid("redis", format!("{url:?}: {e}")))?;
-        let valid_key_part = |s: &str| {
-            !s.is_empty() && !s.contains(|c: char| c.is_whitespace() || c == '{' || c == '}')
-        };
         match &self.name {
             None => return Err(ConfigError::invalid("name", "is required with `redis`")),
-            Some(name) if !valid_key_part(name) => {
+            Some(name) if !is_valid_key_part(name) => {
                 return Err(ConfigError::invalid(
                     "name",
                     format!("{name:?}: must be non-empty, without whitespace or braces"),
@@ -371,7 +381,7 @@ impl Config {
             }
             Some(_) => {}
         }
-        if !valid_key_part(&self.redis_prefix) {
+        if !is_valid_key_part(&self.redis_prefix) {
             return Err(ConfigError::invalid(
                 "redis_prefix",
                 "must be non-empty, without whitespace or braces",
@@ -490,6 +500,15 @@ impl ConfigBuilder {
         self.config.validate()?;
         Ok(self.config)
     }
+}
+
+/// A crawl name or key prefix of a shared crawl: non-empty, without whitespace, control
+/// characters or braces (they would break the Redis hash tag that keeps a crawl in one slot).
+pub(crate) fn is_valid_key_part(s: &str) -> bool {
+    !s.is_empty()
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '{' || c == '}')
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Errors. `ConfigError` stops a crawler from being built; `CrawlError` is what went wrong with
 //! one page and travels inside that `Page`: a crawl goes on past page errors.
 
+use std::path::PathBuf;
+
 use serde::{Serialize, Serializer};
 
 /// A configuration that cannot work, naming the option at fault.
@@ -31,14 +33,26 @@ pub enum Error {
     #[error("could not start the engine: {0}")]
     Startup(String),
     #[error(transparent)]
-    State(#[from] crate::journal::JournalError),
+    State(#[from] JournalError),
     #[error("invalid seed URL {url:?}: {message}")]
     InvalidSeed { url: String, message: String },
 }
 
+/// The crawl journal under `state_dir` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("state_dir {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("state_dir {0} holds an earlier crawl: pass resume to continue it, or remove it")]
+    NotEmpty(PathBuf),
+}
+
 /// Why one page failed. Each variant is a cause a user can act on; `kind()` is its stable
 /// snake_case name (the CLI's `error.kind`, Ruby's `page.error.kind`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, thiserror::Error, strum::IntoStaticStr, strum::VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum CrawlError {
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
@@ -75,25 +89,12 @@ pub enum CrawlError {
 }
 
 impl CrawlError {
+    /// Every kind, for reporting counters.
+    pub const KINDS: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+
     /// Stable snake_case name of the variant.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Self::InvalidUrl(_) => "invalid_url",
-            Self::Dns(_) => "dns",
-            Self::Connect(_) => "connect",
-            Self::Tls(_) => "tls",
-            Self::Timeout(_) => "timeout",
-            Self::TooManyRedirects { .. } => "too_many_redirects",
-            Self::RedirectLoop(_) => "redirect_loop",
-            Self::RedirectOutOfScope(_) => "redirect_out_of_scope",
-            Self::BodyTooLarge { .. } => "body_too_large",
-            Self::HttpStatus(_) => "http_status",
-            Self::RobotsDisallowed => "robots_disallowed",
-            Self::AddressRefused(_) => "address_refused",
-            Self::Http(_) => "http",
-            Self::Decode(_) => "decode",
-            Self::Internal(_) => "internal",
-        }
+        self.into()
     }
 
     /// Transient causes worth another attempt.
@@ -105,24 +106,56 @@ impl CrawlError {
         }
     }
 
-    /// Every kind, for reporting counters.
-    pub const KINDS: [&'static str; 15] = [
-        "invalid_url",
-        "dns",
-        "connect",
-        "tls",
-        "timeout",
-        "too_many_redirects",
-        "redirect_loop",
-        "redirect_out_of_scope",
-        "body_too_large",
-        "http_status",
-        "robots_disallowed",
-        "address_refused",
-        "http",
-        "decode",
-        "internal",
-    ];
+    /// Maps an HTTP client error to the cause a user can act on.
+    pub(crate) fn from_reqwest(error: &reqwest::Error) -> CrawlError {
+        let chain = error_chain(error);
+        if chain.contains(REFUSED) {
+            CrawlError::AddressRefused(chain)
+        } else if chain.contains("reading a body from connection")
+            || chain.contains("connection reset")
+        {
+            // The connection broke mid-body (reqwest may wrap that in a decode error).
+            CrawlError::Http(chain)
+        } else if error.is_timeout() {
+            CrawlError::Timeout(chain)
+        } else if chain.contains("dns error") || chain.contains("failed to lookup address") {
+            CrawlError::Dns(chain)
+        } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {
+            CrawlError::Tls(chain)
+        } else if error.is_connect() {
+            CrawlError::Connect(chain)
+        } else if error.is_decode() {
+            CrawlError::Decode(chain)
+        } else if error.is_builder() || error.is_request() && error.url().is_none() {
+            CrawlError::InvalidUrl(chain)
+        } else {
+            CrawlError::Http(chain)
+        }
+    }
+}
+
+/// The message every refusal of the address guard carries (also how a refusal is recognised in
+/// an HTTP client's error chain).
+pub const REFUSED: &str = "address refused by private_addresses";
+
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+/// The message of a caught panic (a page's `Internal` error, a binding's exception).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 impl Serialize for CrawlError {

@@ -1,8 +1,9 @@
 //! # ucrawler
 //!
-//! A web crawler engine with hard memory bounds. Data flows one way through bounded stages:
-//! seeds → frontier → scheduler (scope, depth, dedup, per-host politeness) → fetch (tokio +
-//! reqwest) → parser pool (std threads, scraper) → results (a blocking iterator or an async
+//! A web crawler engine with hard memory bounds. A page's route through the engine is the
+//! folder tree: seeds → [`schedule`] (scope, depth, dedup, frontier, politeness) → fetch (tokio +
+//! reqwest) → [`parse`] (std threads; streaming lol_html, scraper's DOM only for `extract`
+//! rules) → back to the scheduler with its links → the consumer (a blocking iterator or an async
 //! stream). A slow consumer back-pressures the whole pipeline instead of making it buffer.
 //!
 //! ```no_run
@@ -14,36 +15,54 @@
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Layout
+//!
+//! ```text
+//! leaf types (import no stage)
+//!   config.rs    Config, its builder and checks           error.rs   ConfigError, CrawlError, Error
+//!   page.rs      Request, Page, Timings, Lease            url.rs     normalization, fingerprints, Scope
+//!   units.rs     sizes and durations                      stats.rs   Stats, EndReason, counters
+//!   memory.rs    the max_memory budget                    codec.rs   a Request's binary form
+//!   random.rs    jitter and ids
+//! wiring
+//!   crawler.rs   Crawler: starts crawls, wires stages     runtime.rs threads and connections, per process
+//!   pipeline.rs  slots, events, the crawl's context       consumer.rs Crawl, PageStream: what users hold
+//! the page's route
+//!   schedule/    scheduler (+ intake of seeds and leases), frontier, seen set, journal
+//!   fetch/       the fetch task, HTTP exchange, client, retry policy, fetch window
+//!   parse/       parser pool, page building and follow policy, extraction, charset
+//! services the stages call
+//!   politeness/  host gate, parking, robots.txt, address guard
+//!   distributed/ Redis agent, fleet holds, blocking handle, redis/{frontier, client, keys, scripts}
+//! ```
 
-pub mod charset;
+mod codec;
 pub mod config;
-mod crawl;
-mod engine;
+mod consumer;
+mod crawler;
+pub mod distributed;
 pub mod error;
-pub mod fetch;
-mod fetch_window;
-pub mod frontier;
-pub mod guard;
-pub mod journal;
+mod fetch;
 pub mod memory;
 pub mod page;
 pub mod parse;
-mod parser_pool;
+mod pipeline;
 mod politeness;
-mod remote;
-pub mod robots;
-mod scheduler;
-pub mod seen;
-mod spill_dir;
+mod random;
+mod runtime;
+mod schedule;
 pub mod stats;
 pub mod units;
 pub mod url;
 
-pub use config::{Config, ConfigBuilder, ExtractRule};
-pub use crawl::{Crawl, FeedError, Next, PageStream};
-pub use engine::Crawler;
+pub use config::{Config, ConfigBuilder, ExtractRule, PrivateAddresses};
+pub use consumer::{Crawl, FeedError, Next, PageStream};
+pub use crawler::Crawler;
+pub use distributed::{
+    BlockingError, BlockingFrontier, RedisFrontier, RedisFrontierError, RedisOptions,
+};
 pub use error::{ConfigError, CrawlError, Error};
-pub use frontier::{RedisFrontier, RedisFrontierError, RedisOptions};
-pub use guard::PrivateAddresses;
+pub use fetch::is_html;
 pub use page::{Page, Request, Timings};
 pub use stats::{EndReason, Stats};

@@ -1,6 +1,7 @@
 //! What goes into a crawl (`Request`) and what comes out of it (`Page`).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +19,7 @@ pub struct Request {
     /// Attempts already made (the engine counts retries here).
     pub(crate) attempts: u32,
     /// Taken from a Redis frontier: acknowledged there once its page is delivered.
-    pub(crate) lease: Option<crate::frontier::Lease>,
+    pub(crate) lease: Option<Lease>,
 }
 
 impl Request {
@@ -53,6 +54,31 @@ impl From<String> for Request {
 impl From<&String> for Request {
     fn from(url: &String) -> Self {
         Request::new(url.as_str())
+    }
+}
+
+/// A request's claim in a shared (Redis) frontier: what `ack` and `extend` need to name it, its
+/// member in the crawl's leases ZSET.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub(crate) id: u64,
+    pub(crate) member: Bytes,
+}
+
+impl Lease {
+    /// The lease's id, unique within its crawl (for logs).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl fmt::Debug for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The member is binary: show the id and its size only.
+        f.debug_struct("Lease")
+            .field("id", &self.id)
+            .field("bytes", &self.member.len())
+            .finish()
     }
 }
 

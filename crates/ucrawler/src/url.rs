@@ -7,8 +7,8 @@ use url::Url;
 use crate::config::Config;
 use crate::error::{ConfigError, CrawlError};
 
-/// Parses a seed URL and normalizes it. Only http and https are crawlable.
-pub fn parse_seed(input: &str) -> Result<Url, CrawlError> {
+/// Parses a request's URL (a seed's, or one read back from a queue) and normalizes it. Only http and https are crawlable.
+pub fn parse_request_url(input: &str) -> Result<Url, CrawlError> {
     let url =
         Url::parse(input.trim()).map_err(|e| CrawlError::InvalidUrl(format!("{input:?}: {e}")))?;
     if !is_crawlable(&url) {
@@ -98,6 +98,22 @@ pub fn host_key(url: &Url) -> String {
 /// seen sets can be persisted and shared through Redis).
 pub fn fingerprint(url: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(url.as_bytes())
+}
+
+/// The URL with its password hidden, for logs and error messages (Redis URLs carry one).
+pub fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_string(),
+        // Unparsable: it may still hold a password; keep only what precedes any '@'.
+        Err(_) => match url.rsplit_once('@') {
+            Some((_, host)) => format!("***@{host}"),
+            None => url.to_string(),
+        },
+    }
 }
 
 /// Which discovered links a crawl follows.
@@ -225,17 +241,25 @@ mod tests {
 
     #[test]
     fn seeds_must_be_http() {
-        assert!(parse_seed("http://example.com").is_ok());
+        assert!(parse_request_url("http://example.com").is_ok());
         assert_eq!(
-            parse_seed(" http://example.com/a#b ").unwrap().as_str(),
+            parse_request_url(" http://example.com/a#b ")
+                .unwrap()
+                .as_str(),
             "http://example.com/a"
         );
-        assert_eq!(parse_seed("example.com").unwrap_err().kind(), "invalid_url");
         assert_eq!(
-            parse_seed("ftp://example.com/").unwrap_err().kind(),
+            parse_request_url("example.com").unwrap_err().kind(),
             "invalid_url"
         );
-        assert_eq!(parse_seed("http://").unwrap_err().kind(), "invalid_url");
+        assert_eq!(
+            parse_request_url("ftp://example.com/").unwrap_err().kind(),
+            "invalid_url"
+        );
+        assert_eq!(
+            parse_request_url("http://").unwrap_err().kind(),
+            "invalid_url"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use redis_server::{free_port, RedisServer};
-use ucrawler::frontier::{Lease, Outcome, RedisFrontier, RedisFrontierError, RedisOptions};
+use ucrawler::distributed::{Outcome, RedisFrontier, RedisFrontierError, RedisOptions};
+use ucrawler::page::Lease;
 use ucrawler::Request;
 
 fn opts(lease_timeout: Duration) -> RedisOptions {
@@ -30,7 +31,7 @@ fn requests(range: std::ops::Range<u32>) -> Vec<Request> {
         .collect()
 }
 
-fn urls(leased: &[ucrawler::frontier::Leased]) -> Vec<String> {
+fn urls(leased: &[ucrawler::distributed::Leased]) -> Vec<String> {
     leased.iter().map(|l| l.request.url.clone()).collect()
 }
 

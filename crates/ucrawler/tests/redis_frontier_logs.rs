@@ -7,7 +7,7 @@ mod redis_server;
 use std::time::Duration;
 
 use redis_server::RedisServer;
-use ucrawler::frontier::{RedisFrontier, RedisOptions};
+use ucrawler::distributed::{RedisFrontier, RedisOptions};
 use ucrawler::Request;
 
 /// Captures the WARN/INFO lines of the thread it is installed on.

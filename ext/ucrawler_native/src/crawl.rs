@@ -6,9 +6,10 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use magnus::{kwargs, prelude::*, Error, RArray, RModule, RString, Ruby, Value};
+use ucrawler::error::panic_message;
 use ucrawler::{Config, Crawl, Crawler, FeedError, Next, Page, Request};
 
-use crate::errors::{config_error, error, guard, internal_error, panic_message};
+use crate::errors::{catch_panics, config_error, error, internal_error};
 use crate::gvl::without_gvl;
 use crate::page::PageHandle;
 
@@ -23,7 +24,7 @@ pub struct CrawlerHandle {
 impl CrawlerHandle {
     /// `Native::Crawler.new(json)`: options as a JSON object, validated by the engine.
     pub fn new(ruby: &Ruby, json: RString) -> Result<Self, Error> {
-        guard(ruby, || {
+        catch_panics(ruby, || {
             // SAFETY: the bytes are copied before any Ruby code can run.
             let json = unsafe { json.as_str()? }.to_owned();
             let config = Config::from_json(&json).map_err(|e| config_error(ruby, e.to_string()))?;
@@ -34,7 +35,7 @@ impl CrawlerHandle {
 
     /// Starts a crawl fed by `Crawl#feed` (threads are created here, once per process).
     pub fn open(ruby: &Ruby, rb_self: &Self) -> Result<CrawlHandle, Error> {
-        guard(ruby, || {
+        catch_panics(ruby, || {
             let crawl = rb_self
                 .crawler
                 .open()
@@ -113,7 +114,7 @@ impl CrawlHandle {
     /// `feed([[url, meta_or_nil], ...])`: queues seeds without blocking; returns how many were
     /// taken (fewer when the seed buffer is full: take pages, then feed the rest).
     pub fn feed(ruby: &Ruby, rb_self: &Self, batch: RArray) -> Result<usize, Error> {
-        guard(ruby, || {
+        catch_panics(ruby, || {
             let crawl = rb_self.lock();
             let mut accepted = 0;
             for item in batch.into_iter() {
@@ -135,7 +136,7 @@ impl CrawlHandle {
     }
 
     pub fn close_seeds(ruby: &Ruby, rb_self: &Self) -> Result<(), Error> {
-        guard(ruby, || {
+        catch_panics(ruby, || {
             rb_self.lock().close_seeds();
             Ok(())
         })
@@ -184,7 +185,10 @@ impl CrawlHandle {
             None => Ok(Some(ruby.ary_new())),
             Some(Err(panic)) => Err(internal_error(
                 ruby,
-                format!("panic while waiting for pages: {}", panic_message(&panic)),
+                format!(
+                    "panic while waiting for pages: {}",
+                    panic_message(panic.as_ref())
+                ),
             )),
             Some(Ok(Batch::Finished)) => Ok(None),
             Some(Ok(Batch::Pages(pages))) => {
@@ -200,14 +204,14 @@ impl CrawlHandle {
     }
 
     pub fn cancel(ruby: &Ruby, rb_self: &Self) -> Result<(), Error> {
-        guard(ruby, || {
+        catch_panics(ruby, || {
             rb_self.lock().cancel();
             Ok(())
         })
     }
 
     pub fn stats_json(ruby: &Ruby, rb_self: &Self) -> Result<String, Error> {
-        guard(ruby, || {
+        catch_panics(ruby, || {
             serde_json::to_string(&rb_self.lock().stats())
                 .map_err(|e| internal_error(ruby, e.to_string()))
         })
@@ -216,7 +220,7 @@ impl CrawlHandle {
 
 /// The engine's defaults, as JSON: the Ruby layer's list of option names and their defaults.
 pub fn default_config_json(ruby: &Ruby) -> Result<String, Error> {
-    guard(ruby, || {
+    catch_panics(ruby, || {
         serde_json::to_string(&Config::default()).map_err(|e| internal_error(ruby, e.to_string()))
     })
 }

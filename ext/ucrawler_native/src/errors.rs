@@ -1,10 +1,11 @@
-//! Ruby exception classes (defined in lib/ucrawler_native/error.rb) and the panic guard: no Rust
+//! Ruby exception classes (defined in lib/ucrawler_native/error.rb) and `catch_panics`: no Rust
 //! panic may reach Ruby, where magnus would turn it into an uncatchable `fatal`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use magnus::value::Lazy;
 use magnus::{prelude::*, Error, ExceptionClass, RModule, Ruby};
+use ucrawler::error::panic_message;
 
 fn class(ruby: &Ruby, name: &str) -> ExceptionClass {
     ruby.class_object()
@@ -30,25 +31,20 @@ pub fn internal_error(ruby: &Ruby, message: impl Into<String>) -> Error {
 }
 
 /// Runs a native method body, turning a panic into `UcrawlerNative::InternalError`.
-pub fn guard<T>(ruby: &Ruby, body: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+pub fn catch_panics<T>(ruby: &Ruby, body: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(result) => result,
         Err(panic) => Err(internal_error(
             ruby,
-            format!("panic in ucrawler_native: {}", panic_message(&panic)),
+            format!(
+                "panic in ucrawler_native: {}",
+                panic_message(panic.as_ref())
+            ),
         )),
     }
 }
 
-pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string())
-}
-
 /// `UcrawlerNative::Native.panic!`: proves in the specs that a panic becomes an InternalError.
 pub fn test_panic(ruby: &Ruby) -> Result<(), Error> {
-    guard(ruby, || panic!("deliberate panic for the specs"))
+    catch_panics(ruby, || panic!("deliberate panic for the specs"))
 }

@@ -1,26 +1,23 @@
-//! `Crawler`: a configured engine — HTTP client, tokio runtime, parser pool and global limits —
-//! shared by all the crawls it starts. Threads are created lazily, once per process: after a
-//! `fork` (Puma, Sidekiq, Unicorn) the child builds its own instead of using dead ones.
+//! `Crawler`: a configured engine — its options, compiled rules, robots.txt cache, address guard
+//! and memory budget — shared by all the crawls it starts. It wires the stages of each crawl:
+//! the scheduler task, the Redis agent of a shared crawl, the journal, and the consumer's end.
+//! Threads and connections live in the per-process [`Runtime`], built on first use.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::crawl::{Crawl, CrawlCtx, Shared};
+use crate::consumer::Crawl;
+use crate::distributed;
 use crate::error::Error;
-use crate::fetch::build_client;
-use crate::fetch_window::FetchWindow;
-use crate::guard::AddressGuard;
-use crate::journal;
 use crate::memory::MemoryBudget;
 use crate::page::Request;
 use crate::parse::Extractor;
-use crate::parser_pool::ParserPool;
-use crate::politeness::{self, HostGate};
-use crate::remote;
-use crate::robots::RobotsCache;
-use crate::scheduler::Scheduler;
+use crate::pipeline::{CrawlCtx, Shared};
+use crate::politeness::{AddressGuard, RobotsCache};
+use crate::runtime::{ForkLocal, Runtime};
+use crate::schedule::{journal, Scheduler};
 use crate::stats::Counters;
 use crate::url::Scope;
 
@@ -36,37 +33,11 @@ pub struct Crawler {
 
 struct Inner {
     shared: Shared,
-    runtime: Mutex<Option<(u32, Arc<Runtime>)>>,
+    runtime: ForkLocal<Arc<Runtime>>,
 }
 
 /// robots.txt files cached per crawler, at most.
 const ROBOTS_CACHE: usize = 10_000;
-
-/// What exists once per process: threads and connections.
-pub(crate) struct Runtime {
-    tokio: Option<tokio::runtime::Runtime>,
-    pub client: reqwest::Client,
-    pub parsers: ParserPool,
-    /// The global `concurrency` limit, shared by all crawls, adapted to what the parsers absorb.
-    pub window: Arc<FetchWindow>,
-    /// Per-host politeness, shared by all crawls of the process.
-    pub hosts: Arc<HostGate>,
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        // Never block in a destructor (it may run inside async code or Ruby's GC).
-        if let Some(tokio) = self.tokio.take() {
-            tokio.shutdown_background();
-        }
-    }
-}
-
-impl Runtime {
-    pub fn handle(&self) -> Option<&tokio::runtime::Runtime> {
-        self.tokio.as_ref()
-    }
-}
 
 impl Crawler {
     /// Validates the configuration and compiles its rules. No thread is started yet.
@@ -83,7 +54,7 @@ impl Crawler {
         Ok(Crawler {
             inner: Arc::new(Inner {
                 shared,
-                runtime: Mutex::new(None),
+                runtime: ForkLocal::new(),
             }),
         })
     }
@@ -139,15 +110,16 @@ impl Crawler {
         let mut ctx = CrawlCtx::new(&self.inner.shared, counters, events_tx, results_tx);
         let leased = config.redis.is_some().then(|| {
             let _runtime = tokio.enter();
-            let (agent, leased) = remote::start(config, ctx.guard.clone(), ctx.cancel.clone());
-            ctx.remote = Some(agent);
+            let (agent, leased) =
+                distributed::start_agent(config, ctx.guard.clone(), ctx.cancel.clone());
+            ctx.agent = Some(agent);
             leased
         });
         let ctx = Arc::new(ctx);
         let mut crawl = Crawl::new(results_rx, ctx.clone(), runtime.clone());
         let mut scheduler = Scheduler::new(ctx, runtime.clone(), events_rx, seed_rx);
         if let Some(leased) = leased {
-            scheduler.set_remote(leased);
+            scheduler.set_shared_feed(leased);
         }
         if let Some((journal, done, replay)) = journal {
             crawl.set_done_log(done);
@@ -159,48 +131,10 @@ impl Crawler {
 
     /// The per-process runtime, built on first use and again after a fork.
     fn runtime(&self) -> Result<Arc<Runtime>, Error> {
-        let pid = std::process::id();
-        let mut slot = self
-            .inner
-            .runtime
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((owner, runtime)) = slot.as_ref() {
-            if *owner == pid {
-                return Ok(runtime.clone());
-            }
-        }
-        if let Some((_, inherited)) = slot.take() {
-            // Its threads do not exist in this process: dropping it could wait on them forever.
-            std::mem::forget(inherited);
-        }
-        let runtime = Arc::new(build_runtime(
-            &self.inner.shared.config,
-            &self.inner.shared.guard,
-        )?);
-        *slot = Some((pid, runtime.clone()));
-        Ok(runtime)
+        let shared = &self.inner.shared;
+        self.inner.runtime.with(
+            || Runtime::build(&shared.config, &shared.guard).map(Arc::new),
+            |runtime| runtime.clone(),
+        )
     }
-}
-
-fn build_runtime(config: &Config, guard: &Arc<AddressGuard>) -> Result<Runtime, Error> {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.io_threads)
-        .thread_name("ucrawler-io")
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Startup(format!("tokio runtime: {e}")))?;
-    // reqwest's connector needs a runtime context when it is built.
-    let client = {
-        let _guard = tokio.enter();
-        build_client(config, guard.clone())?
-    };
-    let parsers = ParserPool::new(config.parser_threads())?;
-    Ok(Runtime {
-        tokio: Some(tokio),
-        client,
-        parsers,
-        window: FetchWindow::new(config.concurrency, config.parser_threads()),
-        hosts: politeness::process_gate(),
-    })
 }

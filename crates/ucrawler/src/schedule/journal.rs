@@ -12,11 +12,12 @@
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use bytes::Bytes;
-
+use crate::codec;
+use crate::error::JournalError;
 use crate::page::Request;
+use crate::url::fingerprint;
 
 const ENQUEUED: &str = "enqueued.log";
 const DONE: &str = "done.log";
@@ -35,14 +36,6 @@ pub struct DoneLog {
 pub struct Replay {
     /// Every request enqueued, in order, with whether it was done.
     pub requests: Vec<(Request, bool)>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    #[error("state_dir {0}: {1}")]
-    Io(PathBuf, io::Error),
-    #[error("state_dir {0} holds an earlier crawl: pass resume to continue it, or remove it")]
-    NotEmpty(PathBuf),
 }
 
 /// Opens the journal in `dir`, creating it; with `resume`, reads what is there.
@@ -65,41 +58,9 @@ pub fn open(dir: &Path, resume: bool) -> Result<(Journal, DoneLog, Option<Replay
     Ok((Journal { enqueued }, DoneLog { file: done }, replay))
 }
 
-/// Writes one request record: `len u32 | depth u32 | meta_len u32 | meta | url` (little endian).
-pub(crate) fn write_request(out: &mut impl Write, request: &Request) -> io::Result<()> {
-    let meta = request.meta.as_deref().unwrap_or_default();
-    let len = 4 + 4 + meta.len() + request.url.len();
-    out.write_all(&(len as u32).to_le_bytes())?;
-    out.write_all(&request.depth.to_le_bytes())?;
-    out.write_all(&(meta.len() as u32).to_le_bytes())?;
-    out.write_all(meta)?;
-    out.write_all(request.url.as_bytes())
-}
-
-/// Reads one request record; `None` at the end or at a torn record.
-pub(crate) fn read_request(input: &mut impl Read) -> Option<Request> {
-    let mut len = [0u8; 4];
-    input.read_exact(&mut len).ok()?;
-    let mut record = vec![0u8; u32::from_le_bytes(len) as usize];
-    input.read_exact(&mut record).ok()?;
-    let header = record.get(..8)?;
-    let depth = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-    let meta_len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-    let meta = record.get(8..8 + meta_len)?;
-    let meta = (meta_len > 0).then(|| Bytes::copy_from_slice(meta));
-    let url = String::from_utf8(record.get(8 + meta_len..)?.to_vec()).ok()?;
-    Some(Request {
-        url,
-        depth,
-        meta,
-        attempts: 0,
-        lease: None,
-    })
-}
-
 impl Journal {
     pub fn record(&mut self, request: &Request) -> io::Result<()> {
-        write_request(&mut self.enqueued, request)
+        codec::write_framed(&mut self.enqueued, request)
     }
 
     /// Makes what was recorded durable against a kill of the process.
@@ -126,8 +87,8 @@ fn read(enqueued: &Path, done: &Path) -> io::Result<Replay> {
     let mut reader = BufReader::new(File::open(enqueued)?);
     let mut requests = Vec::new();
     // Stops at the end, or at a record torn by the kill.
-    while let Some(request) = read_request(&mut reader) {
-        let done = done_set.contains(&crate::url::fingerprint(&request.url));
+    while let Some(request) = codec::read_framed(&mut reader) {
+        let done = done_set.contains(&fingerprint(&request.url));
         requests.push((request, done));
     }
     Ok(Replay { requests })
@@ -136,7 +97,6 @@ fn read(enqueued: &Path, done: &Path) -> io::Result<Replay> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::url::fingerprint;
 
     #[test]
     fn replays_what_was_not_done_and_ignores_a_torn_tail() {

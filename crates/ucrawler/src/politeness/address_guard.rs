@@ -7,27 +7,9 @@ use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
 
+use crate::config::PrivateAddresses;
+use crate::error::{CrawlError, REFUSED};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use serde::{Deserialize, Serialize};
-
-use crate::error::CrawlError;
-
-/// Which non-public addresses may be crawled.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PrivateAddresses {
-    /// Never: not even for seeds.
-    Deny,
-    /// Only for hosts that are the host of a seed (the default): a seed may be an intranet
-    /// site, but a link or redirect cannot lead the crawler into the private network.
-    #[default]
-    Seeds,
-    /// Always (the guard is off).
-    Allow,
-}
-
-/// The message every refusal carries (also how a refusal is recognised in an error chain).
-pub const REFUSED: &str = "address refused by private_addresses";
 
 /// Loopback, private, link-local, unique-local, CGNAT, unspecified, multicast or broadcast.
 pub fn is_private(ip: IpAddr) -> bool {
@@ -74,10 +56,6 @@ impl AddressGuard {
             policy,
             seed_hosts: RwLock::new(HashSet::new()),
         }
-    }
-
-    pub fn policy(&self) -> PrivateAddresses {
-        self.policy
     }
 
     /// Trusts `host` (a seed's host name) under the `seeds` policy.

@@ -10,20 +10,19 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use url::Url;
 
-use crate::crawl::{CrawlCtx, Event, Slot};
-use crate::engine::Runtime;
-use crate::fetch::{backoff, fetch, FetchContext, Fetched};
-use crate::fetch_window::{FetchWindow, WindowPermit};
-use crate::frontier::{Frontier, SpillFrontier};
-use crate::journal::{Journal, Replay};
+use super::frontier::Frontier;
+use super::journal::Journal;
+use super::seen::SeenSet;
+use crate::distributed::{AgentHandle, Command};
+use crate::error::CrawlError;
+use crate::fetch::{fetch_page, FetchJob, FetchWindow, WindowPermit};
 use crate::memory::Part;
 use crate::page::Request;
-use crate::parser_pool::ParseJob;
-use crate::politeness::{HostGate, Limits, Parking};
-use crate::remote::{self, FleetHold};
-use crate::seen::SeenSet;
+use crate::pipeline::{CrawlCtx, Event, Slot};
+use crate::politeness::{Limits, Parking};
+use crate::runtime::Runtime;
 use crate::stats::EndReason;
-use crate::url::{fingerprint, host_key, parse_seed};
+use crate::url::{fingerprint, host_key, parse_request_url};
 
 /// Seeds are pulled from the caller only while the frontier is shorter than this, so a lazy
 /// source of millions of seeds is never drained into memory ahead of the crawl.
@@ -35,13 +34,15 @@ const SEED_BATCH: usize = 1000;
 /// Requests parked for busy hosts, at most.
 const PARK_LIMIT: usize = 4096;
 
+mod intake;
+
 pub(crate) struct Scheduler {
     ctx: Arc<CrawlCtx>,
     runtime: Arc<Runtime>,
     events: mpsc::UnboundedReceiver<Event>,
     seeds: mpsc::Receiver<Request>,
     slots: Arc<Semaphore>,
-    frontier: SpillFrontier,
+    frontier: Frontier,
     seen: SeenSet,
     parking: Parking,
     limits: Limits,
@@ -60,11 +61,12 @@ pub(crate) struct Scheduler {
     resumed: bool,
     /// A shared crawl: requests leased from Redis by the agent (`None` once the shared crawl is
     /// over); seeds and links go to Redis, which deduplicates them.
-    remote: Option<Remote>,
+    shared: Option<SharedFeed>,
 }
 
-struct Remote {
-    agent: Arc<remote::Remote>,
+/// What a shared crawl's scheduler gets from the Redis agent.
+struct SharedFeed {
+    agent: Arc<AgentHandle>,
     items: Option<mpsc::Receiver<Request>>,
     /// Requests held here (queued or parked) below which more are taken: a worker must not
     /// hoard leases that other workers could be crawling.
@@ -82,6 +84,16 @@ fn request_bytes(request: &Request) -> u64 {
 struct Ready {
     host: String,
     request: Request,
+    /// Its URL, parsed once here for every stage after.
+    url: Result<Url, CrawlError>,
+}
+
+impl Ready {
+    fn new(request: Request) -> Self {
+        let url = parse_request_url(&request.url);
+        let host = url.as_ref().map(host_key).unwrap_or_default();
+        Self { host, request, url }
+    }
 }
 
 impl Scheduler {
@@ -94,7 +106,7 @@ impl Scheduler {
         let config = &ctx.config;
         let slots = Arc::new(Semaphore::new(config.concurrency + config.buffer));
         let spill_dir = config.state_dir.as_ref().map(|dir| dir.join("frontier"));
-        let frontier = SpillFrontier::new(spill_dir, config.frontier_memory);
+        let frontier = Frontier::new(spill_dir, config.frontier_memory);
         let host_finished = runtime.hosts.subscribe();
         let limits = Limits {
             per_host: config.per_host,
@@ -122,15 +134,15 @@ impl Scheduler {
             published: (0, 0),
             journal: None,
             resumed: false,
-            remote: None,
+            shared: None,
         }
     }
 
     /// Makes this a shared crawl fed by the agent's leased requests.
-    pub fn set_remote(&mut self, items: mpsc::Receiver<Request>) {
-        if let Some(agent) = self.ctx.remote.clone() {
+    pub fn set_shared_feed(&mut self, items: mpsc::Receiver<Request>) {
+        if let Some(agent) = self.ctx.agent.clone() {
             let config = &self.ctx.config;
-            self.remote = Some(Remote {
+            self.shared = Some(SharedFeed {
                 agent,
                 items: Some(items),
                 low_water: config.concurrency.max(8) as u64,
@@ -138,39 +150,10 @@ impl Scheduler {
         }
     }
 
-    fn tell_agent(&self, command: remote::Command) {
-        if let Some(remote) = &self.remote {
+    fn tell_agent(&self, command: Command) {
+        if let Some(shared) = &self.shared {
             // Fails only when the agent is gone, i.e. the crawl is being cancelled.
-            let _ = remote.agent.commands.send(command);
-        }
-    }
-
-    /// Journals this crawl; with a replay, continues the crawl journaled before.
-    pub fn set_journal(&mut self, journal: Journal, replay: Option<Replay>) {
-        if let Some(replay) = replay {
-            self.resumed = true;
-            for (request, done) in replay.requests {
-                if request.depth == 0 {
-                    // A seed of the earlier run: its host is trusted before anything is fetched
-                    // (the seeds given again arrive later, through their channel: replayed pages
-                    // of a private seed host were refused by the address guard meanwhile).
-                    self.trust_seed_host(&request.url);
-                }
-                if self.seen.insert(fingerprint(&request.url)) && !done {
-                    self.queued_bytes += request_bytes(&request);
-                    self.frontier.push(request);
-                }
-            }
-            self.publish_sizes();
-        }
-        self.journal = Some(journal);
-    }
-
-    fn journal(&mut self, request: &Request) {
-        if let Some(journal) = &mut self.journal {
-            if let Err(e) = journal.record(request) {
-                tracing::error!("cannot write the crawl journal: {e}");
-            }
+            let _ = shared.agent.commands.send(command);
         }
     }
 
@@ -202,9 +185,9 @@ impl Scheduler {
                 self.host_finished.borrow_and_update();
                 next = self.pick(Instant::now());
             }
-            let remote_open = self.remote.as_ref().is_some_and(|r| r.items.is_some());
+            let shared_open = self.shared.as_ref().is_some_and(|r| r.items.is_some());
             let nothing_left = !self.seeds_open
-                && !remote_open
+                && !shared_open
                 && self.frontier.is_empty()
                 && self.parking.parked() == 0;
             let limit_reached = self.dispatched >= max_pages;
@@ -229,10 +212,10 @@ impl Scheduler {
             let held = self.frontier.len() + self.parking.parked() as u64;
             let want_seeds = self.seeds_open
                 && !limit_reached
-                && (self.remote.is_some() || self.frontier.len() < SEED_LOW_WATER);
-            let want_leased = remote_open
+                && (self.shared.is_some() || self.frontier.len() < SEED_LOW_WATER);
+            let want_leased = shared_open
                 && !limit_reached
-                && self.remote.as_ref().is_some_and(|r| held < r.low_water);
+                && self.shared.as_ref().is_some_and(|r| held < r.low_water);
             let over_budget = self.outstanding > 0 && self.ctx.budget.is_over();
             let cancel = self.ctx.cancel.clone();
             let slots = self.slots.clone();
@@ -253,18 +236,18 @@ impl Scheduler {
                     }
                 }
                 seed = self.seeds.recv(), if want_seeds => match seed {
-                    Some(request) if self.remote.is_some() => self.forward_seeds(request),
+                    Some(request) if self.shared.is_some() => self.forward_seeds(request),
                     Some(request) => self.add_seed(request),
                     None => {
                         self.seeds_open = false;
-                        self.tell_agent(remote::Command::SeedsClosed);
+                        self.tell_agent(Command::SeedsClosed);
                     }
                 },
-                leased = recv_leased(&mut self.remote), if want_leased => match leased {
+                leased = recv_leased(&mut self.shared), if want_leased => match leased {
                     Some(request) => self.add_leased(request),
                     None => {
-                        if let Some(remote) = &mut self.remote {
-                            remote.items = None;
+                        if let Some(shared) = &mut self.shared {
+                            shared.items = None;
                         }
                     }
                 },
@@ -300,11 +283,11 @@ impl Scheduler {
                 delivered,
             } => {
                 self.outstanding -= 1;
-                if self.remote.is_some() {
+                if self.shared.is_some() {
                     // Redis deduplicates; the agent queues the links before it acknowledges
                     // the page (commands are handled in order).
                     if !links.is_empty() {
-                        self.tell_agent(remote::Command::Links(links));
+                        self.tell_agent(Command::Links(links));
                     }
                     self.ctx.deliver(*delivered);
                     return;
@@ -333,86 +316,19 @@ impl Scheduler {
         }
     }
 
-    /// Seeds are always fetched, even if repeated (each may carry its own `meta`), and mark
-    /// their URL as seen so discovered links do not fetch it again.
-    fn add_seed(&mut self, mut request: Request) {
-        self.normalize_seed(&mut request);
-        let new = self.seen.insert(fingerprint(&request.url));
-        if self.resumed && !new {
-            return; // done, or already queued again from the journal
-        }
-        self.journal(&request);
-        self.queued_bytes += request_bytes(&request);
-        self.frontier.push(request);
-        self.publish_sizes();
-    }
-
     /// A shared crawl that waits on Redis is not stalled: an idle worker waits for URLs (with
     /// `follow`, forever), and one whose Redis is down retries (logging it) until it is back.
     fn waiting_for_redis(&self) -> bool {
-        let Some(remote) = &self.remote else {
+        let Some(shared) = &self.shared else {
             return false;
         };
         let idle = self.outstanding == 0 && self.frontier.is_empty() && self.parking.parked() == 0;
-        let unreachable = remote
+        let unreachable = shared
             .agent
             .frontier
             .get()
             .is_none_or(|frontier| frontier.is_unreachable());
-        (idle && remote.items.is_some()) || unreachable
-    }
-
-    /// Normalizes a seed's URL (an invalid one stays as it is, to fail as a page) and trusts its
-    /// host (see `private_addresses`).
-    fn normalize_seed(&self, request: &mut Request) {
-        if let Ok(url) = parse_seed(&request.url) {
-            if let Some(host) = url.host_str() {
-                self.ctx.guard.trust_seed_host(host);
-            }
-            request.url = url.into();
-        }
-    }
-
-    /// The address guard trusts the host of a seed (see `private_addresses`).
-    fn trust_seed_host(&self, seed: &str) {
-        if let Ok(url) = Url::parse(seed) {
-            if let Some(host) = url.host_str() {
-                self.ctx.guard.trust_seed_host(host);
-            }
-        }
-    }
-
-    /// A shared crawl's seeds go to Redis, with those already waiting in one batch.
-    fn forward_seeds(&mut self, first: Request) {
-        let mut batch = vec![first];
-        while batch.len() < SEED_BATCH {
-            match self.seeds.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => {
-                    self.seeds_open = false;
-                    break;
-                }
-            }
-        }
-        for request in &mut batch {
-            self.normalize_seed(request);
-        }
-        self.tell_agent(remote::Command::Seeds(batch));
-        if !self.seeds_open {
-            self.tell_agent(remote::Command::SeedsClosed);
-        }
-    }
-
-    /// A request leased from Redis: queued here until its host is free.
-    fn add_leased(&mut self, request: Request) {
-        if request.depth == 0 {
-            // A seed (maybe queued by `ucrawler enqueue` elsewhere): its host is trusted.
-            self.trust_seed_host(&request.url);
-        }
-        self.queued_bytes += request_bytes(&request);
-        self.frontier.push(request);
-        self.publish_sizes();
+        (idle && shared.items.is_some()) || unreachable
     }
 
     fn publish_sizes(&mut self) {
@@ -435,27 +351,26 @@ impl Scheduler {
     /// (parking requests for busy hosts on the way, up to the park limit).
     fn pick(&mut self, now: Instant) -> Option<Ready> {
         let gate = &self.runtime.hosts;
-        if let Some((host, request)) = self.parking.take_ready(gate, now) {
-            return Some(Ready { host, request });
+        if let Some((_, request)) = self.parking.take_ready(gate, now) {
+            return Some(Ready::new(request));
         }
         while self.parking.has_room() {
-            let request = self.frontier.pop()?;
-            let host = Url::parse(&request.url)
-                .map(|u| host_key(&u))
-                .unwrap_or_default();
-            if self.parking.has_parked(&host) || !gate.can_start(&host, self.limits, now) {
-                self.parking.park(host, request);
+            let ready = Ready::new(self.frontier.pop()?);
+            if self.parking.has_parked(&ready.host)
+                || !gate.can_start(&ready.host, self.limits, now)
+            {
+                self.parking.park(ready.host, ready.request);
                 continue;
             }
-            return Some(Ready { host, request });
+            return Some(ready);
         }
         None
     }
 
     fn dispatch(&mut self, ready: Ready, slot: OwnedSemaphorePermit, permit: WindowPermit) {
-        let Ready { host, request } = ready;
-        let (crawl_delay, probing) = match Url::parse(&request.url) {
-            Ok(url) if self.ctx.config.robots => match self.ctx.robots.cached(&url) {
+        let Ready { host, request, url } = ready;
+        let (crawl_delay, probing) = match &url {
+            Ok(url) if self.ctx.config.robots => match self.ctx.robots.cached(url) {
                 Some(rules) => (
                     rules
                         .crawl_delay()
@@ -466,19 +381,18 @@ impl Scheduler {
             },
             _ => (None, false),
         };
-        let gate = &self.runtime.hosts;
-        if !gate.try_start(&host, self.limits, Instant::now(), crawl_delay, probing) {
-            // Another crawl took the host while we waited for permits: back in line, in front.
-            self.parking.park_retry(host, request);
-            return;
-        }
-        let hold = HostHold {
-            gate: gate.clone(),
-            host,
-            limits: self.limits,
-            gap: crawl_delay.map_or(self.limits.delay, |d| d.max(self.limits.delay)),
-            pause: Duration::ZERO,
-            crawl_delay: None,
+        let hold = match self
+            .runtime
+            .hosts
+            .try_hold(host, self.limits, crawl_delay, probing)
+        {
+            Ok(hold) => hold,
+            Err(host) => {
+                // Another crawl took the host while we waited for permits: back in line, in
+                // front.
+                self.parking.park_retry(host, request);
+                return;
+            }
         };
         self.queued_bytes -= request_bytes(&request);
         if request.attempts == 0 {
@@ -488,36 +402,15 @@ impl Scheduler {
             self.ctx.counters.dispatched.fetch_add(1, Relaxed);
         }
         self.publish_sizes();
-        let slot = Slot::new(slot, self.ctx.counters.clone());
-        let ctx = self.ctx.clone();
-        let runtime = self.runtime.clone();
-        tokio::spawn(fetch_page(ctx, runtime, hold, request, slot, permit));
-    }
-}
-
-/// A request's place at its host: given back when the fetch ends, however it ends (cancelled
-/// included), so the process-wide gate never keeps a host busy for a request that is gone.
-struct HostHold {
-    gate: Arc<HostGate>,
-    host: String,
-    limits: Limits,
-    /// Between this request's start and the host's next one (`delay` or Crawl-delay).
-    gap: Duration,
-    /// Wait at least this long before the host's next request (Retry-After, backoff).
-    pause: Duration,
-    /// Learnt from the host's robots.txt during the fetch.
-    crawl_delay: Option<Duration>,
-}
-
-impl Drop for HostHold {
-    fn drop(&mut self) {
-        self.gate.finish(
-            &self.host,
-            self.limits,
-            Instant::now(),
-            self.pause,
-            self.crawl_delay,
-        );
+        tokio::spawn(fetch_page(FetchJob {
+            ctx: self.ctx.clone(),
+            runtime: self.runtime.clone(),
+            hold,
+            request,
+            url,
+            slot: Slot::new(slot, self.ctx.counters.clone()),
+            permit,
+        }));
     }
 }
 
@@ -530,8 +423,8 @@ async fn acquire(
     Some((slot, permit))
 }
 
-async fn recv_leased(remote: &mut Option<Remote>) -> Option<Request> {
-    match remote.as_mut().and_then(|r| r.items.as_mut()) {
+async fn recv_leased(shared: &mut Option<SharedFeed>) -> Option<Request> {
+    match shared.as_mut().and_then(|r| r.items.as_mut()) {
         Some(items) => items.recv().await,
         None => std::future::pending().await,
     }
@@ -541,81 +434,4 @@ async fn sleep_until(at: Option<Instant>) {
     if let Some(at) = at {
         tokio::time::sleep_until(at).await;
     }
-}
-
-/// The fetch stage for one page: fetch under its place in the fetch window, then hand it (and
-/// that place) to the parsers, or back to the scheduler for a retry after a transient failure.
-async fn fetch_page(
-    ctx: Arc<CrawlCtx>,
-    runtime: Arc<Runtime>,
-    mut hold: HostHold,
-    mut request: Request,
-    slot: Slot,
-    permit: WindowPermit,
-) {
-    let counters = &ctx.counters;
-    let config = &ctx.config;
-    let fleet = match FleetHold::acquire(&ctx, &hold.host, hold.limits.per_host, hold.gap).await {
-        Ok(fleet) => fleet,
-        Err(()) => return, // cancelled
-    };
-    counters.in_flight.fetch_add(1, Relaxed);
-    let fetched = match parse_seed(&request.url) {
-        Err(error) => Some(Fetched::failed(None, error, std::time::Instant::now())),
-        Ok(url) => {
-            let cx = FetchContext {
-                client: &runtime.client,
-                config,
-                scope: &ctx.scope,
-                robots: &ctx.robots,
-                guard: &ctx.guard,
-                budget: &ctx.budget,
-            };
-            let same_host_as = (config.same_host && request.depth > 0)
-                .then(|| url.host_str().unwrap_or_default().to_string());
-            tokio::select! {
-                fetched = fetch(&cx, url, same_host_as.as_deref()) => Some(fetched),
-                _ = ctx.cancel.cancelled() => None,
-            }
-        }
-    };
-    counters.in_flight.fetch_sub(1, Relaxed);
-    let Some(mut fetched) = fetched else {
-        return; // cancelled
-    };
-    let retry = fetched.error.as_ref().is_some_and(|e| e.is_transient())
-        && request.attempts < config.retries;
-    let pause = if retry {
-        match fetched.retry_after {
-            Some(asked) => asked.min(config.max_retry_after),
-            None => backoff(config.retry_backoff, request.attempts + 1, &request.url),
-        }
-    } else {
-        // A server that asks us to slow down is obeyed even when we give up on the page.
-        fetched
-            .retry_after
-            .map_or(Duration::ZERO, |asked| asked.min(config.max_retry_after))
-    };
-    if let Some(fleet) = fleet {
-        fleet.release(pause).await;
-    }
-    hold.pause = pause;
-    hold.crawl_delay = fetched.crawl_delay;
-    let host = hold.host.clone();
-    drop(hold);
-    request.attempts += 1;
-    if retry {
-        // The page slot is given back: the request waits in the scheduler, not in memory here.
-        drop((slot, permit));
-        let _ = ctx.events.send(Event::Retry { host, request });
-        return;
-    }
-    fetched.attempts = request.attempts;
-    runtime.parsers.submit(ParseJob {
-        ctx,
-        request,
-        fetched,
-        slot,
-        permit,
-    });
 }

@@ -6,141 +6,20 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use futures::task::AtomicWaker;
 use futures::Stream;
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
-use crate::engine::Runtime;
-use crate::frontier::{Lease, Outcome};
-use crate::guard::AddressGuard;
-use crate::journal::DoneLog;
-use crate::memory::{MemoryBudget, Reservation};
-use crate::page::{Page, Request};
-use crate::parse::Extractor;
-use crate::remote::{Command, Remote};
-use crate::robots::RobotsCache;
+use crate::distributed::{AgentHandle, Command, Outcome};
+use crate::memory::MemoryBudget;
+use crate::page::{Lease, Page, Request};
+use crate::pipeline::{CrawlCtx, Delivered};
+use crate::runtime::Runtime;
+use crate::schedule::DoneLog;
 use crate::stats::{Counters, Stats};
-use crate::url::Scope;
-
-/// A page slot: taken before a page is fetched, given back when its consumer takes the page (or
-/// when the page is dropped on the way). The number of slots bounds what a slow consumer makes
-/// the engine hold: `concurrency + buffer` pages.
-pub(crate) struct Slot {
-    _permit: OwnedSemaphorePermit,
-    counters: Arc<Counters>,
-}
-
-impl Slot {
-    pub fn new(permit: OwnedSemaphorePermit, counters: Arc<Counters>) -> Self {
-        counters.hold();
-        Self {
-            _permit: permit,
-            counters,
-        }
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.counters.release();
-    }
-}
-
-/// A finished page on its way to the consumer, with the slot and the memory it occupies.
-pub(crate) struct Delivered {
-    pub page: Page,
-    pub slot: Slot,
-    pub memory: Reservation,
-    /// Its request's lease in a Redis frontier, acknowledged once the consumer is done with it.
-    pub lease: Option<Lease>,
-}
-
-/// Messages to the scheduler.
-pub(crate) enum Event {
-    /// A transient failure: fetch this request again once its host's pause is over.
-    Retry { host: String, request: Request },
-    /// A page went through the parser: these links were found, in scope, to be deduplicated;
-    /// `final_url` is where it was redirected to, if anywhere. The scheduler delivers the page
-    /// once its links are queued (and journaled).
-    Parsed {
-        final_url: Option<String>,
-        links: Vec<Request>,
-        delivered: Box<Delivered>,
-    },
-}
-
-/// Everything the stages of one crawl share. When the last reference goes (scheduler finished,
-/// no page in any stage), the results channel closes and the consumer sees the end.
-pub(crate) struct CrawlCtx {
-    shared: Shared,
-    pub counters: Arc<Counters>,
-    pub cancel: CancellationToken,
-    pub events: mpsc::UnboundedSender<Event>,
-    results: Option<Sender<Delivered>>,
-    waker: Arc<AtomicWaker>,
-    /// With a Redis frontier: the agent that talks to Redis for this crawl.
-    pub remote: Option<Arc<Remote>>,
-}
-
-/// The parts of a crawler every crawl shares (config, rules, robots cache, address guard and
-/// memory budget); a crawl's context reads them through `Deref`.
-#[derive(Clone)]
-pub(crate) struct Shared {
-    pub config: Arc<Config>,
-    pub extractor: Arc<Extractor>,
-    pub scope: Arc<Scope>,
-    pub robots: Arc<RobotsCache>,
-    pub guard: Arc<AddressGuard>,
-    pub budget: Arc<MemoryBudget>,
-}
-
-impl std::ops::Deref for CrawlCtx {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.shared
-    }
-}
-
-impl CrawlCtx {
-    pub fn new(
-        shared: &Shared,
-        counters: Arc<Counters>,
-        events: mpsc::UnboundedSender<Event>,
-        results: Sender<Delivered>,
-    ) -> Self {
-        Self {
-            shared: shared.clone(),
-            counters,
-            cancel: CancellationToken::new(),
-            events,
-            results: Some(results),
-            waker: Arc::new(AtomicWaker::new()),
-            remote: None,
-        }
-    }
-
-    /// Hands a page to the consumer. The channel's capacity is not its bound: every item holds a
-    /// slot, so it never holds more than the slots allow, and sending never blocks a stage.
-    pub fn deliver(&self, delivered: Delivered) {
-        if let Some(results) = &self.results {
-            // An Err means the consumer is gone; the page (and its slot) is simply dropped.
-            let _ = results.send(delivered);
-        }
-        self.waker.wake();
-    }
-}
-
-impl Drop for CrawlCtx {
-    fn drop(&mut self) {
-        // Close the channel first, then wake an async consumer so it sees the end.
-        drop(self.results.take());
-        self.waker.wake();
-    }
-}
+use crate::url::fingerprint;
 
 /// The outcome of waiting for a page with a time limit.
 #[derive(Debug)]
@@ -165,7 +44,7 @@ pub struct Crawl {
     unacked: Vec<u64>,
     /// With a Redis frontier: where acknowledgements go, and the leases taken and not yet
     /// acknowledged (on the consumer's next call).
-    remote: Option<Arc<Remote>>,
+    agent: Option<Arc<AgentHandle>>,
     unacked_leases: Vec<(Lease, Outcome)>,
     // Keeps threads and connections alive while pages are still coming.
     runtime: Arc<Runtime>,
@@ -194,7 +73,7 @@ impl Crawl {
             seeds: None,
             done: None,
             unacked: Vec::new(),
-            remote: ctx.remote.clone(),
+            agent: ctx.agent.clone(),
             unacked_leases: Vec::new(),
             runtime,
         }
@@ -206,9 +85,9 @@ impl Crawl {
 
     /// The consumer asks for more: it has finished with the pages it took before.
     fn ack(&mut self) {
-        if let Some(remote) = &self.remote {
+        if let Some(agent) = &self.agent {
             for (lease, outcome) in self.unacked_leases.drain(..) {
-                let _ = remote.commands.send(Command::Ack(lease, outcome));
+                let _ = agent.commands.send(Command::Ack(lease, outcome));
             }
         }
         let Some(done) = &mut self.done else { return };
@@ -229,7 +108,7 @@ impl Crawl {
         }
         let page = take(delivered);
         if self.done.is_some() {
-            self.unacked.push(crate::url::fingerprint(&page.url));
+            self.unacked.push(fingerprint(&page.url));
         }
         page
     }

@@ -156,16 +156,13 @@ impl RobotsCache {
     }
 
     /// Entries held.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .map
             .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     async fn fetch(&self, client: &Client, url: &Url, timeout: Duration) -> (Rules, Duration) {
@@ -176,7 +173,7 @@ impl RobotsCache {
             for _ in 0..=MAX_ROBOTS_REDIRECTS {
                 let mut response = match client.get(target.clone()).send().await {
                     Ok(response) => response,
-                    Err(e) => return Some(Err(crate::fetch::classify(&e))),
+                    Err(e) => return Some(Err(CrawlError::from_reqwest(&e))),
                 };
                 let status = response.status();
                 if status.is_redirection() {

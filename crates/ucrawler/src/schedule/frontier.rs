@@ -1,18 +1,20 @@
+//! Where URLs wait to be fetched, in FIFO order (breadth first): per-host ordering and delays
+//! are politeness's business, not the frontier's. Bounded in memory, the rest on disk.
+
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
-use super::Frontier;
-use crate::journal::{read_request, write_request};
+use super::spill_dir::SpillDir;
+use crate::codec::{read_framed, write_framed};
 use crate::page::Request;
-use crate::spill_dir::SpillDir;
 
 /// A FIFO frontier that keeps at most `memory_entries` requests in memory and the rest in
 /// segment files on disk, in order. The oldest requests are in memory (`head`), then closed
 /// segments, then the segment being written; a segment is read back whole when `head` runs dry.
 /// An I/O error never loses a request: it stays in memory instead (and is logged).
-pub struct SpillFrontier {
+pub struct Frontier {
     dir: SpillDir,
     memory_entries: usize,
     segment_entries: usize,
@@ -26,7 +28,7 @@ pub struct SpillFrontier {
     segments_made: u64,
 }
 
-impl SpillFrontier {
+impl Frontier {
     /// Spills under `dir` (created when first needed, emptied of what a killed run left, removed on
     /// drop); `None` = a new directory under the system's temporary directory.
     pub fn new(dir: Option<PathBuf>, memory_entries: usize) -> Self {
@@ -51,6 +53,7 @@ impl SpillFrontier {
     }
 
     /// Segment files on disk now.
+    #[cfg(test)]
     pub fn segments(&self) -> usize {
         self.closed.len() + usize::from(self.writing.is_some())
     }
@@ -69,7 +72,7 @@ impl SpillFrontier {
             self.written = 0;
         }
         if let Some((_, out)) = &mut self.writing {
-            write_request(out, request)?;
+            write_framed(out, request)?;
             self.written += 1;
         }
         if self.written >= self.segment_entries {
@@ -101,7 +104,7 @@ impl SpillFrontier {
         match File::open(&path) {
             Ok(file) => {
                 let mut reader = BufReader::new(file);
-                while let Some(request) = read_request(&mut reader) {
+                while let Some(request) = read_framed(&mut reader) {
                     self.head.push_back(request);
                 }
             }
@@ -111,8 +114,8 @@ impl SpillFrontier {
     }
 }
 
-impl Frontier for SpillFrontier {
-    fn push(&mut self, request: Request) {
+impl Frontier {
+    pub fn push(&mut self, request: Request) {
         self.len += 1;
         if !self.spilling() && self.head.len() < self.memory_entries {
             self.head.push_back(request);
@@ -130,7 +133,7 @@ impl Frontier for SpillFrontier {
         self.overflow.push_back(request);
     }
 
-    fn pop(&mut self) -> Option<Request> {
+    pub fn pop(&mut self) -> Option<Request> {
         if self.head.is_empty() && self.spilling() {
             self.refill();
         }
@@ -139,12 +142,16 @@ impl Frontier for SpillFrontier {
         Some(request)
     }
 
-    fn len(&self) -> u64 {
+    pub fn len(&self) -> u64 {
         self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
-impl Drop for SpillFrontier {
+impl Drop for Frontier {
     fn drop(&mut self) {
         self.writing = None;
         for path in self.closed.drain(..) {
@@ -161,7 +168,7 @@ mod tests {
     #[test]
     fn a_million_urls_spill_in_order_with_bounded_memory() {
         let limit = 10_000;
-        let mut frontier = SpillFrontier::new(None, limit);
+        let mut frontier = Frontier::new(None, limit);
         let dir = frontier.dir.path().to_path_buf();
         let total = 1_000_000u32;
         for i in 0..total {

@@ -1,33 +1,32 @@
-//! Per-host politeness: at most `per_host` requests in flight to a host and at least `delay`
-//! between the starts of two requests to it, across every crawl of the process.
+//! The host gate: at most `per_host` requests in flight to a host and at least `delay` between
+//! the starts of two requests to it, across every crawl of the process.
 //!
-//! Two halves: the [`HostGate`] is one per process, shared by all crawls of all crawlers (two
-//! Sidekiq jobs crawling one site, even with different options, do not hit it twice as hard);
-//! each request is checked against its own crawler's `per_host`, and the gap its start sets
-//! holds for everyone. [`Parking`] is per crawl and holds that crawl's requests for busy hosts
-//! (bounded) while its scheduler serves other hosts. The gate forgets hosts with nothing going
-//! on, so it stays as small as the set of hosts being crawled.
+//! The [`HostGate`] is one per process, shared by all crawls of all crawlers (two Sidekiq jobs
+//! crawling one site, even with different options, do not hit it twice as hard); each request
+//! is checked against its own crawler's `per_host`, and the gap its start sets holds for
+//! everyone. A request's place at its host is a [`HostHold`], given back when it drops. The gate
+//! forgets hosts with nothing going on, so it stays as small as the set of hosts being crawled.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::page::Request;
+use crate::runtime::ForkLocal;
 
 /// The gate sweeps idle hosts out of its table when it grows past this (or twice its size
 /// after the last sweep): a host's entry outlives its last request by `delay`.
 const SWEEP_MIN: usize = 1024;
 
 #[derive(Debug)]
-struct HostState {
-    in_flight: usize,
-    next_start: Instant,
+pub(super) struct HostState {
+    pub(super) in_flight: usize,
+    pub(super) next_start: Instant,
     last_start: Instant,
     /// A request is finding out the host's robots.txt: wait for it before sending another.
-    probing: bool,
+    pub(super) probing: bool,
 }
 
 impl HostState {
@@ -47,13 +46,13 @@ impl HostState {
 }
 
 #[derive(Debug, Default)]
-struct GateState {
-    hosts: HashMap<String, HostState>,
+pub(super) struct GateState {
+    pub(super) hosts: HashMap<String, HostState>,
     sweep_at: usize,
 }
 
 impl GateState {
-    fn ready(&self, host: &str, per_host: usize, now: Instant) -> bool {
+    pub(super) fn ready(&self, host: &str, per_host: usize, now: Instant) -> bool {
         self.hosts
             .get(host)
             .is_none_or(|h| h.in_flight < per_host && h.next_start <= now && !h.probing)
@@ -85,16 +84,13 @@ impl Default for HostGate {
 /// The process's gate; a forked child gets a new one (its parent's requests in flight are not
 /// its own and would never end).
 pub(crate) fn process_gate() -> Arc<HostGate> {
-    static GATE: Mutex<Option<(u32, Arc<HostGate>)>> = Mutex::new(None);
-    let pid = std::process::id();
-    let mut gate = GATE.lock().unwrap_or_else(PoisonError::into_inner);
-    match gate.as_ref() {
-        Some((owner, current)) if *owner == pid => current.clone(),
-        _ => {
-            let fresh = Arc::new(HostGate::new());
-            *gate = Some((pid, fresh.clone()));
-            fresh
-        }
+    static GATE: ForkLocal<Arc<HostGate>> = ForkLocal::new();
+    match GATE.with(
+        || Ok::<_, std::convert::Infallible>(Arc::default()),
+        |gate| gate.clone(),
+    ) {
+        Ok(gate) => gate,
+        Err(never) => match never {},
     }
 }
 
@@ -109,7 +105,7 @@ impl HostGate {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, GateState> {
+    pub(super) fn state(&self) -> MutexGuard<'_, GateState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -192,83 +188,52 @@ impl HostGate {
     }
 }
 
-/// One crawl's requests waiting for their hosts, in order within each host.
-#[derive(Debug)]
-pub(crate) struct Parking {
-    hosts: HashMap<String, VecDeque<Request>>,
-    parked: usize,
-    limit: usize,
-    limits: Limits,
+/// A request's place at its host: given back when the fetch ends, however it ends (cancelled
+/// included), so the process-wide gate never keeps a host busy for a request that is gone.
+pub(crate) struct HostHold {
+    gate: Arc<HostGate>,
+    pub host: String,
+    pub limits: Limits,
+    /// Between this request's start and the host's next one (`delay` or Crawl-delay).
+    pub gap: Duration,
+    /// Wait at least this long before the host's next request (Retry-After, backoff).
+    pub pause: Duration,
+    /// Learnt from the host's robots.txt during the fetch.
+    pub crawl_delay: Option<Duration>,
 }
 
-impl Parking {
-    pub fn new(limit: usize, limits: Limits) -> Self {
-        Self {
-            hosts: HashMap::new(),
-            parked: 0,
-            limit,
+impl Drop for HostHold {
+    fn drop(&mut self) {
+        self.gate.finish(
+            &self.host,
+            self.limits,
+            Instant::now(),
+            self.pause,
+            self.crawl_delay,
+        );
+    }
+}
+
+impl HostGate {
+    /// [`HostGate::try_start`] as a [`HostHold`] that finishes the request when it drops.
+    pub fn try_hold(
+        self: &Arc<Self>,
+        host: String,
+        limits: Limits,
+        crawl_delay: Option<Duration>,
+        probing: bool,
+    ) -> Result<HostHold, String> {
+        if !self.try_start(&host, limits, Instant::now(), crawl_delay, probing) {
+            return Err(host);
+        }
+        Ok(HostHold {
+            gate: self.clone(),
+            host,
             limits,
-        }
-    }
-
-    /// Whether another request can be parked.
-    pub fn has_room(&self) -> bool {
-        self.parked < self.limit
-    }
-
-    pub fn parked(&self) -> usize {
-        self.parked
-    }
-
-    /// Parks a request until its host is ready.
-    pub fn park(&mut self, host: String, request: Request) {
-        self.hosts.entry(host).or_default().push_back(request);
-        self.parked += 1;
-    }
-
-    /// Parks a request to be retried, ahead of the host's other parked requests. Not subject to
-    /// the park limit: retries are bounded by the pages in flight.
-    pub fn park_retry(&mut self, host: String, request: Request) {
-        self.hosts.entry(host).or_default().push_front(request);
-        self.parked += 1;
-    }
-
-    /// Whether `host` has requests parked (new ones must queue behind them, to keep order).
-    pub fn has_parked(&self, host: &str) -> bool {
-        self.hosts.contains_key(host)
-    }
-
-    /// A parked request whose host may start now, oldest first within its host.
-    pub fn take_ready(&mut self, gate: &HostGate, now: Instant) -> Option<(String, Request)> {
-        if self.parked == 0 {
-            return None;
-        }
-        let host = {
-            let state = gate.state();
-            self.hosts
-                .keys()
-                .find(|host| state.ready(host, self.limits.per_host, now))?
-                .clone()
-        };
-        let queue = self.hosts.get_mut(&host)?;
-        let request = queue.pop_front()?;
-        if queue.is_empty() {
-            self.hosts.remove(&host);
-        }
-        self.parked -= 1;
-        Some((host, request))
-    }
-
-    /// When the earliest host that waits only for time (not for a request to end) becomes
-    /// ready. Hosts waiting for a request to end are woken by the gate's `subscribe`.
-    pub fn next_wakeup(&self, gate: &HostGate) -> Option<Instant> {
-        let state = gate.state();
-        self.hosts
-            .keys()
-            .filter_map(|host| state.hosts.get(host))
-            .filter(|h| h.in_flight < self.limits.per_host && !h.probing)
-            .map(|h| h.next_start)
-            .min()
+            gap: crawl_delay.map_or(limits.delay, |d| d.max(limits.delay)),
+            pause: Duration::ZERO,
+            crawl_delay: None,
+        })
     }
 }
 
@@ -323,75 +288,6 @@ mod tests {
             "Retry-After pauses the host"
         );
         assert!(gate.can_start("a", l, t2 + Duration::from_secs(10)));
-    }
-
-    #[test]
-    fn parking_in_order_with_retries_first() {
-        let now = Instant::now();
-        let gate = HostGate::new();
-        let l = limits(1, Duration::ZERO);
-        let mut parking = Parking::new(2, l);
-        assert!(gate.try_start("a", l, now, None, false));
-        parking.park("a".into(), Request::new("http://a/1"));
-        parking.park("a".into(), Request::new("http://a/2"));
-        assert!(!parking.has_room());
-        assert!(parking.take_ready(&gate, now).is_none(), "host busy");
-        gate.finish("a", l, now, Duration::ZERO, None);
-        let (key, request) = parking.take_ready(&gate, now).unwrap();
-        assert_eq!((key.as_str(), request.url.as_str()), ("a", "http://a/1"));
-        assert!(gate.try_start("a", l, now, None, false));
-        gate.finish("a", l, now, Duration::ZERO, None);
-        parking.park_retry("a".into(), Request::new("http://a/retry"));
-        assert_eq!(
-            parking.take_ready(&gate, now).unwrap().1.url,
-            "http://a/retry",
-            "retries go first"
-        );
-        assert_eq!(parking.take_ready(&gate, now).unwrap().1.url, "http://a/2");
-        assert!(!parking.has_parked("a"));
-        assert_eq!(parking.parked(), 0);
-    }
-
-    #[test]
-    fn two_crawls_share_one_host() {
-        let now = Instant::now();
-        let gate = HostGate::new();
-        let l = limits(1, Duration::ZERO);
-        let mut finished = gate.subscribe();
-        finished.borrow_and_update();
-        let mut first = Parking::new(10, l);
-        let mut second = Parking::new(10, l);
-        assert!(gate.try_start("a", l, now, None, false));
-        first.park("a".into(), Request::new("http://a/1"));
-        second.park("a".into(), Request::new("http://a/2"));
-        assert!(first.take_ready(&gate, now).is_none());
-        assert!(
-            second.take_ready(&gate, now).is_none(),
-            "the other crawl holds the host"
-        );
-        assert_eq!(
-            second.next_wakeup(&gate),
-            None,
-            "waits for a request to end"
-        );
-        gate.finish("a", l, now, Duration::ZERO, None);
-        assert!(finished.has_changed().unwrap(), "parked crawls are told");
-        assert!(second.take_ready(&gate, now).is_some());
-    }
-
-    #[test]
-    fn wakeup_when_delay_passes() {
-        let now = Instant::now();
-        let gate = HostGate::new();
-        let l = limits(2, Duration::from_secs(1));
-        let mut parking = Parking::new(10, l);
-        assert!(gate.try_start("a", l, now, None, false));
-        gate.finish("a", l, now, Duration::ZERO, None);
-        parking.park("a".into(), Request::new("http://a/1"));
-        assert_eq!(
-            parking.next_wakeup(&gate),
-            Some(now + Duration::from_secs(1))
-        );
     }
 
     #[test]

@@ -10,19 +10,19 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender};
 use url::Url;
 
-use crate::charset;
-use crate::crawl::{CrawlCtx, Delivered, Event, Slot};
-use crate::error::{CrawlError, Error};
-use crate::fetch::Fetched;
-use crate::fetch_window::WindowPermit;
-use crate::frontier::Lease;
+use super::page_builder::{build_page, failed_page};
+use crate::error::{panic_message, Error};
+use crate::fetch::{Fetched, WindowPermit};
 use crate::memory::{Part, Reservation};
-use crate::page::{Page, Request};
+use crate::page::{Lease, Page, Request};
+use crate::pipeline::{CrawlCtx, Delivered, Event, Slot};
 
 /// A fetched page waiting to be parsed.
 pub(crate) struct ParseJob {
     pub ctx: Arc<CrawlCtx>,
     pub request: Request,
+    /// The request's URL as parsed by the scheduler (`None` if it did not parse).
+    pub requested: Option<Url>,
     pub fetched: Fetched,
     pub slot: Slot,
     /// Its place in the fetch window, given back when a parser takes it.
@@ -31,16 +31,17 @@ pub(crate) struct ParseJob {
 
 impl ParseJob {
     /// A parser takes the job: its place in the fetch window is given back.
-    fn start(self) -> (Arc<CrawlCtx>, Request, Fetched, Slot) {
+    fn start(self) -> (Arc<CrawlCtx>, Request, Option<Url>, Fetched, Slot) {
         let ParseJob {
             ctx,
             request,
+            requested,
             fetched,
             slot,
             permit,
         } = self;
         permit.taken(body_bytes(&fetched));
-        (ctx, request, fetched, slot)
+        (ctx, request, requested, fetched, slot)
     }
 }
 
@@ -67,7 +68,7 @@ impl ParserPool {
         if let Err(crossbeam_channel::SendError(job)) = self.jobs.send(job) {
             // No parser thread is left (cannot happen while the pool lives); fail the page
             // rather than lose it.
-            let (ctx, mut request, fetched, slot) = job.start();
+            let (ctx, mut request, _, fetched, slot) = job.start();
             let page = failed_page(&request, &fetched, "parser pool is gone");
             finish(ctx, slot, page, Vec::new(), request.lease.take(), fetched);
         }
@@ -77,20 +78,18 @@ impl ParserPool {
 fn work(jobs: Receiver<ParseJob>) {
     // Ends when the pool (its sender) is dropped.
     for job in jobs {
-        let (ctx, mut request, fetched, slot) = job.start();
+        let (ctx, mut request, requested, fetched, slot) = job.start();
         if ctx.cancel.is_cancelled() {
             continue;
         }
         let started = Instant::now();
-        let outcome = catch_unwind(AssertUnwindSafe(|| build_page(&ctx, &request, &fetched)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            build_page(&ctx, &request, requested.as_ref(), &fetched)
+        }));
         let (mut page, links) = match outcome {
             Ok(done) => done,
             Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic while parsing".to_string());
+                let message = panic_message(panic.as_ref());
                 (failed_page(&request, &fetched, &message), Vec::new())
             }
         };
@@ -136,77 +135,4 @@ fn finish(
 /// What a page's body weighs in the parsers' queue.
 fn body_bytes(fetched: &Fetched) -> u64 {
     fetched.body.as_ref().map_or(0, |body| body.len() as u64)
-}
-
-fn failed_page(request: &Request, fetched: &Fetched, message: &str) -> Page {
-    let mut page = base_page(request, fetched);
-    page.error = Some(CrawlError::Internal(message.to_string()));
-    page
-}
-
-fn base_page(request: &Request, fetched: &Fetched) -> Page {
-    Page {
-        url: request.url.clone(),
-        final_url: fetched
-            .final_url
-            .as_ref()
-            .map_or_else(|| request.url.clone(), Url::to_string),
-        status: fetched.status,
-        content_type: fetched.content_type.clone(),
-        headers: fetched.headers.clone(),
-        depth: request.depth,
-        meta: request.meta.clone(),
-        bytes: fetched.bytes,
-        truncated: fetched.truncated,
-        attempts: fetched.attempts,
-        error: fetched.error.clone(),
-        timings: crate::page::Timings {
-            fetch: fetched.elapsed,
-            ..Default::default()
-        },
-        ..Page::default()
-    }
-}
-
-/// Decodes and extracts one page; returns it with the links to follow.
-fn build_page(ctx: &CrawlCtx, request: &Request, fetched: &Fetched) -> (Page, Vec<Request>) {
-    let mut page = base_page(request, fetched);
-    let (Some(body), Some(final_url)) = (&fetched.body, &fetched.final_url) else {
-        return (page, Vec::new());
-    };
-    let html = charset::decode(body, fetched.content_type.as_deref());
-    // The DOM's memory was reserved with the body (see fetch), so parsing stays in budget.
-    let extracted = ctx.extractor.extract(&html, final_url);
-    let follow = page.error.is_none()
-        && (200..300).contains(&page.status)
-        && !extracted.nofollow
-        && ctx.config.depth.is_none_or(|limit| request.depth < limit);
-    let mut to_follow = Vec::new();
-    if follow {
-        let requested = Url::parse(&request.url).unwrap_or_else(|_| final_url.clone());
-        for link in &extracted.links {
-            if ctx.scope.allows(link, &requested, final_url) {
-                to_follow.push(Request {
-                    url: link.to_string(),
-                    depth: request.depth + 1,
-                    meta: request.meta.clone(),
-                    attempts: 0,
-                    lease: None,
-                });
-            } else {
-                ctx.counters.out_of_scope.fetch_add(1, Relaxed);
-            }
-        }
-    }
-    page.title = extracted.title;
-    page.description = extracted.description;
-    page.canonical = extracted.canonical;
-    page.noindex = extracted.noindex;
-    page.nofollow = extracted.nofollow;
-    page.links = extracted.links.into_iter().map(String::from).collect();
-    page.extracted = extracted.extracted;
-    if ctx.config.keep_body {
-        page.body = Some(html.into_owned());
-    }
-    (page, to_follow)
 }

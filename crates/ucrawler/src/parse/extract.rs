@@ -3,6 +3,7 @@
 //! selectors need and both come from it. Selectors are compiled once per crawler (an invalid one
 //! is a configuration error naming its rule); each page is parsed once, on a parser thread.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 
@@ -24,6 +25,45 @@ pub struct Extracted {
     /// Absolute, normalized, unique, in document order, at most `max_links_per_page`.
     pub links: Vec<Url>,
     pub extracted: BTreeMap<String, Vec<String>>,
+}
+
+impl Extracted {
+    /// A `<meta name="robots">` content: `noindex`, `nofollow`, `none`.
+    fn add_robots_directives(&mut self, content: &str) {
+        for directive in content.split(',').map(|d| d.trim().to_ascii_lowercase()) {
+            match directive.as_str() {
+                "noindex" => self.noindex = true,
+                "nofollow" => self.nofollow = true,
+                "none" => (self.noindex, self.nofollow) = (true, true),
+                _ => {}
+            }
+        }
+    }
+
+    /// Resolves `hrefs` against `base` and keeps each crawlable link once, up to `max_links`.
+    fn add_links<'a>(
+        &mut self,
+        base: &Url,
+        hrefs: impl Iterator<Item = Cow<'a, str>>,
+        max_links: usize,
+    ) {
+        let mut seen = HashSet::new();
+        for href in hrefs {
+            if self.links.len() >= max_links {
+                break;
+            }
+            if let Some(link) = resolve(base, &href) {
+                if seen.insert(fingerprint(link.as_str())) {
+                    self.links.push(link);
+                }
+            }
+        }
+    }
+}
+
+fn is_canonical_rel(rel: &str) -> bool {
+    rel.split_ascii_whitespace()
+        .any(|r| r.eq_ignore_ascii_case("canonical"))
 }
 
 struct Rule {
@@ -116,45 +156,21 @@ impl Extractor {
             if name.eq_ignore_ascii_case("description") && out.description.is_none() {
                 out.description = Some(collapse_whitespace(content));
             } else if name.eq_ignore_ascii_case("robots") {
-                for directive in content.split(',').map(|d| d.trim().to_ascii_lowercase()) {
-                    match directive.as_str() {
-                        "noindex" => out.noindex = true,
-                        "nofollow" => out.nofollow = true,
-                        "none" => (out.noindex, out.nofollow) = (true, true),
-                        _ => {}
-                    }
-                }
+                out.add_robots_directives(content);
             }
         }
 
         out.canonical = document
             .select(&self.canonical)
-            .find(|el| {
-                el.value().attr("rel").is_some_and(|rel| {
-                    rel.split_ascii_whitespace()
-                        .any(|r| r.eq_ignore_ascii_case("canonical"))
-                })
-            })
+            .find(|el| el.value().attr("rel").is_some_and(is_canonical_rel))
             .and_then(|el| el.value().attr("href"))
             .and_then(|href| resolve(&base, href))
             .map(String::from);
 
-        let mut seen = HashSet::new();
-        for anchor in document.select(&self.links) {
-            if out.links.len() >= self.max_links {
-                break;
-            }
-            let Some(link) = anchor
-                .value()
-                .attr("href")
-                .and_then(|href| resolve(&base, href))
-            else {
-                continue;
-            };
-            if seen.insert(fingerprint(link.as_str())) {
-                out.links.push(link);
-            }
-        }
+        let hrefs = document
+            .select(&self.links)
+            .filter_map(|anchor| anchor.value().attr("href"));
+        out.add_links(&base, hrefs.map(Cow::Borrowed), self.max_links);
 
         for rule in &self.rules {
             let values = document
@@ -223,10 +239,9 @@ fn scan(html: &str) -> Option<Raw> {
         }))
         .append_element_content_handler(element!("link[rel][href]", |el| {
             let mut raw = raw.borrow_mut();
-            let canonical = el.get_attribute("rel").is_some_and(|rel| {
-                rel.split_ascii_whitespace()
-                    .any(|r| r.eq_ignore_ascii_case("canonical"))
-            });
+            let canonical = el
+                .get_attribute("rel")
+                .is_some_and(|rel| is_canonical_rel(&rel));
             if canonical && raw.canonical.is_none() {
                 raw.canonical = el.get_attribute("href");
             }
@@ -268,30 +283,10 @@ impl Raw {
             ..Extracted::default()
         };
         for content in &self.robots {
-            for directive in attribute(content)
-                .split(',')
-                .map(|d| d.trim().to_ascii_lowercase())
-            {
-                match directive.as_str() {
-                    "noindex" => out.noindex = true,
-                    "nofollow" => out.nofollow = true,
-                    "none" => (out.noindex, out.nofollow) = (true, true),
-                    _ => {}
-                }
-            }
+            out.add_robots_directives(&attribute(content));
         }
-        let mut seen = HashSet::new();
-        for href in &self.hrefs {
-            if out.links.len() >= max_links {
-                break;
-            }
-            let Some(link) = resolve(&base, &attribute(href)) else {
-                continue;
-            };
-            if seen.insert(fingerprint(link.as_str())) {
-                out.links.push(link);
-            }
-        }
+        let hrefs = self.hrefs.iter().map(|href| Cow::Owned(attribute(href)));
+        out.add_links(&base, hrefs, max_links);
         out
     }
 }

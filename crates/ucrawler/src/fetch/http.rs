@@ -1,57 +1,20 @@
-//! The fetch stage: one HTTP exchange per page, redirects followed by hand (each hop is checked
+//! One HTTP exchange per page: redirects followed by hand (each hop is checked
 //! for loops and against the scope), the body streamed under `max_body` and `read_timeout`.
 
 use std::collections::HashSet;
-use std::error::Error as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, LOCATION, RETRY_AFTER};
-use reqwest::{redirect, Client, Response};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::{Client, Response};
 use url::Url;
 
 use crate::config::Config;
-use crate::error::{ConfigError, CrawlError, Error};
-use crate::guard::{AddressGuard, GuardedResolver, REFUSED};
+use crate::error::CrawlError;
 use crate::memory::{MemoryBudget, Part, Reservation, DOM_FACTOR};
-use crate::robots::{RobotsCache, Rules};
+use crate::politeness::{AddressGuard, RobotsCache, Rules};
 use crate::url::{fingerprint, normalize, Scope};
-
-/// Builds the HTTP client shared by every crawl of a crawler. Redirects are followed by hand
-/// (see [`fetch`]); name resolution goes through the `private_addresses` guard.
-pub fn build_client(config: &Config, guard: Arc<AddressGuard>) -> Result<Client, Error> {
-    let mut headers = HeaderMap::new();
-    for (name, value) in &config.headers {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|e| ConfigError::invalid("headers", format!("{name:?}: {e}")))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|e| ConfigError::invalid("headers", format!("{value:?}: {e}")))?;
-        headers.insert(name, value);
-    }
-    let mut builder = Client::builder()
-        .user_agent(&config.user_agent)
-        .default_headers(headers)
-        .redirect(redirect::Policy::none())
-        .connect_timeout(config.connect_timeout)
-        .timeout(config.timeout)
-        .pool_max_idle_per_host(config.per_host.max(config.concurrency.min(256)))
-        .tcp_nodelay(true)
-        .cookie_store(config.cookies)
-        .danger_accept_invalid_certs(config.accept_invalid_certs)
-        .dns_resolver(Arc::new(GuardedResolver(guard)));
-    builder = match &config.proxy {
-        Some(proxy) => builder.proxy(
-            reqwest::Proxy::all(proxy)
-                .map_err(|e| ConfigError::invalid("proxy", format!("{proxy:?}: {e}")))?,
-        ),
-        // Only explicit proxies: an ambient HTTP_PROXY must not silently reroute a crawler.
-        None => builder.no_proxy(),
-    };
-    builder
-        .build()
-        .map_err(|e| Error::Startup(format!("HTTP client: {e}")))
-}
 
 /// The outcome of fetching one URL.
 #[derive(Debug)]
@@ -133,18 +96,6 @@ pub(crate) async fn fetch(cx: &FetchContext<'_>, url: Url, same_host_as: Option<
     }
 }
 
-/// `base * 2^(attempt-1)`, scaled by a jitter factor in [0.5, 1.5) so that many crawlers
-/// failing together do not retry together.
-pub fn backoff(base: Duration, attempt: u32, url: &str) -> Duration {
-    let exponential = base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let noise = fingerprint(&format!("{url}{attempt}{nanos}"));
-    let jitter = 0.5 + (noise % 1000) as f64 / 1000.0;
-    exponential.mul_f64(jitter)
-}
-
 async fn fetch_hops(
     cx: &FetchContext<'_>,
     url: Url,
@@ -178,7 +129,7 @@ async fn fetch_hops(
         }
         let response = match cx.client.get(current.clone()).send().await {
             Ok(response) => response,
-            Err(e) => return Fetched::failed(Some(current), classify(&e), started),
+            Err(e) => return Fetched::failed(Some(current), CrawlError::from_reqwest(&e), started),
         };
         let Some(location) = redirect_target(&response, &current) else {
             break response;
@@ -284,7 +235,7 @@ async fn read_response(
             }
             Ok(Err(e)) => {
                 // A broken body is a transport failure even after an error status.
-                fetched.error = Some(classify(&e));
+                fetched.error = Some(CrawlError::from_reqwest(&e));
                 break;
             }
             Ok(Ok(None)) => break,
@@ -370,43 +321,6 @@ fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Maps a reqwest error to the cause a user can act on.
-pub fn classify(error: &reqwest::Error) -> CrawlError {
-    let chain = error_chain(error);
-    if chain.contains(REFUSED) {
-        CrawlError::AddressRefused(chain)
-    } else if chain.contains("reading a body from connection") || chain.contains("connection reset")
-    {
-        // The connection broke mid-body (reqwest may wrap that in a decode error).
-        CrawlError::Http(chain)
-    } else if error.is_timeout() {
-        CrawlError::Timeout(chain)
-    } else if chain.contains("dns error") || chain.contains("failed to lookup address") {
-        CrawlError::Dns(chain)
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {
-        CrawlError::Tls(chain)
-    } else if error.is_connect() {
-        CrawlError::Connect(chain)
-    } else if error.is_decode() {
-        CrawlError::Decode(chain)
-    } else if error.is_builder() || error.is_request() && error.url().is_none() {
-        CrawlError::InvalidUrl(chain)
-    } else {
-        CrawlError::Http(chain)
-    }
-}
-
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,19 +339,6 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
-    }
-
-    #[test]
-    fn backoff_grows_with_jitter() {
-        let base = Duration::from_millis(100);
-        for attempt in 1..5 {
-            let wait = backoff(base, attempt, "http://a/");
-            let nominal = base * (1 << (attempt - 1));
-            assert!(
-                wait >= nominal / 2 && wait < nominal * 3 / 2,
-                "{attempt}: {wait:?}"
-            );
-        }
     }
 
     #[test]

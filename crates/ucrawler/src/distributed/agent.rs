@@ -1,7 +1,7 @@
 //! A crawl whose frontier lives in Redis (`redis` + `name` in the config): one *agent* task per
 //! crawl talks to Redis for the scheduler, so the scheduler itself never waits on the network.
 //!
-//! The agent runs the worker protocol of [`crate::frontier::redis`]: it takes leased requests
+//! The agent runs the worker protocol of [`super::redis`]: it takes leased requests
 //! while the scheduler has room for them, queues seeds and discovered links, acknowledges each
 //! page once its consumer has taken it, keeps the leases of pages under way alive, and closes
 //! the feed when the shared crawl is over (nothing pending, nothing leased, and this crawl's own
@@ -18,11 +18,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::redis::{Outcome, RedisFrontier, RedisFrontierError, RedisOptions};
 use crate::config::Config;
-use crate::crawl::CrawlCtx;
-use crate::frontier::{Lease, Outcome, RedisFrontier, RedisFrontierError, RedisOptions};
-use crate::guard::AddressGuard;
-use crate::page::Request;
+use crate::page::{Lease, Request};
+use crate::politeness::AddressGuard;
+use crate::random::random_u64;
 
 /// How often an idle worker asks Redis for work again (doubling up to `POLL_MAX`).
 const POLL_MIN: Duration = Duration::from_millis(50);
@@ -44,7 +44,7 @@ pub(crate) enum Command {
 }
 
 /// The crawl's side of the agent, shared by its scheduler, fetch tasks and consumer.
-pub(crate) struct Remote {
+pub(crate) struct AgentHandle {
     pub commands: mpsc::UnboundedSender<Command>,
     /// Set by the agent once connected; fetch tasks use it for fleet-wide politeness.
     pub frontier: OnceLock<RedisFrontier>,
@@ -53,7 +53,7 @@ pub(crate) struct Remote {
     holds: AtomicU64,
 }
 
-impl Remote {
+impl AgentHandle {
     /// A fresh token for a politeness hold.
     pub fn hold_token(&self) -> String {
         format!("{}:{}", self.worker, self.holds.fetch_add(1, Relaxed))
@@ -62,24 +62,24 @@ impl Remote {
 
 /// Starts the agent of one crawl on the current runtime. Returns the crawl's side of it and the
 /// receiver of leased requests for the scheduler (closed when the shared crawl is over).
-pub(crate) fn start(
+pub(crate) fn start_agent(
     config: &Config,
     guard: Arc<AddressGuard>,
     cancel: CancellationToken,
-) -> (Arc<Remote>, mpsc::Receiver<Request>) {
+) -> (Arc<AgentHandle>, mpsc::Receiver<Request>) {
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
     // Requests taken ahead of the fetchers: enough to keep them busy, few enough that other
     // workers are not starved of a small crawl.
     let lookahead = (config.concurrency + config.buffer).max(8);
     let (items_tx, items_rx) = mpsc::channel(lookahead);
-    let remote = Arc::new(Remote {
+    let handle = Arc::new(AgentHandle {
         commands: commands_tx,
         frontier: OnceLock::new(),
         worker: worker_id(),
         holds: AtomicU64::new(0),
     });
     let agent = Agent {
-        remote: remote.clone(),
+        handle: handle.clone(),
         url: config.redis.clone().unwrap_or_default(),
         name: config.name.clone().unwrap_or_default(),
         options: RedisOptions {
@@ -94,7 +94,7 @@ pub(crate) fn start(
         seeds_closed: false,
     };
     tokio::spawn(agent.run(commands_rx));
-    (remote, items_rx)
+    (handle, items_rx)
 }
 
 /// `host-pid-random`: unique per worker, readable in Redis.
@@ -102,14 +102,12 @@ fn worker_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "host".to_string());
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    let nonce = random_u64() as u32;
     format!("{host}-{}-{nonce:08x}", std::process::id())
 }
 
 struct Agent {
-    remote: Arc<Remote>,
+    handle: Arc<AgentHandle>,
     url: String,
     name: String,
     options: RedisOptions,
@@ -134,7 +132,7 @@ impl Agent {
             }
             _ = self.cancel.cancelled() => return,
         };
-        let frontier = self.remote.frontier.get_or_init(|| frontier).clone();
+        let frontier = self.handle.frontier.get_or_init(|| frontier).clone();
         if let Err(e) = self.serve(&frontier, &mut commands).await {
             return self.fail(&e);
         }
@@ -274,91 +272,4 @@ impl Agent {
 
 async fn reserve(items: Option<&mpsc::Sender<Request>>) -> Option<mpsc::Permit<'_, Request>> {
     items?.reserve().await.ok()
-}
-
-/// A shared crawl's place at a host across every worker of the fleet (through Redis), on top of
-/// the process's own host gate. A hold not released (worker killed) expires by itself.
-pub(crate) struct FleetHold {
-    frontier: RedisFrontier,
-    host: String,
-    token: String,
-    released: bool,
-}
-
-impl FleetHold {
-    /// Waits until the fleet may send one more request to the host. `Ok(None)`: not a shared
-    /// crawl; `Err`: cancelled while waiting.
-    pub async fn acquire(
-        ctx: &CrawlCtx,
-        host: &str,
-        per_host: usize,
-        gap: Duration,
-    ) -> Result<Option<FleetHold>, ()> {
-        let Some(remote) = &ctx.remote else {
-            return Ok(None);
-        };
-        let Some(frontier) = remote.frontier.get() else {
-            return Ok(None);
-        };
-        let config = &ctx.config;
-        // Longer than any fetch can take, so it only expires for a worker that is gone.
-        let expiry = config.timeout * 2 + config.connect_timeout + Duration::from_secs(5);
-        let token = remote.hold_token();
-        loop {
-            let asked = frontier.acquire_host(host, &token, per_host, gap, expiry);
-            let wait = tokio::select! {
-                asked = asked => asked,
-                _ = ctx.cancel.cancelled() => return Err(()),
-            };
-            match wait {
-                Ok(None) => break,
-                Ok(Some(wait)) => tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = ctx.cancel.cancelled() => return Err(()),
-                },
-                Err(e) => {
-                    // Not a connection problem (those are retried): politeness cannot be
-                    // shared, so keep to this process's own.
-                    tracing::error!("fleet-wide politeness for {}: {e}", host);
-                    return Ok(None);
-                }
-            }
-        }
-        Ok(Some(FleetHold {
-            frontier: frontier.clone(),
-            host: host.to_string(),
-            token,
-            released: false,
-        }))
-    }
-
-    pub async fn release(mut self, pause: Duration) {
-        self.released = true;
-        if let Err(e) = self
-            .frontier
-            .release_host(&self.host, &self.token, pause)
-            .await
-        {
-            tracing::error!("fleet-wide politeness for {}: {e}", self.host);
-        }
-    }
-}
-
-impl Drop for FleetHold {
-    /// A fetch cancelled mid-way gives its hold back at once rather than when it expires.
-    fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let (frontier, host, token) = (
-                self.frontier.clone(),
-                std::mem::take(&mut self.host),
-                std::mem::take(&mut self.token),
-            );
-            runtime.spawn(async move {
-                let _ = frontier.release_host(&host, &token, Duration::ZERO).await;
-            });
-        }
-    }
 }

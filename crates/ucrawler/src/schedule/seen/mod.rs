@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use segment::{Segment, SegmentWriter};
 
-use crate::spill_dir::SpillDir;
+use super::spill_dir::SpillDir;
 
 /// Runs of one size class merged together.
 const MERGE_FANOUT: usize = 4;
@@ -100,11 +100,8 @@ impl SeenSet {
         self.table.len() as u64 + self.on_disk
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Fingerprints in runs on disk.
+    #[cfg(test)]
     pub fn on_disk(&self) -> u64 {
         self.on_disk
     }

@@ -1,0 +1,485 @@
+//! The operations of a [`RedisFrontier`]: queueing, leasing, acknowledging, counting, and
+//! fleet-wide host holds (see the module docs of `distributed::redis` for the protocol).
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::client::Call;
+use super::keys::{glob_escape, host_keys, Keys};
+use super::scripts::SCRIPTS;
+use super::{FrontierStatus, Leased, Outcome, RedisFrontierError, RedisOptions, Result};
+use crate::codec;
+use crate::config::is_valid_key_part;
+use crate::page::{Lease, Request};
+use crate::random::random_u64;
+use crate::url::{fingerprint, parse_request_url, redact_password};
+
+/// Expired leases moved back per `take`, bounding the script's run time.
+const RECLAIM_BATCH: usize = 10_000;
+/// How long a `push_seeds` result is kept for a replay of the same call.
+const SEEDS_OP_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Longest wait `acquire_host` suggests when a host is at `per_host`: holds are normally
+/// released long before they expire, so polling beats sleeping until the expiry.
+const BUSY_HOST_POLL: Duration = Duration::from_millis(100);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Generous: the largest scripts (a push of 10k links) take milliseconds; a reply this late
+/// means a stuck connection, which is then replaced.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Durations are clamped to this many ms so Lua's doubles keep them exact.
+const MAX_MS: u64 = 1 << 40;
+/// Most requests one `take` returns (bounds the script's run time).
+pub const MAX_TAKE: usize = 100_000;
+
+/// The Redis layer of a distributed crawl frontier (see the module docs). Cheap to clone: clones
+/// share one auto-reconnecting multiplexed connection.
+#[derive(Clone)]
+pub struct RedisFrontier {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) name: String,
+    pub(super) prefix: String,
+    /// Where we connect, with any password hidden (for logs and errors).
+    pub(super) address: String,
+    pub(super) lease_ms: u64,
+    pub(super) keys: Keys,
+    pub(super) client: redis::Client,
+    pub(super) config: ConnectionManagerConfig,
+    /// Replaced wholesale after a timeout: the manager reconnects on a dropped connection but
+    /// keeps one that silently stopped answering.
+    pub(super) manager: Mutex<ConnectionManager>,
+    /// When the current outage started (shared by all calls so it is logged once).
+    pub(super) outage: Mutex<Option<Instant>>,
+}
+
+impl fmt::Debug for RedisFrontier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisFrontier")
+            .field("address", &self.inner.address)
+            .field("name", &self.inner.name)
+            .field("keys", &self.inner.keys.base)
+            .finish()
+    }
+}
+
+impl RedisFrontier {
+    /// Connects to the Redis at `url` (`redis://[:password@]host:port[/db]`, `unix://path`) for
+    /// crawl `name`. Waits (retrying, with logs) while Redis cannot be reached; returns at once
+    /// for a malformed URL or name.
+    pub async fn connect(url: &str, name: &str, options: RedisOptions) -> Result<Self> {
+        if !is_valid_key_part(name) {
+            return Err(RedisFrontierError::BadName(name.to_string()));
+        }
+        if !is_valid_key_part(&options.prefix) {
+            return Err(RedisFrontierError::Invalid(format!(
+                "prefix {:?} must be non-empty, without whitespace or braces",
+                options.prefix
+            )));
+        }
+        let lease_ms = millis(options.lease_timeout);
+        if lease_ms == 0 {
+            return Err(RedisFrontierError::Invalid(
+                "lease_timeout must be at least 1 ms".into(),
+            ));
+        }
+        let address = redact_password(url);
+        let bad_url = |reason: String| RedisFrontierError::BadUrl {
+            url: address.clone(),
+            reason,
+        };
+        let client = redis::Client::open(url).map_err(|e| bad_url(e.to_string()))?;
+        // One connection attempt per call: our own loop does the backoff and the logging.
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(0)
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT));
+        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
+            .map_err(|e| bad_url(e.to_string()))?;
+        let frontier = Self {
+            inner: Arc::new(Inner {
+                name: name.to_string(),
+                prefix: options.prefix.clone(),
+                address,
+                lease_ms,
+                keys: Keys::new(&options.prefix, name),
+                client,
+                config,
+                manager: Mutex::new(manager),
+                outage: Mutex::new(None),
+            }),
+        };
+        let _pong: String = frontier
+            .run("connect", Call::Cmd(&redis::cmd("PING")))
+            .await?;
+        Ok(frontier)
+    }
+
+    /// The crawl's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Queues discovered links (already normalized, as the engine's links are): each only if
+    /// its fingerprint was never seen in this crawl. Atomic: one script for the batch (callers
+    /// batch; one call should stay under ~100k requests). Returns how many were new.
+    pub async fn push(&self, requests: &[Request]) -> Result<u64> {
+        self.push_inner(requests, &[], false, None).await
+    }
+
+    /// Queues seeds, normalized like the engine's seeds (an unparsable URL is queued as it is,
+    /// to come back as an `invalid_url` page), and records their hosts (`seed_hosts`). A seed
+    /// already seen is queued again only with `force` (a URL re-crawled on purpose; every
+    /// request of the batch is then queued, repeats included). Returns how many were queued.
+    pub async fn push_seeds(&self, requests: &[Request], force: bool) -> Result<u64> {
+        let mut hosts = Vec::new();
+        let requests: Vec<Request> = requests
+            .iter()
+            .map(|request| {
+                let mut request = request.clone();
+                if let Ok(url) = parse_request_url(&request.url) {
+                    if let Some(host) = url.host_str() {
+                        hosts.push(host.to_string());
+                    }
+                    request.url = url.into();
+                }
+                request
+            })
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        self.push_inner(&requests, &hosts, force, Some(random_u64()))
+            .await
+    }
+
+    async fn push_inner(
+        &self,
+        requests: &[Request],
+        hosts: &[String],
+        force: bool,
+        op: Option<u64>,
+    ) -> Result<u64> {
+        if requests.is_empty() && hosts.is_empty() {
+            return Ok(0);
+        }
+        let keys = &self.inner.keys;
+        let mut invocation = SCRIPTS.push.prepare_invoke();
+        invocation
+            .key(&keys.pending)
+            .key(&keys.counters)
+            .key(&keys.seed_hosts)
+            .key(keys.op(op.unwrap_or(0)))
+            .arg(if force { "1" } else { "0" })
+            .arg(op.map_or(0, |_| millis(SEEDS_OP_TTL)))
+            .arg(hosts.len());
+        for host in hosts {
+            invocation.arg(host.as_str());
+        }
+        for request in requests {
+            let fp = fingerprint(&request.url);
+            // Signed so Redis stores it as an integer (intset): its range is i64's.
+            invocation
+                .key(keys.seen(fp))
+                .arg(fp as i64)
+                .arg(codec::encode(request));
+        }
+        self.run("push", Call::Script(&invocation)).await
+    }
+
+    /// Takes up to `max` requests (at most [`MAX_TAKE`]). Atomically: leases whose deadline
+    /// passed go back to the front of pending first (counted in `reclaimed`), then requests are
+    /// popped from the front and leased until Redis' now + `lease_timeout` (Redis' clock: the
+    /// workers' clocks don't matter).
+    ///
+    /// An item that cannot be decoded is acknowledged as failed (so it does not come back) and
+    /// reported as [`RedisFrontierError::Corrupt`]; the other requests of that batch come back
+    /// when their leases expire.
+    pub async fn take(&self, max: usize) -> Result<Vec<Leased>> {
+        let max = max.min(MAX_TAKE);
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let keys = &self.inner.keys;
+        let mut invocation = SCRIPTS.take.prepare_invoke();
+        invocation
+            .key(&keys.pending)
+            .key(&keys.leases)
+            .key(&keys.counters)
+            .key(&keys.reclaimed)
+            .arg(max)
+            .arg(self.inner.lease_ms)
+            .arg(RECLAIM_BATCH);
+        let members: Vec<Vec<u8>> = self.run("take", Call::Script(&invocation)).await?;
+        let mut leased = Vec::with_capacity(members.len());
+        let mut corrupt = None;
+        for member in members {
+            match decode_member(member) {
+                Ok(item) => leased.push(item),
+                Err((lease, reason)) => {
+                    // Acknowledge it as failed so it does not come back forever, then report.
+                    if let Some(lease) = lease {
+                        self.ack(&lease, Outcome::Failed).await?;
+                    }
+                    tracing::error!(crawl = %self.inner.name, key = %keys.pending, "corrupt item dropped: {reason}");
+                    corrupt.get_or_insert(reason);
+                }
+            }
+        }
+        match corrupt {
+            // The good leases of this batch expire and are requeued: nothing is lost.
+            Some(reason) => Err(self.corrupt(&keys.pending, reason)),
+            None => Ok(leased),
+        }
+    }
+
+    /// Records how the page of `lease` ended. A lease that expired and was reclaimed meanwhile
+    /// (another worker may crawl the request again) counts a duplicate instead: a request is
+    /// never counted done twice.
+    pub async fn ack(&self, lease: &Lease, outcome: Outcome) -> Result<()> {
+        let keys = &self.inner.keys;
+        let mut invocation = SCRIPTS.ack.prepare_invoke();
+        invocation
+            .key(&keys.leases)
+            .key(&keys.counters)
+            .key(&keys.reclaimed)
+            .arg(lease.member.as_ref())
+            .arg(lease.id)
+            .arg(match outcome {
+                Outcome::Done => "done",
+                Outcome::Failed => "failed",
+            });
+        let applied: i64 = self.run("ack", Call::Script(&invocation)).await?;
+        if applied == 2 {
+            tracing::debug!(crawl = %self.inner.name, lease = lease.id, "late ack of a reclaimed lease: counted as a duplicate");
+        }
+        Ok(())
+    }
+
+    /// Moves the deadlines of leases still being worked on to now + `lease_timeout` (call it
+    /// every `lease_timeout / 3`). Leases no longer there (expired and reclaimed) stay gone.
+    pub async fn extend(&self, leases: &[Lease]) -> Result<()> {
+        if leases.is_empty() {
+            return Ok(());
+        }
+        let mut invocation = SCRIPTS.extend.prepare_invoke();
+        invocation
+            .key(&self.inner.keys.leases)
+            .arg(self.inner.lease_ms);
+        for lease in leases {
+            invocation.arg(lease.member.as_ref());
+        }
+        self.run("extend", Call::Script(&invocation))
+            .await
+            .map(|_: i64| ())
+    }
+
+    /// Whether the crawl is over: nothing pending, nothing leased, and something was queued
+    /// once (see the protocol in the module docs).
+    pub async fn is_finished(&self) -> Result<bool> {
+        let status = self.status().await?;
+        Ok(status.pending == 0 && status.leased == 0 && status.queued > 0)
+    }
+
+    /// The crawl's counts, read atomically.
+    pub async fn status(&self) -> Result<FrontierStatus> {
+        let keys = &self.inner.keys;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("LLEN")
+            .arg(&keys.pending)
+            .cmd("ZCARD")
+            .arg(&keys.leases)
+            .cmd("HMGET")
+            .arg(&keys.counters)
+            .arg(&[
+                "done",
+                "failed",
+                "seen",
+                "queued",
+                "duplicates",
+                "reclaimed",
+            ]);
+        let (pending, leased, counts): (u64, u64, Vec<Option<u64>>) =
+            self.run("status", Call::Pipe(&pipe)).await?;
+        let count = |i: usize| counts.get(i).copied().flatten().unwrap_or(0);
+        Ok(FrontierStatus {
+            pending,
+            leased,
+            done: count(0),
+            failed: count(1),
+            seen: count(2),
+            queued: count(3),
+            duplicates: count(4),
+            reclaimed: count(5),
+        })
+    }
+
+    /// Host names of the crawl's seeds (a worker that joins late trusts private seed hosts too).
+    pub async fn seed_hosts(&self) -> Result<Vec<String>> {
+        let mut cmd = redis::cmd("SMEMBERS");
+        cmd.arg(&self.inner.keys.seed_hosts);
+        let mut hosts: Vec<String> = self.run("seed_hosts", Call::Cmd(&cmd)).await?;
+        hosts.sort_unstable();
+        Ok(hosts)
+    }
+
+    /// How many seed hosts there are (O(1)): workers read `seed_hosts` again only when it
+    /// changed.
+    pub async fn seed_host_count(&self) -> Result<u64> {
+        let mut cmd = redis::cmd("SCARD");
+        cmd.arg(&self.inner.keys.seed_hosts);
+        self.run("seed_host_count", Call::Cmd(&cmd)).await
+    }
+
+    /// Deletes every key of this crawl (tests, `ucrawler enqueue --reset`). Stop the crawl's
+    /// workers first. The fleet-wide host keys are left alone (they expire by themselves).
+    pub async fn clear(&self) -> Result<()> {
+        let pattern = format!("{}:*", glob_escape(&self.inner.keys.base));
+        let mut cursor = 0u64;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000);
+            let (next, keys): (u64, Vec<String>) = self.run("clear", Call::Cmd(&scan)).await?;
+            if !keys.is_empty() {
+                let mut unlink = redis::cmd("UNLINK");
+                unlink.arg(&keys);
+                let _: u64 = self.run("clear", Call::Cmd(&unlink)).await?;
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    /// Tries to start a request to `host` (a host key such as `example.com:443`), for every
+    /// crawl under this prefix. Succeeds when fewer than `per_host` unexpired holds exist on the
+    /// host and its next-start time has come; then records a hold `token` expiring after `hold`
+    /// (a dead worker's hold frees itself) and sets next-start = now + `gap`. Returns `None` on
+    /// success, else how long to wait before trying again: the time to next-start, or while the
+    /// host is at `per_host` at most 100 ms (holds are normally released before they expire).
+    ///
+    /// `token` must be unique per request (e.g. worker id + counter): a token that already
+    /// holds the host is granted again, which makes a retried call harmless.
+    pub async fn acquire_host(
+        &self,
+        host: &str,
+        token: &str,
+        per_host: usize,
+        gap: Duration,
+        hold: Duration,
+    ) -> Result<Option<Duration>> {
+        if per_host == 0 || millis(hold) == 0 || token.is_empty() || host.is_empty() {
+            return Err(RedisFrontierError::Invalid(format!(
+                "acquire_host({host:?}, token {token:?}, per_host {per_host}, hold {hold:?}): \
+                 host and token must be non-empty, per_host and hold at least 1"
+            )));
+        }
+        let (holds, next) = host_keys(&self.inner.prefix, host);
+        let mut invocation = SCRIPTS.acquire_host.prepare_invoke();
+        invocation
+            .key(holds)
+            .key(next)
+            .arg(token)
+            .arg(per_host)
+            .arg(millis(gap))
+            .arg(millis(hold))
+            .arg(millis(BUSY_HOST_POLL));
+        let wait_ms: u64 = self.run("acquire_host", Call::Script(&invocation)).await?;
+        Ok((wait_ms > 0).then(|| Duration::from_millis(wait_ms)))
+    }
+
+    /// Ends the hold `token` on `host`; a `pause` (Retry-After, backoff) moves the host's
+    /// next-start to at least now + `pause`.
+    pub async fn release_host(&self, host: &str, token: &str, pause: Duration) -> Result<()> {
+        let (holds, next) = host_keys(&self.inner.prefix, host);
+        let mut invocation = SCRIPTS.release_host.prepare_invoke();
+        invocation
+            .key(holds)
+            .key(next)
+            .arg(token)
+            .arg(millis(pause));
+        self.run("release_host", Call::Script(&invocation))
+            .await
+            .map(|_: i64| ())
+    }
+
+    fn corrupt(&self, key: &str, reason: String) -> RedisFrontierError {
+        RedisFrontierError::Corrupt {
+            crawl: self.inner.name.clone(),
+            key: key.to_string(),
+            reason,
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).min(MAX_MS)
+}
+
+/// Splits a lease member `"<id>:<item>"`. On error, the lease (when its id could be read) so
+/// the caller can drop it.
+fn decode_member(member: Vec<u8>) -> Result<Leased, (Option<Lease>, String)> {
+    let member = Bytes::from(member);
+    let id = member
+        .iter()
+        .position(|&b| b == b':')
+        .and_then(|sep| Some((std::str::from_utf8(&member[..sep]).ok()?.parse().ok()?, sep)));
+    let Some((id, sep)) = id else {
+        return Err((
+            None,
+            format!("lease member without an id ({} bytes)", member.len()),
+        ));
+    };
+    let lease = Lease {
+        id,
+        member: member.clone(),
+    };
+    match codec::decode(&member[sep + 1..]) {
+        Ok(request) => Ok(Leased { request, lease }),
+        Err(reason) => Err((Some(lease), reason)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_lease_members_are_errors() {
+        assert!(decode_member(b"nocolon".to_vec()).is_err());
+        let (lease, _) = decode_member(b"12:\x09".to_vec()).unwrap_err();
+        assert_eq!(lease.unwrap().id(), 12);
+    }
+
+    #[test]
+    fn names_urls_and_globs() {
+        assert!(is_valid_key_part("crawl-1:x"));
+        for bad in ["", "a b", "a{b", "a}", "a\nb"] {
+            assert!(!is_valid_key_part(bad), "{bad:?}");
+        }
+        assert_eq!(
+            redact_password("redis://:secret@h:6379/0"),
+            "redis://:***@h:6379/0"
+        );
+        assert_eq!(redact_password("redis://h:6379"), "redis://h:6379");
+        assert_eq!(glob_escape("u:{a*b?}"), "u:{a\\*b\\?}");
+        assert_eq!(millis(Duration::MAX), MAX_MS);
+    }
+
+    #[test]
+    fn frontier_is_shareable() {
+        fn shareable<T: Clone + Send + Sync + 'static>() {}
+        shareable::<RedisFrontier>();
+        shareable::<Lease>();
+        shareable::<Leased>();
+    }
+}

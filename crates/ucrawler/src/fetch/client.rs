@@ -1,0 +1,46 @@
+//! The HTTP client shared by every crawl of a crawler: headers, timeouts, the connection pool,
+//! TLS, cookies, proxy, and name resolution through the `private_addresses` guard.
+
+use std::sync::Arc;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{redirect, Client};
+
+use crate::config::Config;
+use crate::error::{ConfigError, Error};
+use crate::politeness::{AddressGuard, GuardedResolver};
+
+/// Builds the HTTP client shared by every crawl of a crawler. Redirects are followed by hand
+/// (see [`super::http::fetch`]); name resolution goes through the `private_addresses` guard.
+pub fn build_client(config: &Config, guard: Arc<AddressGuard>) -> Result<Client, Error> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in &config.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| ConfigError::invalid("headers", format!("{name:?}: {e}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|e| ConfigError::invalid("headers", format!("{value:?}: {e}")))?;
+        headers.insert(name, value);
+    }
+    let mut builder = Client::builder()
+        .user_agent(&config.user_agent)
+        .default_headers(headers)
+        .redirect(redirect::Policy::none())
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .pool_max_idle_per_host(config.per_host.max(config.concurrency.min(256)))
+        .tcp_nodelay(true)
+        .cookie_store(config.cookies)
+        .danger_accept_invalid_certs(config.accept_invalid_certs)
+        .dns_resolver(Arc::new(GuardedResolver(guard)));
+    builder = match &config.proxy {
+        Some(proxy) => builder.proxy(
+            reqwest::Proxy::all(proxy)
+                .map_err(|e| ConfigError::invalid("proxy", format!("{proxy:?}: {e}")))?,
+        ),
+        // Only explicit proxies: an ambient HTTP_PROXY must not silently reroute a crawler.
+        None => builder.no_proxy(),
+    };
+    builder
+        .build()
+        .map_err(|e| Error::Startup(format!("HTTP client: {e}")))
+}

@@ -1,0 +1,102 @@
+//! The fetch stage for one page, spawned by the scheduler once the page holds its slot, its
+//! place in the fetch window and its place at the host: fetch it (under the fleet's hold on the
+//! host in a shared crawl), then hand it (and its window place) to the parsers, or back to the
+//! scheduler for a retry after a transient failure.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use url::Url;
+
+use super::http::{fetch, FetchContext, Fetched};
+use super::retry::after_attempt;
+use super::window::WindowPermit;
+use crate::distributed::FleetHold;
+use crate::error::CrawlError;
+use crate::page::Request;
+use crate::parse::ParseJob;
+use crate::pipeline::{CrawlCtx, Event, Slot};
+use crate::politeness::HostHold;
+use crate::runtime::Runtime;
+
+/// A page on its way to be fetched.
+pub(crate) struct FetchJob {
+    pub ctx: Arc<CrawlCtx>,
+    pub runtime: Arc<Runtime>,
+    pub hold: HostHold,
+    pub request: Request,
+    /// The request's URL, parsed once by the scheduler.
+    pub url: Result<Url, CrawlError>,
+    pub slot: Slot,
+    pub permit: WindowPermit,
+}
+
+pub(crate) async fn fetch_page(job: FetchJob) {
+    let FetchJob {
+        ctx,
+        runtime,
+        mut hold,
+        mut request,
+        url,
+        slot,
+        permit,
+    } = job;
+    let counters = &ctx.counters;
+    let config = &ctx.config;
+    let fleet = match FleetHold::acquire(&ctx, &hold.host, hold.limits.per_host, hold.gap).await {
+        Ok(fleet) => fleet,
+        Err(()) => return, // cancelled
+    };
+    counters.in_flight.fetch_add(1, Relaxed);
+    let fetched = match &url {
+        Err(error) => Some(Fetched::failed(
+            None,
+            error.clone(),
+            std::time::Instant::now(),
+        )),
+        Ok(url) => {
+            let cx = FetchContext {
+                client: &runtime.client,
+                config,
+                scope: &ctx.scope,
+                robots: &ctx.robots,
+                guard: &ctx.guard,
+                budget: &ctx.budget,
+            };
+            let same_host_as = (config.same_host && request.depth > 0)
+                .then(|| url.host_str().unwrap_or_default().to_string());
+            tokio::select! {
+                fetched = fetch(&cx, url.clone(), same_host_as.as_deref()) => Some(fetched),
+                _ = ctx.cancel.cancelled() => None,
+            }
+        }
+    };
+    counters.in_flight.fetch_sub(1, Relaxed);
+    let Some(mut fetched) = fetched else {
+        return; // cancelled
+    };
+    let next = after_attempt(config, &fetched, request.attempts);
+    if let Some(fleet) = fleet {
+        fleet.release(next.pause).await;
+    }
+    hold.pause = next.pause;
+    hold.crawl_delay = fetched.crawl_delay;
+    let host = hold.host.clone();
+    drop(hold);
+    request.attempts += 1;
+    if next.retry {
+        // The page slot is given back: the request waits in the scheduler, not in memory here.
+        drop((slot, permit));
+        let _ = ctx.events.send(Event::Retry { host, request });
+        return;
+    }
+    fetched.attempts = request.attempts;
+    runtime.parsers.submit(ParseJob {
+        ctx,
+        request,
+        requested: url.ok(),
+        fetched,
+        slot,
+        permit,
+    });
+}

@@ -1,0 +1,12 @@
+//! The parse stage: a pool of std threads ([`pool`]) turns fetched bodies into pages — charset
+//! decoding ([`charset`]), extraction ([`extract`]: streaming lol_html, scraper's DOM only when
+//! `extract` rules need it) and page building with the follow policy ([`page_builder`]) — so
+//! parsing never stalls the I/O threads.
+
+pub mod charset;
+mod extract;
+mod page_builder;
+mod pool;
+
+pub use extract::{Extracted, Extractor};
+pub(crate) use pool::{ParseJob, ParserPool};

@@ -1,0 +1,13 @@
+//! The schedule stage: one task per crawl ([`Scheduler`]) admits seeds and discovered links
+//! (deduplicated by the [`seen`] set, queued in the [`frontier`], journaled for `resume`), and
+//! dispatches them to the fetch stage under the page slots, the fetch window, the memory budget
+//! and the host gate. It also decides when the crawl is over.
+
+mod frontier;
+pub(crate) mod journal;
+mod scheduler;
+mod seen;
+mod spill_dir;
+
+pub(crate) use journal::DoneLog;
+pub(crate) use scheduler::Scheduler;

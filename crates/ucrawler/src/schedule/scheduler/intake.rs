@@ -1,0 +1,109 @@
+//! The scheduler's intake: seeds (given, forwarded to Redis in a shared crawl, or replayed from
+//! the journal of an earlier run) and requests leased from Redis, on their way into the frontier.
+
+use tokio::sync::mpsc;
+use url::Url;
+
+use super::{request_bytes, Scheduler, SEED_BATCH};
+use crate::distributed::Command;
+use crate::page::Request;
+use crate::schedule::journal::{Journal, Replay};
+use crate::url::{fingerprint, parse_request_url};
+
+impl Scheduler {
+    /// Journals this crawl; with a replay, continues the crawl journaled before.
+    pub fn set_journal(&mut self, journal: Journal, replay: Option<Replay>) {
+        if let Some(replay) = replay {
+            self.resumed = true;
+            for (request, done) in replay.requests {
+                if request.depth == 0 {
+                    // A seed of the earlier run: its host is trusted before anything is fetched
+                    // (the seeds given again arrive later, through their channel: replayed pages
+                    // of a private seed host were refused by the address guard meanwhile).
+                    self.trust_seed_host(&request.url);
+                }
+                if self.seen.insert(fingerprint(&request.url)) && !done {
+                    self.queued_bytes += request_bytes(&request);
+                    self.frontier.push(request);
+                }
+            }
+            self.publish_sizes();
+        }
+        self.journal = Some(journal);
+    }
+
+    pub(super) fn journal(&mut self, request: &Request) {
+        if let Some(journal) = &mut self.journal {
+            if let Err(e) = journal.record(request) {
+                tracing::error!("cannot write the crawl journal: {e}");
+            }
+        }
+    }
+
+    /// Seeds are always fetched, even if repeated (each may carry its own `meta`), and mark
+    /// their URL as seen so discovered links do not fetch it again.
+    pub(super) fn add_seed(&mut self, mut request: Request) {
+        self.normalize_seed(&mut request);
+        let new = self.seen.insert(fingerprint(&request.url));
+        if self.resumed && !new {
+            return; // done, or already queued again from the journal
+        }
+        self.journal(&request);
+        self.queued_bytes += request_bytes(&request);
+        self.frontier.push(request);
+        self.publish_sizes();
+    }
+
+    /// Normalizes a seed's URL (an invalid one stays as it is, to fail as a page) and trusts its
+    /// host (see `private_addresses`).
+    fn normalize_seed(&self, request: &mut Request) {
+        if let Ok(url) = parse_request_url(&request.url) {
+            if let Some(host) = url.host_str() {
+                self.ctx.guard.trust_seed_host(host);
+            }
+            request.url = url.into();
+        }
+    }
+
+    /// The address guard trusts the host of a seed (see `private_addresses`).
+    fn trust_seed_host(&self, seed: &str) {
+        if let Ok(url) = Url::parse(seed) {
+            if let Some(host) = url.host_str() {
+                self.ctx.guard.trust_seed_host(host);
+            }
+        }
+    }
+
+    /// A shared crawl's seeds go to Redis, with those already waiting in one batch.
+    pub(super) fn forward_seeds(&mut self, first: Request) {
+        let mut batch = vec![first];
+        while batch.len() < SEED_BATCH {
+            match self.seeds.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    self.seeds_open = false;
+                    break;
+                }
+            }
+        }
+        for request in &mut batch {
+            self.normalize_seed(request);
+        }
+        self.tell_agent(Command::Seeds(batch));
+        if !self.seeds_open {
+            self.tell_agent(Command::SeedsClosed);
+        }
+    }
+
+    /// A request leased from Redis: queued here until its host is free.
+    pub(super) fn add_leased(&mut self, request: Request) {
+        if request.depth == 0 {
+            // A seed (maybe queued by `ucrawler enqueue` elsewhere): its host is trusted.
+            self.trust_seed_host(&request.url);
+        }
+        self.queued_bytes += request_bytes(&request);
+        self.frontier.push(request);
+        self.publish_sizes();
+    }
+}
