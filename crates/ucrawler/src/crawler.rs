@@ -11,12 +11,13 @@ use crate::config::Config;
 use crate::consumer::Crawl;
 use crate::distributed;
 use crate::error::Error;
+use crate::fork_local::ForkLocal;
 use crate::memory::MemoryBudget;
 use crate::page::Request;
 use crate::parse::Extractor;
 use crate::pipeline::{CrawlCtx, Shared};
 use crate::politeness::{AddressGuard, RobotsCache};
-use crate::runtime::{ForkLocal, Runtime};
+use crate::runtime::Runtime;
 use crate::schedule::{journal, Scheduler};
 use crate::stats::Counters;
 use crate::url::Scope;
@@ -33,6 +34,8 @@ pub struct Crawler {
 
 struct Inner {
     shared: Shared,
+    /// The compiled extraction rules, handed to the parse stage with each page.
+    extractor: Arc<Extractor>,
     runtime: ForkLocal<Arc<Runtime>>,
 }
 
@@ -43,8 +46,8 @@ impl Crawler {
     /// Validates the configuration and compiles its rules. No thread is started yet.
     pub fn new(config: Config) -> Result<Crawler, Error> {
         config.validate()?;
+        let extractor = Arc::new(Extractor::new(&config)?);
         let shared = Shared {
-            extractor: Arc::new(Extractor::new(&config)?),
             scope: Arc::new(Scope::new(&config)?),
             robots: Arc::new(RobotsCache::new(&config.user_agent, ROBOTS_CACHE)),
             guard: Arc::new(AddressGuard::new(config.private_addresses)),
@@ -54,6 +57,7 @@ impl Crawler {
         Ok(Crawler {
             inner: Arc::new(Inner {
                 shared,
+                extractor,
                 runtime: ForkLocal::new(),
             }),
         })
@@ -117,7 +121,13 @@ impl Crawler {
         });
         let ctx = Arc::new(ctx);
         let mut crawl = Crawl::new(results_rx, ctx.clone(), runtime.clone());
-        let mut scheduler = Scheduler::new(ctx, runtime.clone(), events_rx, seed_rx);
+        let mut scheduler = Scheduler::new(
+            ctx,
+            runtime.clone(),
+            self.inner.extractor.clone(),
+            events_rx,
+            seed_rx,
+        );
         if let Some(leased) = leased {
             scheduler.set_shared_feed(leased);
         }

@@ -24,7 +24,7 @@
 //!   page.rs      Request, Page, Timings, Lease            url.rs     normalization, fingerprints, Scope
 //!   units.rs     sizes and durations                      stats.rs   Stats, EndReason, counters
 //!   memory.rs    the max_memory budget                    codec.rs   a Request's binary form
-//!   random.rs    jitter and ids
+//!   random.rs    jitter and ids                           fork_local.rs  a value owned by one process
 //! wiring
 //!   crawler.rs   Crawler: starts crawls, wires stages     runtime.rs threads and connections, per process
 //!   pipeline.rs  slots, events, the crawl's context       consumer.rs Crawl, PageStream: what users hold
@@ -44,6 +44,7 @@ mod crawler;
 pub mod distributed;
 pub mod error;
 mod fetch;
+mod fork_local;
 pub mod memory;
 pub mod page;
 pub mod parse;

@@ -312,4 +312,13 @@ mod tests {
             "a.com:8080"
         );
     }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_password("redis://:secret@h:6379/0"),
+            "redis://:***@h:6379/0"
+        );
+        assert_eq!(redact_password("redis://h:6379"), "redis://h:6379");
+    }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::redis::{RedisFrontier, RedisFrontierError, RedisOptions};
 use crate::config::Config;
 use crate::error::ConfigError;
-use crate::runtime::ForkLocal;
+use crate::fork_local::ForkLocal;
 use crate::url::redact_password;
 
 /// How often a wait looks at the caller's `interrupted` flag.

@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
+use super::agent::AgentHandle;
 use super::redis::RedisFrontier;
-use crate::pipeline::CrawlCtx;
+use crate::config::Config;
 
 /// A shared crawl's place at a host across every worker of the fleet (through Redis), on top of
 /// the process's own host gate. A hold not released (worker killed) expires by itself.
@@ -19,32 +22,30 @@ impl FleetHold {
     /// Waits until the fleet may send one more request to the host. `Ok(None)`: not a shared
     /// crawl; `Err`: cancelled while waiting.
     pub async fn acquire(
-        ctx: &CrawlCtx,
+        agent: Option<&AgentHandle>,
+        config: &Config,
+        cancel: &CancellationToken,
         host: &str,
         per_host: usize,
         gap: Duration,
     ) -> Result<Option<FleetHold>, ()> {
-        let Some(agent) = &ctx.agent else {
+        let Some(frontier) = agent.and_then(|agent| agent.frontier.get()) else {
             return Ok(None);
         };
-        let Some(frontier) = agent.frontier.get() else {
-            return Ok(None);
-        };
-        let config = &ctx.config;
         // Longer than any fetch can take, so it only expires for a worker that is gone.
         let expiry = config.timeout * 2 + config.connect_timeout + Duration::from_secs(5);
-        let token = agent.hold_token();
+        let token = agent.map(AgentHandle::hold_token).unwrap_or_default();
         loop {
             let asked = frontier.acquire_host(host, &token, per_host, gap, expiry);
             let wait = tokio::select! {
                 asked = asked => asked,
-                _ = ctx.cancel.cancelled() => return Err(()),
+                _ = cancel.cancelled() => return Err(()),
             };
             match wait {
                 Ok(None) => break,
                 Ok(Some(wait)) => tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
-                    _ = ctx.cancel.cancelled() => return Err(()),
+                    _ = cancel.cancelled() => return Err(()),
                 },
                 Err(e) => {
                     // Not a connection problem (those are retried): politeness cannot be

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Client, Response};
 use url::Url;
@@ -13,54 +13,9 @@ use url::Url;
 use crate::config::Config;
 use crate::error::CrawlError;
 use crate::memory::{MemoryBudget, Part, Reservation, DOM_FACTOR};
+use crate::pipeline::Fetched;
 use crate::politeness::{AddressGuard, RobotsCache, Rules};
 use crate::url::{fingerprint, normalize, Scope};
-
-/// The outcome of fetching one URL.
-#[derive(Debug)]
-pub struct Fetched {
-    /// The URL that answered; `None` when the request URL itself was unusable.
-    pub final_url: Option<Url>,
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub headers: Vec<(String, String)>,
-    /// The (decompressed, possibly truncated) body of an HTML response; `None` for other types.
-    pub body: Option<Bytes>,
-    pub bytes: u64,
-    pub truncated: bool,
-    pub elapsed: Duration,
-    pub attempts: u32,
-    /// A `Retry-After` delay the server asked for.
-    pub retry_after: Option<Duration>,
-    /// The Crawl-delay of the host's robots.txt (capped by `max_crawl_delay`).
-    pub crawl_delay: Option<Duration>,
-    /// The body was cut because `max_memory` was spent.
-    pub memory_cut: bool,
-    /// The body's bytes in the memory budget, held until the page is parsed.
-    pub reservation: Option<Reservation>,
-    pub error: Option<CrawlError>,
-}
-
-impl Fetched {
-    pub(crate) fn failed(url: Option<Url>, error: CrawlError, started: Instant) -> Self {
-        Self {
-            final_url: url,
-            status: 0,
-            content_type: None,
-            headers: Vec::new(),
-            body: None,
-            bytes: 0,
-            truncated: false,
-            elapsed: started.elapsed(),
-            attempts: 1,
-            retry_after: None,
-            crawl_delay: None,
-            memory_cut: false,
-            reservation: None,
-            error: Some(error),
-        }
-    }
-}
 
 /// Whether a Content-Type is one we parse. A missing one is treated as HTML.
 pub fn is_html(content_type: Option<&str>) -> bool {

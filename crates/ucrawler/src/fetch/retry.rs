@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use super::http::Fetched;
 use crate::config::Config;
+use crate::pipeline::Fetched;
 use crate::random;
 
 /// What happens after one attempt.

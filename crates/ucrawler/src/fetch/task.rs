@@ -8,21 +8,22 @@ use std::sync::Arc;
 
 use url::Url;
 
-use super::http::{fetch, FetchContext, Fetched};
+use super::http::{fetch, FetchContext};
 use super::retry::after_attempt;
-use super::window::WindowPermit;
 use crate::distributed::FleetHold;
 use crate::error::CrawlError;
 use crate::page::Request;
 use crate::parse::ParseJob;
-use crate::pipeline::{CrawlCtx, Event, Slot};
+use crate::parse::{Extractor, ParserPool};
+use crate::pipeline::{CrawlCtx, Event, Fetched, Slot, WindowPermit};
 use crate::politeness::HostHold;
-use crate::runtime::Runtime;
 
 /// A page on its way to be fetched.
 pub(crate) struct FetchJob {
     pub ctx: Arc<CrawlCtx>,
-    pub runtime: Arc<Runtime>,
+    pub client: reqwest::Client,
+    pub parsers: ParserPool,
+    pub extractor: Arc<Extractor>,
     pub hold: HostHold,
     pub request: Request,
     /// The request's URL, parsed once by the scheduler.
@@ -34,7 +35,9 @@ pub(crate) struct FetchJob {
 pub(crate) async fn fetch_page(job: FetchJob) {
     let FetchJob {
         ctx,
-        runtime,
+        client,
+        parsers,
+        extractor,
         mut hold,
         mut request,
         url,
@@ -43,10 +46,13 @@ pub(crate) async fn fetch_page(job: FetchJob) {
     } = job;
     let counters = &ctx.counters;
     let config = &ctx.config;
-    let fleet = match FleetHold::acquire(&ctx, &hold.host, hold.limits.per_host, hold.gap).await {
-        Ok(fleet) => fleet,
-        Err(()) => return, // cancelled
-    };
+    let agent = ctx.agent.as_deref();
+    let (per_host, gap) = (hold.limits.per_host, hold.gap);
+    let fleet =
+        match FleetHold::acquire(agent, config, &ctx.cancel, &hold.host, per_host, gap).await {
+            Ok(fleet) => fleet,
+            Err(()) => return, // cancelled
+        };
     counters.in_flight.fetch_add(1, Relaxed);
     let fetched = match &url {
         Err(error) => Some(Fetched::failed(
@@ -56,7 +62,7 @@ pub(crate) async fn fetch_page(job: FetchJob) {
         )),
         Ok(url) => {
             let cx = FetchContext {
-                client: &runtime.client,
+                client: &client,
                 config,
                 scope: &ctx.scope,
                 robots: &ctx.robots,
@@ -91,8 +97,9 @@ pub(crate) async fn fetch_page(job: FetchJob) {
         return;
     }
     fetched.attempts = request.attempts;
-    runtime.parsers.submit(ParseJob {
+    parsers.submit(ParseJob {
         ctx,
+        extractor,
         request,
         requested: url.ok(),
         fetched,

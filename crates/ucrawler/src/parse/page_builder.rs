@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use url::Url;
 
 use super::charset;
+use super::extract::Extractor;
 use crate::error::CrawlError;
-use crate::fetch::Fetched;
 use crate::page::{Page, Request, Timings};
-use crate::pipeline::CrawlCtx;
+use crate::pipeline::{CrawlCtx, Fetched};
 
 pub(super) fn failed_page(request: &Request, fetched: &Fetched, message: &str) -> Page {
     let mut page = base_page(request, fetched);
@@ -44,6 +44,7 @@ fn base_page(request: &Request, fetched: &Fetched) -> Page {
 /// Decodes and extracts one page; returns it with the links to follow.
 pub(super) fn build_page(
     ctx: &CrawlCtx,
+    extractor: &Extractor,
     request: &Request,
     requested: Option<&Url>,
     fetched: &Fetched,
@@ -54,7 +55,7 @@ pub(super) fn build_page(
     };
     let html = charset::decode(body, fetched.content_type.as_deref());
     // The DOM's memory was reserved with the body (see fetch), so parsing stays in budget.
-    let extracted = ctx.extractor.extract(&html, final_url);
+    let extracted = extractor.extract(&html, final_url);
     let follow = page.error.is_none()
         && (200..300).contains(&page.status)
         && !extracted.nofollow

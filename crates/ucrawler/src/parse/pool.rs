@@ -10,16 +10,18 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender};
 use url::Url;
 
+use super::extract::Extractor;
 use super::page_builder::{build_page, failed_page};
 use crate::error::{panic_message, Error};
-use crate::fetch::{Fetched, WindowPermit};
 use crate::memory::{Part, Reservation};
 use crate::page::{Lease, Page, Request};
-use crate::pipeline::{CrawlCtx, Delivered, Event, Slot};
+use crate::pipeline::{CrawlCtx, Delivered, Event, Fetched, Slot, WindowPermit};
 
 /// A fetched page waiting to be parsed.
 pub(crate) struct ParseJob {
     pub ctx: Arc<CrawlCtx>,
+    /// The crawler's extraction rules.
+    pub extractor: Arc<Extractor>,
     pub request: Request,
     /// The request's URL as parsed by the scheduler (`None` if it did not parse).
     pub requested: Option<Url>,
@@ -29,11 +31,22 @@ pub(crate) struct ParseJob {
     pub permit: WindowPermit,
 }
 
+/// A job a parser has taken.
+struct Taken {
+    ctx: Arc<CrawlCtx>,
+    extractor: Arc<Extractor>,
+    request: Request,
+    requested: Option<Url>,
+    fetched: Fetched,
+    slot: Slot,
+}
+
 impl ParseJob {
     /// A parser takes the job: its place in the fetch window is given back.
-    fn start(self) -> (Arc<CrawlCtx>, Request, Option<Url>, Fetched, Slot) {
+    fn start(self) -> Taken {
         let ParseJob {
             ctx,
+            extractor,
             request,
             requested,
             fetched,
@@ -41,10 +54,18 @@ impl ParseJob {
             permit,
         } = self;
         permit.taken(body_bytes(&fetched));
-        (ctx, request, requested, fetched, slot)
+        Taken {
+            ctx,
+            extractor,
+            request,
+            requested,
+            fetched,
+            slot,
+        }
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct ParserPool {
     jobs: Sender<ParseJob>,
 }
@@ -68,9 +89,10 @@ impl ParserPool {
         if let Err(crossbeam_channel::SendError(job)) = self.jobs.send(job) {
             // No parser thread is left (cannot happen while the pool lives); fail the page
             // rather than lose it.
-            let (ctx, mut request, _, fetched, slot) = job.start();
-            let page = failed_page(&request, &fetched, "parser pool is gone");
-            finish(ctx, slot, page, Vec::new(), request.lease.take(), fetched);
+            let mut job = job.start();
+            let page = failed_page(&job.request, &job.fetched, "parser pool is gone");
+            let lease = job.request.lease.take();
+            finish(job.ctx, job.slot, page, Vec::new(), lease, job.fetched);
         }
     }
 }
@@ -78,13 +100,20 @@ impl ParserPool {
 fn work(jobs: Receiver<ParseJob>) {
     // Ends when the pool (its sender) is dropped.
     for job in jobs {
-        let (ctx, mut request, requested, fetched, slot) = job.start();
+        let Taken {
+            ctx,
+            extractor,
+            mut request,
+            requested,
+            fetched,
+            slot,
+        } = job.start();
         if ctx.cancel.is_cancelled() {
             continue;
         }
         let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            build_page(&ctx, &request, requested.as_ref(), &fetched)
+            build_page(&ctx, &extractor, &request, requested.as_ref(), &fetched)
         }));
         let (mut page, links) = match outcome {
             Ok(done) => done,

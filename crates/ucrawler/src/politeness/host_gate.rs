@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::runtime::ForkLocal;
+use crate::fork_local::ForkLocal;
 
 /// The gate sweeps idle hosts out of its table when it grows past this (or twice its size
 /// after the last sweep): a host's entry outlives its last request by `delay`.

@@ -15,10 +15,11 @@ use super::journal::Journal;
 use super::seen::SeenSet;
 use crate::distributed::{AgentHandle, Command};
 use crate::error::CrawlError;
-use crate::fetch::{fetch_page, FetchJob, FetchWindow, WindowPermit};
+use crate::fetch::{fetch_page, FetchJob};
 use crate::memory::Part;
 use crate::page::Request;
-use crate::pipeline::{CrawlCtx, Event, Slot};
+use crate::parse::Extractor;
+use crate::pipeline::{CrawlCtx, Event, FetchWindow, Slot, WindowPermit};
 use crate::politeness::{Limits, Parking};
 use crate::runtime::Runtime;
 use crate::stats::EndReason;
@@ -39,6 +40,8 @@ mod intake;
 pub(crate) struct Scheduler {
     ctx: Arc<CrawlCtx>,
     runtime: Arc<Runtime>,
+    /// The crawler's extraction rules, for the parse stage.
+    extractor: Arc<Extractor>,
     events: mpsc::UnboundedReceiver<Event>,
     seeds: mpsc::Receiver<Request>,
     slots: Arc<Semaphore>,
@@ -100,6 +103,7 @@ impl Scheduler {
     pub fn new(
         ctx: Arc<CrawlCtx>,
         runtime: Arc<Runtime>,
+        extractor: Arc<Extractor>,
         events: mpsc::UnboundedReceiver<Event>,
         seeds: mpsc::Receiver<Request>,
     ) -> Self {
@@ -119,6 +123,7 @@ impl Scheduler {
         Self {
             ctx,
             runtime,
+            extractor,
             events,
             seeds,
             slots,
@@ -404,7 +409,9 @@ impl Scheduler {
         self.publish_sizes();
         tokio::spawn(fetch_page(FetchJob {
             ctx: self.ctx.clone(),
-            runtime: self.runtime.clone(),
+            client: self.runtime.client.clone(),
+            parsers: self.runtime.parsers.clone(),
+            extractor: self.extractor.clone(),
             hold,
             request,
             url,

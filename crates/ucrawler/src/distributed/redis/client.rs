@@ -5,14 +5,34 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, FromRedisValue, RedisError, ServerErrorKind};
 
-use super::{RedisFrontier, RedisFrontierError, Result};
+use super::{RedisFrontierError, Result};
 use crate::random;
+use crate::url::redact_password;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Generous: the largest scripts (a push of 10k links) take milliseconds; a reply this late
+/// means a stuck connection, which is then replaced.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One auto-reconnecting multiplexed connection, shared by every clone of a frontier.
+pub(super) struct Connection {
+    /// The crawl's name (for logs and errors).
+    pub name: String,
+    /// Where we connect, with any password hidden (for logs and errors).
+    pub address: String,
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+    /// Replaced wholesale after a timeout: the manager reconnects on a dropped connection but
+    /// keeps one that silently stopped answering.
+    manager: Mutex<ConnectionManager>,
+    /// When the current outage started (shared by all calls so it is logged once).
+    outage: Mutex<Option<Instant>>,
+}
 
 /// One Redis request, re-sent as it is on each retry.
 pub(super) enum Call<'a> {
@@ -21,17 +41,38 @@ pub(super) enum Call<'a> {
     Pipe(&'a redis::Pipeline),
 }
 
-impl RedisFrontier {
+impl Connection {
+    /// No connection is made yet; the URL is checked.
+    pub fn new(url: &str, name: &str) -> Result<Self> {
+        let address = redact_password(url);
+        let bad_url = |reason: String| RedisFrontierError::BadUrl {
+            url: address.clone(),
+            reason,
+        };
+        let client = redis::Client::open(url).map_err(|e| bad_url(e.to_string()))?;
+        // One connection attempt per call: our own loop does the backoff and the logging.
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(0)
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT));
+        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
+            .map_err(|e| bad_url(e.to_string()))?;
+        Ok(Self {
+            name: name.to_string(),
+            address,
+            client,
+            config,
+            manager: Mutex::new(manager),
+            outage: Mutex::new(None),
+        })
+    }
+
     fn manager(&self) -> ConnectionManager {
-        lock(&self.inner.manager).clone()
+        lock(&self.manager).clone()
     }
 
     /// Runs `call`, retrying transient failures forever with backoff (see the module docs).
-    pub(super) async fn run<T: FromRedisValue>(
-        &self,
-        op: &'static str,
-        call: Call<'_>,
-    ) -> Result<T> {
+    pub async fn run<T: FromRedisValue>(&self, op: &'static str, call: Call<'_>) -> Result<T> {
         let mut delay = BACKOFF_MIN;
         loop {
             let mut con = self.manager();
@@ -60,7 +101,7 @@ impl RedisFrontier {
     }
 
     fn classify(&self, op: &'static str, source: RedisError) -> RedisFrontierError {
-        let crawl = self.inner.name.clone();
+        let crawl = self.name.clone();
         if source.code() == Some("WRONGTYPE") {
             RedisFrontierError::WrongType {
                 crawl,
@@ -73,40 +114,37 @@ impl RedisFrontier {
     }
 
     fn replace_manager(&self) {
-        match ConnectionManager::new_lazy_with_config(
-            self.inner.client.clone(),
-            self.inner.config.clone(),
-        ) {
-            Ok(manager) => *lock(&self.inner.manager) = manager,
+        match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
+            Ok(manager) => *lock(&self.manager) = manager,
             Err(e) => {
-                tracing::warn!(redis = %self.inner.address, "cannot renew the Redis connection: {e}")
+                tracing::warn!(redis = %self.address, "cannot renew the Redis connection: {e}")
             }
         }
     }
 
     /// Whether Redis cannot be reached right now (calls are being retried).
     pub fn is_unreachable(&self) -> bool {
-        lock(&self.inner.outage).is_some()
+        lock(&self.outage).is_some()
     }
 
     fn outage_started(&self, op: &str, error: &RedisError) {
-        let mut outage = lock(&self.inner.outage);
+        let mut outage = lock(&self.outage);
         if outage.is_none() {
             *outage = Some(Instant::now());
             tracing::warn!(
-                redis = %self.inner.address,
-                crawl = %self.inner.name,
+                redis = %self.address,
+                crawl = %self.name,
                 "Redis unavailable during {op}: {error}; retrying until it is back"
             );
         }
     }
 
     fn outage_ended(&self) {
-        let mut outage = lock(&self.inner.outage);
+        let mut outage = lock(&self.outage);
         if let Some(started) = outage.take() {
             tracing::info!(
-                redis = %self.inner.address,
-                crawl = %self.inner.name,
+                redis = %self.address,
+                crawl = %self.name,
                 "Redis available again after {:.1} s",
                 started.elapsed().as_secs_f64()
             );
@@ -131,7 +169,7 @@ fn is_transient(error: &RedisError) -> bool {
     ) || error.code() == Some("BUSY")
 }
 
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The guarded values stay consistent whatever panicked while holding them.
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

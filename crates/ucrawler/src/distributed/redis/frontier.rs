@@ -2,13 +2,12 @@
 //! fleet-wide host holds (see the module docs of `distributed::redis` for the protocol).
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::client::Call;
+use super::client::{Call, Connection};
 use super::keys::{glob_escape, host_keys, Keys};
 use super::scripts::SCRIPTS;
 use super::{FrontierStatus, Leased, Outcome, RedisFrontierError, RedisOptions, Result};
@@ -16,7 +15,7 @@ use crate::codec;
 use crate::config::is_valid_key_part;
 use crate::page::{Lease, Request};
 use crate::random::random_u64;
-use crate::url::{fingerprint, parse_request_url, redact_password};
+use crate::url::{fingerprint, parse_request_url};
 
 /// Expired leases moved back per `take`, bounding the script's run time.
 const RECLAIM_BATCH: usize = 10_000;
@@ -25,10 +24,6 @@ const SEEDS_OP_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Longest wait `acquire_host` suggests when a host is at `per_host`: holds are normally
 /// released long before they expire, so polling beats sleeping until the expiry.
 const BUSY_HOST_POLL: Duration = Duration::from_millis(100);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Generous: the largest scripts (a push of 10k links) take milliseconds; a reply this late
-/// means a stuck connection, which is then replaced.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Durations are clamped to this many ms so Lua's doubles keep them exact.
 const MAX_MS: u64 = 1 << 40;
 /// Most requests one `take` returns (bounds the script's run time).
@@ -38,30 +33,21 @@ pub const MAX_TAKE: usize = 100_000;
 /// share one auto-reconnecting multiplexed connection.
 #[derive(Clone)]
 pub struct RedisFrontier {
-    pub(super) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(super) struct Inner {
-    pub(super) name: String,
-    pub(super) prefix: String,
-    /// Where we connect, with any password hidden (for logs and errors).
-    pub(super) address: String,
-    pub(super) lease_ms: u64,
-    pub(super) keys: Keys,
-    pub(super) client: redis::Client,
-    pub(super) config: ConnectionManagerConfig,
-    /// Replaced wholesale after a timeout: the manager reconnects on a dropped connection but
-    /// keeps one that silently stopped answering.
-    pub(super) manager: Mutex<ConnectionManager>,
-    /// When the current outage started (shared by all calls so it is logged once).
-    pub(super) outage: Mutex<Option<Instant>>,
+struct Inner {
+    prefix: String,
+    lease_ms: u64,
+    keys: Keys,
+    conn: Connection,
 }
 
 impl fmt::Debug for RedisFrontier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisFrontier")
-            .field("address", &self.inner.address)
-            .field("name", &self.inner.name)
+            .field("address", &self.inner.conn.address)
+            .field("name", &self.inner.conn.name)
             .field("keys", &self.inner.keys.base)
             .finish()
     }
@@ -87,33 +73,18 @@ impl RedisFrontier {
                 "lease_timeout must be at least 1 ms".into(),
             ));
         }
-        let address = redact_password(url);
-        let bad_url = |reason: String| RedisFrontierError::BadUrl {
-            url: address.clone(),
-            reason,
-        };
-        let client = redis::Client::open(url).map_err(|e| bad_url(e.to_string()))?;
-        // One connection attempt per call: our own loop does the backoff and the logging.
-        let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(0)
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT));
-        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
-            .map_err(|e| bad_url(e.to_string()))?;
+        let conn = Connection::new(url, name)?;
         let frontier = Self {
             inner: Arc::new(Inner {
-                name: name.to_string(),
                 prefix: options.prefix.clone(),
-                address,
                 lease_ms,
                 keys: Keys::new(&options.prefix, name),
-                client,
-                config,
-                manager: Mutex::new(manager),
-                outage: Mutex::new(None),
+                conn,
             }),
         };
         let _pong: String = frontier
+            .inner
+            .conn
             .run("connect", Call::Cmd(&redis::cmd("PING")))
             .await?;
         Ok(frontier)
@@ -121,7 +92,12 @@ impl RedisFrontier {
 
     /// The crawl's name.
     pub fn name(&self) -> &str {
-        &self.inner.name
+        &self.inner.conn.name
+    }
+
+    /// Whether Redis cannot be reached right now (calls are being retried).
+    pub fn is_unreachable(&self) -> bool {
+        self.inner.conn.is_unreachable()
     }
 
     /// Queues discovered links (already normalized, as the engine's links are): each only if
@@ -187,7 +163,7 @@ impl RedisFrontier {
                 .arg(fp as i64)
                 .arg(codec::encode(request));
         }
-        self.run("push", Call::Script(&invocation)).await
+        self.inner.conn.run("push", Call::Script(&invocation)).await
     }
 
     /// Takes up to `max` requests (at most [`MAX_TAKE`]). Atomically: leases whose deadline
@@ -213,7 +189,11 @@ impl RedisFrontier {
             .arg(max)
             .arg(self.inner.lease_ms)
             .arg(RECLAIM_BATCH);
-        let members: Vec<Vec<u8>> = self.run("take", Call::Script(&invocation)).await?;
+        let members: Vec<Vec<u8>> = self
+            .inner
+            .conn
+            .run("take", Call::Script(&invocation))
+            .await?;
         let mut leased = Vec::with_capacity(members.len());
         let mut corrupt = None;
         for member in members {
@@ -224,7 +204,7 @@ impl RedisFrontier {
                     if let Some(lease) = lease {
                         self.ack(&lease, Outcome::Failed).await?;
                     }
-                    tracing::error!(crawl = %self.inner.name, key = %keys.pending, "corrupt item dropped: {reason}");
+                    tracing::error!(crawl = %self.inner.conn.name, key = %keys.pending, "corrupt item dropped: {reason}");
                     corrupt.get_or_insert(reason);
                 }
             }
@@ -252,9 +232,13 @@ impl RedisFrontier {
                 Outcome::Done => "done",
                 Outcome::Failed => "failed",
             });
-        let applied: i64 = self.run("ack", Call::Script(&invocation)).await?;
+        let applied: i64 = self
+            .inner
+            .conn
+            .run("ack", Call::Script(&invocation))
+            .await?;
         if applied == 2 {
-            tracing::debug!(crawl = %self.inner.name, lease = lease.id, "late ack of a reclaimed lease: counted as a duplicate");
+            tracing::debug!(crawl = %self.inner.conn.name, lease = lease.id, "late ack of a reclaimed lease: counted as a duplicate");
         }
         Ok(())
     }
@@ -272,7 +256,9 @@ impl RedisFrontier {
         for lease in leases {
             invocation.arg(lease.member.as_ref());
         }
-        self.run("extend", Call::Script(&invocation))
+        self.inner
+            .conn
+            .run("extend", Call::Script(&invocation))
             .await
             .map(|_: i64| ())
     }
@@ -304,7 +290,7 @@ impl RedisFrontier {
                 "reclaimed",
             ]);
         let (pending, leased, counts): (u64, u64, Vec<Option<u64>>) =
-            self.run("status", Call::Pipe(&pipe)).await?;
+            self.inner.conn.run("status", Call::Pipe(&pipe)).await?;
         let count = |i: usize| counts.get(i).copied().flatten().unwrap_or(0);
         Ok(FrontierStatus {
             pending,
@@ -322,7 +308,7 @@ impl RedisFrontier {
     pub async fn seed_hosts(&self) -> Result<Vec<String>> {
         let mut cmd = redis::cmd("SMEMBERS");
         cmd.arg(&self.inner.keys.seed_hosts);
-        let mut hosts: Vec<String> = self.run("seed_hosts", Call::Cmd(&cmd)).await?;
+        let mut hosts: Vec<String> = self.inner.conn.run("seed_hosts", Call::Cmd(&cmd)).await?;
         hosts.sort_unstable();
         Ok(hosts)
     }
@@ -332,7 +318,10 @@ impl RedisFrontier {
     pub async fn seed_host_count(&self) -> Result<u64> {
         let mut cmd = redis::cmd("SCARD");
         cmd.arg(&self.inner.keys.seed_hosts);
-        self.run("seed_host_count", Call::Cmd(&cmd)).await
+        self.inner
+            .conn
+            .run("seed_host_count", Call::Cmd(&cmd))
+            .await
     }
 
     /// Deletes every key of this crawl (tests, `ucrawler enqueue --reset`). Stop the crawl's
@@ -347,11 +336,12 @@ impl RedisFrontier {
                 .arg(&pattern)
                 .arg("COUNT")
                 .arg(1000);
-            let (next, keys): (u64, Vec<String>) = self.run("clear", Call::Cmd(&scan)).await?;
+            let (next, keys): (u64, Vec<String>) =
+                self.inner.conn.run("clear", Call::Cmd(&scan)).await?;
             if !keys.is_empty() {
                 let mut unlink = redis::cmd("UNLINK");
                 unlink.arg(&keys);
-                let _: u64 = self.run("clear", Call::Cmd(&unlink)).await?;
+                let _: u64 = self.inner.conn.run("clear", Call::Cmd(&unlink)).await?;
             }
             if next == 0 {
                 return Ok(());
@@ -393,7 +383,11 @@ impl RedisFrontier {
             .arg(millis(gap))
             .arg(millis(hold))
             .arg(millis(BUSY_HOST_POLL));
-        let wait_ms: u64 = self.run("acquire_host", Call::Script(&invocation)).await?;
+        let wait_ms: u64 = self
+            .inner
+            .conn
+            .run("acquire_host", Call::Script(&invocation))
+            .await?;
         Ok((wait_ms > 0).then(|| Duration::from_millis(wait_ms)))
     }
 
@@ -407,14 +401,16 @@ impl RedisFrontier {
             .key(next)
             .arg(token)
             .arg(millis(pause));
-        self.run("release_host", Call::Script(&invocation))
+        self.inner
+            .conn
+            .run("release_host", Call::Script(&invocation))
             .await
             .map(|_: i64| ())
     }
 
     fn corrupt(&self, key: &str, reason: String) -> RedisFrontierError {
         RedisFrontierError::Corrupt {
-            crawl: self.inner.name.clone(),
+            crawl: self.inner.conn.name.clone(),
             key: key.to_string(),
             reason,
         }
@@ -466,11 +462,6 @@ mod tests {
         for bad in ["", "a b", "a{b", "a}", "a\nb"] {
             assert!(!is_valid_key_part(bad), "{bad:?}");
         }
-        assert_eq!(
-            redact_password("redis://:secret@h:6379/0"),
-            "redis://:***@h:6379/0"
-        );
-        assert_eq!(redact_password("redis://h:6379"), "redis://h:6379");
         assert_eq!(glob_escape("u:{a*b?}"), "u:{a\\*b\\?}");
         assert_eq!(millis(Duration::MAX), MAX_MS);
     }

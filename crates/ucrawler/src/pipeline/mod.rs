@@ -1,6 +1,13 @@
 //! The plumbing between the stages of one crawl: the page slots that bound what a slow consumer
-//! makes the engine hold, the events the fetch and parse stages send back to the scheduler, and
-//! the context every stage of a crawl shares.
+//! makes the engine hold, the fetch window over pages between dispatch and a parser, what the
+//! fetch stage hands to the parsers ([`Fetched`]), the events the stages send back to the
+//! scheduler, and the context every stage of a crawl shares.
+
+mod fetch_window;
+mod fetched;
+
+pub(crate) use fetch_window::{FetchWindow, WindowPermit};
+pub(crate) use fetched::Fetched;
 
 use std::sync::Arc;
 
@@ -13,7 +20,6 @@ use crate::config::Config;
 use crate::distributed::AgentHandle;
 use crate::memory::{MemoryBudget, Reservation};
 use crate::page::{Lease, Page, Request};
-use crate::parse::Extractor;
 use crate::politeness::{AddressGuard, RobotsCache};
 use crate::stats::Counters;
 use crate::url::Scope;
@@ -78,12 +84,11 @@ pub(crate) struct CrawlCtx {
     pub agent: Option<Arc<AgentHandle>>,
 }
 
-/// The parts of a crawler every crawl shares (config, rules, robots cache, address guard and
+/// The parts of a crawler every crawl shares (config, scope, robots cache, address guard and
 /// memory budget); a crawl's context reads them through `Deref`.
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub config: Arc<Config>,
-    pub extractor: Arc<Extractor>,
     pub scope: Arc<Scope>,
     pub robots: Arc<RobotsCache>,
     pub guard: Arc<AddressGuard>,

@@ -1,0 +1,55 @@
+//! What the fetch stage hands to the parse stage: one URL's response, or how it failed.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use url::Url;
+
+use crate::error::CrawlError;
+use crate::memory::Reservation;
+
+/// The outcome of fetching one URL.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The URL that answered; `None` when the request URL itself was unusable.
+    pub final_url: Option<Url>,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub headers: Vec<(String, String)>,
+    /// The (decompressed, possibly truncated) body of an HTML response; `None` for other types.
+    pub body: Option<Bytes>,
+    pub bytes: u64,
+    pub truncated: bool,
+    pub elapsed: Duration,
+    pub attempts: u32,
+    /// A `Retry-After` delay the server asked for.
+    pub retry_after: Option<Duration>,
+    /// The Crawl-delay of the host's robots.txt (capped by `max_crawl_delay`).
+    pub crawl_delay: Option<Duration>,
+    /// The body was cut because `max_memory` was spent.
+    pub memory_cut: bool,
+    /// The body's bytes in the memory budget, held until the page is parsed.
+    pub reservation: Option<Reservation>,
+    pub error: Option<CrawlError>,
+}
+
+impl Fetched {
+    pub fn failed(url: Option<Url>, error: CrawlError, started: Instant) -> Self {
+        Self {
+            final_url: url,
+            status: 0,
+            content_type: None,
+            headers: Vec::new(),
+            body: None,
+            bytes: 0,
+            truncated: false,
+            elapsed: started.elapsed(),
+            attempts: 1,
+            retry_after: None,
+            crawl_delay: None,
+            memory_cut: false,
+            reservation: None,
+            error: Some(error),
+        }
+    }
+}
