@@ -58,7 +58,7 @@ module UcrawlerNative
     # Strings); anything else must survive JSON as it is (no Regexp, Proc, Time...).
     def job_options(options)
       options = json_ready(options.to_h)
-      ModelCrawl.split_options(options.except("update", "with"))
+      ModelCrawl::Settings.split(options.except("update", "with"))
       unless options["with"].nil? || WITH.include?(options["with"])
         raise ArgumentError, "with: must be one of #{WITH.inspect} (got #{options["with"].inspect})"
       end

@@ -34,7 +34,7 @@ module UcrawlerNative
       # `batch_size:`, `on_error:`, plus for jobs `update:` (the default column mapping of
       # crawl_and_update) and `callback:` (an instance method jobs call with each page).
       def crawls(column, update: nil, callback: nil, **options)
-        ModelCrawl.split_options(options) # unknown options raise here, at class load
+        ModelCrawl::Settings.split(options) # unknown options raise here, at class load
         self.ucrawler_url_column = column.to_sym
         self.ucrawler_options = options.transform_keys(&:to_sym).freeze
         self.ucrawler_update = update&.to_h&.freeze
@@ -78,10 +78,10 @@ module UcrawlerNative
         raise ArgumentError, "ids_per_job must be a positive Integer" unless ids_per_job.is_a?(Integer) && ids_per_job.positive?
 
         options = JobRunner.job_options(options)
-        raise ConfigError, "#{name} has no URL column: declare `crawls :url_column` in the model" unless ucrawler_url_column
+        column = ModelCrawl.url_column(self)
 
         jobs = 0
-        ModelCrawl.each_row_batch(all, ucrawler_url_column, ids_per_job) do |rows|
+        ModelCrawl::KeysetPager.new(all, column: column, size: ids_per_job).each_batch do |rows|
           JobRunner.enqueue(via, name, rows.map(&:first), options)
           jobs += 1
         end
@@ -92,7 +92,7 @@ module UcrawlerNative
 
       def ucrawler_split_mapping(options)
         columns = column_names.map(&:to_sym)
-        known = Options.names + ModelCrawl::OWN_OPTIONS
+        known = Options.names + ModelCrawl::Settings::OWN_OPTIONS
         ambiguous = options.keys.select { |key| columns.include?(key) && known.include?(key) }
         if ambiguous.any?
           raise ArgumentError, "#{ambiguous.inspect} name both a column and an option: pass the mapping as a Hash, " \
