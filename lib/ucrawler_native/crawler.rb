@@ -53,9 +53,7 @@ module UcrawlerNative
 
       raise ArgumentError, "urls are required (or give the crawler a frontier:)" if urls.nil? && !@frontier
 
-      seeds = urls.is_a?(String) ? [urls] : (urls || [])
-      raise TypeError, "urls must be a String or an Enumerable (got #{urls.class})" unless seeds.respond_to?(:each)
-
+      seeds = Seeds.enumerable(urls || [])
       default_meta = Meta.encode(meta)
       run(seeds, default_meta, &block)
     end
@@ -65,7 +63,7 @@ module UcrawlerNative
     # fetch_window.
     def stats
       current = @current
-      current ? JSON.parse(current.stats_json, symbolize_names: true) : @stats
+      current ? stats_of(current) : @stats
     end
 
     private
@@ -75,7 +73,7 @@ module UcrawlerNative
       @current = crawl
       pending = []
       seeds.each do |item|
-        pending << seed(item, default_meta)
+        pending << Seeds.pair(item, default_meta)
         next if pending.size < BATCH
         # The crawl ended early (max_pages): stop pulling seeds, `urls` may be endless.
         break unless feed(crawl, pending, &block)
@@ -90,13 +88,13 @@ module UcrawlerNative
       while (batch = crawl.next_batch(BATCH, WAIT))
         deliver(batch, &block)
       end
-      @stats = finished = JSON.parse(crawl.stats_json, symbolize_names: true)
+      @stats = finished = stats_of(crawl)
     ensure
       # Normal end, exception, break, throw, Timeout, Thread#kill: stop the engine's work.
       if crawl
         crawl.cancel
         # After a normal end #stats stays what `crawl` returned (elapsed and rate included).
-        @stats = JSON.parse(crawl.stats_json, symbolize_names: true) unless finished
+        @stats = stats_of(crawl) unless finished
         @current = nil
       end
     end
@@ -133,8 +131,9 @@ module UcrawlerNative
       batch&.clear
     end
 
-    def seed(item, default_meta)
-      Seeds.pair(item, default_meta)
+    # The engine's stats of `crawl` as a Hash with Symbol keys.
+    def stats_of(crawl)
+      JSON.parse(crawl.stats_json, symbolize_names: true)
     end
   end
 end

@@ -38,9 +38,7 @@ module UcrawlerNative
     # crawl; URLs the crawl has already seen are skipped unless `force:`. Returns how many were
     # queued. `meta` comes back with each page, as in Crawler#crawl.
     def push(urls, meta: nil, force: false)
-      seeds = urls.is_a?(String) ? [urls] : urls
-      raise TypeError, "urls must be a String or an Enumerable (got #{urls.class})" unless seeds.respond_to?(:each)
-
+      seeds = Seeds.enumerable(urls)
       default_meta = Meta.encode(meta)
       queued = 0
       seeds.each_slice(BATCH) do |slice|

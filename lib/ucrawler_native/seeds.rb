@@ -6,6 +6,15 @@ module UcrawlerNative
   module Seeds
     module_function
 
+    # The seeds `urls` names: a String is one URL, anything else must be Enumerable (consumed
+    # incrementally by the caller, never turned into an Array here).
+    def enumerable(urls)
+      return [urls] if urls.is_a?(String)
+      raise TypeError, "urls must be a String or an Enumerable (got #{urls.class})" unless urls.respond_to?(:each)
+
+      urls
+    end
+
     def pair(item, default_meta)
       case item
       when String then [item, default_meta]
