@@ -65,7 +65,7 @@ module UcrawlerNative
     end
 
     def inspect
-      "#<#{self.class.name} #{@name} at #{@url.sub(/:[^:@\/]*@/, ":***@")}>"
+      "#<#{self.class.name} #{@name} at #{Native.redact_password(@url)}>"
     end
   end
 end

@@ -102,4 +102,11 @@ RSpec.describe UcrawlerNative::RedisFrontier do
       .to raise_error(UcrawlerNative::Error, %r{127\.0\.0\.1:1.*is Redis running})
     expect(elapsed { expect { dead.stats }.to raise_error(UcrawlerNative::Error) }).to be < 5
   end
+
+  it "never shows a Redis password, in errors or in #inspect" do
+    dead = described_class.new(url: "redis://:s3cret@127.0.0.1:1/0", name: "x", timeout: 0.3)
+    expect(dead.inspect).to include(":***@127.0.0.1:1")
+    expect(dead.inspect).not_to include("s3cret")
+    expect { dead.stats }.to raise_error(UcrawlerNative::Error) { |e| expect(e.message).not_to include("s3cret") }
+  end
 end

@@ -287,7 +287,10 @@ fn no_import_cycles_between_files_or_folders() {
     }
     // `cargo test --test layout -- --nocapture` shows the dependency graph of the folders.
     for (from, tos) in &folders {
-        println!("{from} -> {}", tos.iter().cloned().collect::<Vec<_>>().join(", "));
+        println!(
+            "{from} -> {}",
+            tos.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
     }
     if let Some(cycle) = find_cycle(&folders) {
         panic!(

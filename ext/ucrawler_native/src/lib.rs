@@ -67,5 +67,11 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
         function!(crawl::default_config_json, 0),
     )?;
     native.define_singleton_method("panic!", function!(errors::test_panic, 0))?;
+    native.define_singleton_method("redact_password", function!(redact_password, 1))?;
     Ok(())
+}
+
+/// `Native.redact_password(url)`: the URL with its password hidden (the engine's rule).
+fn redact_password(url: String) -> String {
+    ucrawler::url::redact_password(&url)
 }
