@@ -9,7 +9,7 @@ Gem::Specification.new do |spec|
   spec.summary = "A web crawler with a Rust engine and hard memory bounds, for Ruby and Rails"
   spec.description = <<~DESC
     HTTP, decompression, HTML parsing, the frontier and dedup run in a Rust engine (tokio,
-    reqwest, scraper) outside the Ruby heap, under configured memory bounds; Ruby receives
+    reqwest, lol_html and scraper) outside the Ruby heap, under configured memory bounds; Ruby receives
     compact pages in a block, with the GVL released while it waits.
   DESC
   spec.license = "MIT"

@@ -62,7 +62,7 @@ module UcrawlerNative
     def each_record(&block)
       run do
         pages = batches do |batch|
-          @records.each(batch) { |record, page| guard(page.meta, page) { block.call(record, page) } }
+          @records.each(batch) { |record, page| run_user_code(page.meta, page) { block.call(record, page) } }
         end
         stats = crawl_pages { |_id, page| pages << page }
         pages.flush
@@ -73,7 +73,7 @@ module UcrawlerNative
     # Yields `(id, page)` as pages arrive; loads no record.
     def each_id(&block)
       run do
-        crawl_pages { |id, page| guard(id, page) { block.call(id, page) } }
+        crawl_pages { |id, page| run_user_code(id, page) { block.call(id, page) } }
       end
     end
 
@@ -84,7 +84,7 @@ module UcrawlerNative
       run do
         rows = batches { |batch| @updates.write(batch) }
         stats = crawl_pages(seeds_only: true) do |id, page|
-          values = guard(id, page) { mapping.values(page) }
+          values = run_user_code(id, page) { mapping.values(page) }
           rows << [id, values] if values
         end
         rows.flush
@@ -142,7 +142,7 @@ module UcrawlerNative
 
     # Runs user code for one page. An exception is reported with the record's context; then
     # re-raised (on_error: :raise, the default: the crawl stops) or counted (on_error: :skip).
-    def guard(id, page)
+    def run_user_code(id, page)
       yield
     rescue StandardError => e
       skip = @on_error == :skip

@@ -13,8 +13,7 @@ use super::retry::after_attempt;
 use crate::distributed::FleetHold;
 use crate::error::CrawlError;
 use crate::page::Request;
-use crate::parse::ParseJob;
-use crate::parse::{Extractor, ParserPool};
+use crate::parse::{Extractor, FetchedPage, ParseJob, ParserPool};
 use crate::pipeline::{CrawlCtx, Event, Fetched, Slot, WindowPermit};
 use crate::politeness::HostHold;
 
@@ -97,13 +96,13 @@ pub(crate) async fn fetch_page(job: FetchJob) {
         return;
     }
     fetched.attempts = request.attempts;
-    parsers.submit(ParseJob {
+    let page = FetchedPage {
         ctx,
         extractor,
         request,
         requested: url.ok(),
         fetched,
         slot,
-        permit,
-    });
+    };
+    parsers.submit(ParseJob { page, permit });
 }

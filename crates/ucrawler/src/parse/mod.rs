@@ -9,4 +9,4 @@ mod page_builder;
 mod pool;
 
 pub use extract::{Extracted, Extractor};
-pub(crate) use pool::{ParseJob, ParserPool};
+pub(crate) use pool::{FetchedPage, ParseJob, ParserPool};

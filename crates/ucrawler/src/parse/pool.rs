@@ -17,8 +17,15 @@ use crate::memory::{Part, Reservation};
 use crate::page::{Lease, Page, Request};
 use crate::pipeline::{CrawlCtx, Delivered, Event, Fetched, Slot, WindowPermit};
 
-/// A fetched page waiting to be parsed.
+/// A fetched page waiting to be parsed, with its place in the fetch window (given back when a
+/// parser takes it).
 pub(crate) struct ParseJob {
+    pub page: FetchedPage,
+    pub permit: WindowPermit,
+}
+
+/// A fetched page and what parsing it needs.
+pub(crate) struct FetchedPage {
     pub ctx: Arc<CrawlCtx>,
     /// The crawler's extraction rules.
     pub extractor: Arc<Extractor>,
@@ -27,41 +34,13 @@ pub(crate) struct ParseJob {
     pub requested: Option<Url>,
     pub fetched: Fetched,
     pub slot: Slot,
-    /// Its place in the fetch window, given back when a parser takes it.
-    pub permit: WindowPermit,
-}
-
-/// A job a parser has taken.
-struct Taken {
-    ctx: Arc<CrawlCtx>,
-    extractor: Arc<Extractor>,
-    request: Request,
-    requested: Option<Url>,
-    fetched: Fetched,
-    slot: Slot,
 }
 
 impl ParseJob {
     /// A parser takes the job: its place in the fetch window is given back.
-    fn start(self) -> Taken {
-        let ParseJob {
-            ctx,
-            extractor,
-            request,
-            requested,
-            fetched,
-            slot,
-            permit,
-        } = self;
-        permit.taken(body_bytes(&fetched));
-        Taken {
-            ctx,
-            extractor,
-            request,
-            requested,
-            fetched,
-            slot,
-        }
+    fn start(self) -> FetchedPage {
+        self.permit.taken(body_bytes(&self.page.fetched));
+        self.page
     }
 }
 
@@ -85,7 +64,7 @@ impl ParserPool {
     }
 
     pub fn submit(&self, job: ParseJob) {
-        job.permit.queued(body_bytes(&job.fetched));
+        job.permit.queued(body_bytes(&job.page.fetched));
         if let Err(crossbeam_channel::SendError(job)) = self.jobs.send(job) {
             // No parser thread is left (cannot happen while the pool lives); fail the page
             // rather than lose it.
@@ -100,7 +79,7 @@ impl ParserPool {
 fn work(jobs: Receiver<ParseJob>) {
     // Ends when the pool (its sender) is dropped.
     for job in jobs {
-        let Taken {
+        let FetchedPage {
             ctx,
             extractor,
             mut request,
