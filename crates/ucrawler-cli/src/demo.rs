@@ -57,31 +57,44 @@ pub fn run(pages: usize, options: &CrawlOptions) -> Result<ExitCode, Failure> {
     }
 }
 
-pub fn serve(pages: usize, port: u16, expected_urls: Option<PathBuf>) -> Result<ExitCode, Failure> {
+pub fn serve(
+    pages: usize,
+    port: u16,
+    hosts: usize,
+    expected_urls: Option<PathBuf>,
+) -> Result<ExitCode, Failure> {
+    let config = SiteConfig {
+        pages,
+        ..SiteConfig::default()
+    };
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let site = TestSite::start_on(
-        addr,
-        SiteConfig {
-            pages,
-            ..SiteConfig::default()
-        },
-    )
+    let site = match hosts {
+        0 => return Err(Failure::Usage("--hosts must be at least 1".into())),
+        1 => TestSite::start_on(addr, config),
+        _ if port != 0 => return Err(Failure::Usage("--hosts N needs --port 0".into())),
+        _ => TestSite::start_hosts(hosts, config),
+    }
     .map_err(|e| Failure::Fatal(format!("cannot serve on {addr}: {e}")))?;
     if let Some(path) = expected_urls {
         let mut list = String::new();
-        for url in site.expected_urls(None) {
-            list.push_str(&url);
-            list.push('\n');
+        for base in site.base_urls() {
+            for url in site.site().expected_urls(&base, None) {
+                list.push_str(&url);
+                list.push('\n');
+            }
         }
         std::fs::write(&path, list)
             .map_err(|e| Failure::Fatal(format!("--expected-urls {}: {e}", path.display())))?;
     }
-    // The first line of stdout is the address: scripts and specs read it.
-    println!("{}", site.base_url());
+    // The first line of stdout is the address (one line per host): scripts and specs read it.
+    for base in site.base_urls() {
+        println!("{base}");
+    }
     std::io::Write::flush(&mut std::io::stdout()).map_err(|e| Failure::Fatal(e.to_string()))?;
     eprintln!(
-        "serving {pages} pages at {}/ (Ctrl-C to stop)",
-        site.base_url()
+        "serving {pages} pages at {}/ and {} more hosts (Ctrl-C to stop)",
+        site.base_url(),
+        hosts - 1
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

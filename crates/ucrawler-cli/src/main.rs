@@ -83,6 +83,10 @@ enum Command {
         /// Port (0 = any free port)
         #[arg(long, default_value_t = 0, value_name = "P")]
         port: u16,
+        /// Serve this many copies of the site, each on its own free port (to a crawler, that
+        /// many hosts); every base URL is printed, one per line
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        hosts: usize,
         /// Also write the URLs a complete same-host crawl from / must find, one per line
         #[arg(long, value_name = "FILE")]
         expected_urls: Option<PathBuf>,
@@ -110,8 +114,9 @@ fn main() -> ExitCode {
         Command::ServeTestsite {
             pages,
             port,
+            hosts,
             expected_urls,
-        } => demo::serve(pages, port, expected_urls),
+        } => demo::serve(pages, port, hosts, expected_urls),
     };
     match result {
         Ok(code) => code,

@@ -19,7 +19,8 @@ use crate::SiteConfig;
 /// connection. It runs on its own std thread with its own tokio multi-thread runtime
 /// (2 worker threads), so it works from sync tests and from inside another runtime.
 pub struct TestSite {
-    addr: SocketAddr,
+    /// Where it listens: one address, or one per host of a many-host site.
+    addrs: Vec<SocketAddr>,
     base_url: String,
     site: Arc<Site>,
     log: RequestLog,
@@ -36,21 +37,33 @@ impl TestSite {
     /// Serves on `addr`, e.g. `127.0.0.2:0` (Linux routes all of 127/8 to `lo`) or a fixed
     /// port.
     pub fn start_on(addr: SocketAddr, config: SiteConfig) -> io::Result<TestSite> {
+        TestSite::start_all(vec![addr], config)
+    }
+
+    /// Serves `hosts` copies of the site, each on its own ephemeral port of `127.0.0.1` (to a
+    /// crawler, `hosts` different sites: politeness, robots.txt and connections are per
+    /// `host:port`), from one runtime. Links are relative, so each copy links only to itself.
+    pub fn start_hosts(hosts: usize, config: SiteConfig) -> io::Result<TestSite> {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        TestSite::start_all(vec![any; hosts.max(1)], config)
+    }
+
+    fn start_all(addrs: Vec<SocketAddr>, config: SiteConfig) -> io::Result<TestSite> {
         let log = RequestLog::new(config.log_requests);
         let site = Arc::new(Site::new(config));
-        let (ready_tx, ready_rx) = mpsc::channel::<io::Result<SocketAddr>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<io::Result<Vec<SocketAddr>>>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("ucrawler-testsite".into())
             .spawn({
                 let site = Arc::clone(&site);
                 let log = log.clone();
-                move || run(addr, site, log, ready_tx, stop_rx)
+                move || run(addrs, site, log, ready_tx, stop_rx)
             })?;
         match ready_rx.recv() {
-            Ok(Ok(addr)) => Ok(TestSite {
-                addr,
-                base_url: format!("http://{addr}"),
+            Ok(Ok(addrs)) => Ok(TestSite {
+                base_url: format!("http://{}", addrs[0]),
+                addrs,
                 site,
                 log,
                 stop: Some(stop_tx),
@@ -67,9 +80,14 @@ impl TestSite {
         }
     }
 
-    /// The bound address.
+    /// The bound address (the first host's, for a many-host site).
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.addrs[0]
+    }
+
+    /// Every host's `http://127.0.0.1:PORT` (one for a single site).
+    pub fn base_urls(&self) -> Vec<String> {
+        self.addrs.iter().map(|a| format!("http://{a}")).collect()
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).
@@ -128,17 +146,17 @@ impl Drop for TestSite {
 impl std::fmt::Debug for TestSite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TestSite")
-            .field("addr", &self.addr)
+            .field("addrs", &self.addrs)
             .field("pages", &self.site.pages())
             .finish_non_exhaustive()
     }
 }
 
 fn run(
-    addr: SocketAddr,
+    addrs: Vec<SocketAddr>,
     site: Arc<Site>,
     log: RequestLog,
-    ready: mpsc::Sender<io::Result<SocketAddr>>,
+    ready: mpsc::Sender<io::Result<Vec<SocketAddr>>>,
     stop: oneshot::Receiver<()>,
 ) {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -154,18 +172,19 @@ fn run(
         }
     };
     runtime.block_on(async move {
-        let listener = match bind(addr) {
-            Ok(listener) => listener,
+        let listeners = match addrs.into_iter().map(bind).collect::<io::Result<Vec<_>>>() {
+            Ok(listeners) => listeners,
             Err(err) => {
                 let _ = ready.send(Err(err));
                 return;
             }
         };
-        let _ = ready.send(listener.local_addr());
-        tokio::select! {
-            _ = serve(listener, site, Some(log)) => {}
-            _ = stop => {}
+        let bound = listeners.iter().map(TcpListener::local_addr).collect();
+        let _ = ready.send(bound);
+        for listener in listeners {
+            tokio::spawn(serve(listener, Arc::clone(&site), Some(log.clone())));
         }
+        let _ = stop.await;
     });
     // Cancels every connection task (slow drips, endless bodies...).
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -152,6 +152,7 @@ impl Crawl {
         let mut stats = self.counters.snapshot();
         stats.memory = self.budget.stats();
         stats.fetch_window = self.runtime.window.size() as u64;
+        stats.descriptors = self.runtime.connections.stats();
         stats
     }
 

@@ -106,6 +106,17 @@ impl CrawlError {
         }
     }
 
+    /// The process ran out of file descriptors (`EMFILE`, `ENFILE`): a moment's shortage, not
+    /// something wrong with the page; it is retried without spending one of its `retries`.
+    pub fn is_out_of_descriptors(&self) -> bool {
+        match self {
+            Self::Connect(m) | Self::Dns(m) | Self::Http(m) | Self::Tls(m) => {
+                m.contains("Too many open files")
+            }
+            _ => false,
+        }
+    }
+
     /// Maps an HTTP client error to the cause a user can act on.
     pub(crate) fn from_reqwest(error: &reqwest::Error) -> CrawlError {
         let chain = error_chain(error);

@@ -66,4 +66,4 @@ pub use distributed::{
 pub use error::{ConfigError, CrawlError, Error};
 pub use fetch::is_html;
 pub use page::{Page, Request, Timings};
-pub use stats::{EndReason, Stats};
+pub use stats::{DescriptorStats, EndReason, Stats};

@@ -18,6 +18,8 @@ pub struct Request {
     pub meta: Option<Bytes>,
     /// Attempts already made (the engine counts retries here).
     pub(crate) attempts: u32,
+    /// Dispatched before and sent back for another attempt.
+    pub(crate) retrying: bool,
     /// Taken from a Redis frontier: acknowledged there once its page is delivered.
     pub(crate) lease: Option<Lease>,
 }
@@ -29,6 +31,7 @@ impl Request {
             depth: 0,
             meta: None,
             attempts: 0,
+            retrying: false,
             lease: None,
         }
     }

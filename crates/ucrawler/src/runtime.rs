@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::fetch::build_client;
+use crate::fetch::{build_client, Connections};
 use crate::parse::ParserPool;
 use crate::pipeline::FetchWindow;
 use crate::politeness::{self, AddressGuard, HostGate};
@@ -15,7 +15,8 @@ use crate::politeness::{self, AddressGuard, HostGate};
 /// Threads and connections, shared by every crawl of a crawler.
 pub(crate) struct Runtime {
     tokio: Option<tokio::runtime::Runtime>,
-    pub client: reqwest::Client,
+    /// The HTTP client, in generations that keep its connections within a descriptor budget.
+    pub connections: Connections,
     pub parsers: ParserPool,
     /// The global `concurrency` limit, shared by all crawls, adapted to what the parsers absorb.
     pub window: Arc<FetchWindow>,
@@ -41,14 +42,14 @@ impl Runtime {
             .build()
             .map_err(|e| Error::Startup(format!("tokio runtime: {e}")))?;
         // reqwest's connector needs a runtime context when it is built.
-        let client = {
+        let connections = {
             let _guard = tokio.enter();
-            build_client(config, guard.clone())?
+            Connections::new(config, |budget| build_client(config, guard.clone(), budget))?
         };
         let parsers = ParserPool::new(config.parser_threads())?;
         Ok(Runtime {
             tokio: Some(tokio),
-            client,
+            connections,
             parsers,
             window: FetchWindow::new(config.concurrency, config.parser_threads()),
             hosts: politeness::process_gate(),

@@ -96,6 +96,7 @@ impl Counters {
             seen: self.seen.load(Relaxed),
             out_of_scope: self.out_of_scope.load(Relaxed),
             fetch_window: 0,
+            descriptors: DescriptorStats::default(),
             end_reason: EndReason::from_u8(self.end_reason.load(Relaxed)),
             memory: MemoryStats::default(),
         }
@@ -128,10 +129,23 @@ pub struct Stats {
     /// Requests the crawler lets run ahead of its parsers now (fetching or waiting for a parser
     /// thread): between one per parser and `concurrency`, shared by its crawls.
     pub fetch_window: u64,
+    /// The crawler's open descriptors against its budget (shared by its crawls).
+    pub descriptors: DescriptorStats,
     /// Why the crawl ended; `None` while it runs.
     pub end_reason: Option<EndReason>,
     /// The crawler's memory budget and what is accounted against it now (shared by its crawls).
     pub memory: MemoryStats,
+}
+
+/// Open files of the process against the crawler's descriptor budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DescriptorStats {
+    /// Descriptors open in the process (sampled; 0 where the system does not tell).
+    pub open: u64,
+    /// The most the crawler lets its connections take it to.
+    pub budget: u64,
+    /// Connects that had to wait for descriptors to be freed.
+    pub waits: u64,
 }
 
 /// Why a crawl ended. Every crawl ends, and says why.

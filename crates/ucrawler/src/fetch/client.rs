@@ -6,13 +6,20 @@ use std::sync::Arc;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{redirect, Client};
 
+use super::connections::{idle_timeout, BudgetLayer};
+
 use crate::config::Config;
 use crate::error::{ConfigError, Error};
 use crate::politeness::{AddressGuard, GuardedResolver};
 
 /// Builds the HTTP client shared by every crawl of a crawler. Redirects are followed by hand
-/// (see [`super::http::fetch`]); name resolution goes through the `private_addresses` guard.
-pub fn build_client(config: &Config, guard: Arc<AddressGuard>) -> Result<Client, Error> {
+/// (see [`super::http::fetch`]); name resolution goes through the `private_addresses` guard;
+/// new connections are held to the descriptor budget (see [`super::connections`]).
+pub(crate) fn build_client(
+    config: &Config,
+    guard: Arc<AddressGuard>,
+    budget: BudgetLayer,
+) -> Result<Client, Error> {
     let mut headers = HeaderMap::new();
     for (name, value) in &config.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
@@ -27,11 +34,14 @@ pub fn build_client(config: &Config, guard: Arc<AddressGuard>) -> Result<Client,
         .redirect(redirect::Policy::none())
         .connect_timeout(config.connect_timeout)
         .timeout(config.timeout)
-        .pool_max_idle_per_host(config.per_host.max(config.concurrency.min(256)))
+        // A host never has more than `per_host` requests in flight from this crawler.
+        .pool_max_idle_per_host(config.per_host)
+        .pool_idle_timeout(idle_timeout(config))
         .tcp_nodelay(true)
         .cookie_store(config.cookies)
         .danger_accept_invalid_certs(config.accept_invalid_certs)
-        .dns_resolver(Arc::new(GuardedResolver(guard)));
+        .dns_resolver(Arc::new(GuardedResolver(guard)))
+        .connector_layer(budget);
     builder = match &config.proxy {
         Some(proxy) => builder.proxy(
             reqwest::Proxy::all(proxy)

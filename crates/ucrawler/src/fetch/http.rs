@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderMap, CONNECTION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Client, Response};
 use url::Url;
 
@@ -28,6 +28,8 @@ pub fn is_html(content_type: Option<&str>) -> bool {
 /// What one fetch needs besides the URL.
 pub(crate) struct FetchContext<'a> {
     pub client: &'a Client,
+    /// Leave the page's connection open for the host's next request.
+    pub keep_alive: bool,
     pub config: &'a Config,
     pub scope: &'a Scope,
     pub robots: &'a RobotsCache,
@@ -82,7 +84,11 @@ async fn fetch_hops(
                 return fetched;
             }
         }
-        let response = match cx.client.get(current.clone()).send().await {
+        let mut request = cx.client.get(current.clone());
+        if !cx.keep_alive {
+            request = request.header(CONNECTION, "close");
+        }
+        let response = match request.send().await {
             Ok(response) => response,
             Err(e) => return Fetched::failed(Some(current), CrawlError::from_reqwest(&e), started),
         };

@@ -1,12 +1,14 @@
 //! The fetch stage: the task that fetches one page ([`task`]), one HTTP exchange with its
-//! redirects, caps and timeouts ([`http`]), the shared client ([`client`]) and the retry policy
-//! ([`retry`]).
+//! redirects, caps and timeouts ([`http`]), the shared client ([`client`]) in generations that
+//! keep connections within a descriptor budget ([`connections`]) and the retry policy ([`retry`]).
 
 mod client;
+mod connections;
 mod http;
 mod retry;
 mod task;
 
 pub(crate) use client::build_client;
+pub(crate) use connections::Connections;
 pub use http::is_html;
 pub(crate) use task::{fetch_page, FetchJob};

@@ -9,6 +9,9 @@ use crate::config::Config;
 use crate::pipeline::Fetched;
 use crate::random;
 
+/// After running out of file descriptors, the host's next request waits this long.
+const OUT_OF_DESCRIPTORS_PAUSE: Duration = Duration::from_millis(100);
+
 /// What happens after one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AfterAttempt {
@@ -16,10 +19,23 @@ pub(crate) struct AfterAttempt {
     pub retry: bool,
     /// How long the host waits before its next request.
     pub pause: Duration,
+    /// The attempt counts against `retries` (running out of descriptors does not).
+    pub spent: bool,
 }
 
 /// Decides after attempt number `attempts` (0 for the first) of a page.
 pub(crate) fn after_attempt(config: &Config, fetched: &Fetched, attempts: u32) -> AfterAttempt {
+    if fetched
+        .error
+        .as_ref()
+        .is_some_and(|e| e.is_out_of_descriptors())
+    {
+        return AfterAttempt {
+            retry: true,
+            pause: OUT_OF_DESCRIPTORS_PAUSE,
+            spent: false,
+        };
+    }
     let retry =
         fetched.error.as_ref().is_some_and(|e| e.is_transient()) && attempts < config.retries;
     let asked = fetched
@@ -31,7 +47,11 @@ pub(crate) fn after_attempt(config: &Config, fetched: &Fetched, attempts: u32) -
         // A server that asks us to slow down is obeyed even when we give up on the page.
         (false, None) => Duration::ZERO,
     };
-    AfterAttempt { retry, pause }
+    AfterAttempt {
+        retry,
+        pause,
+        spent: true,
+    }
 }
 
 /// `base * 2^(attempt-1)`, scaled by a jitter factor in [0.5, 1.5) so that many crawlers
@@ -71,7 +91,8 @@ mod tests {
             last,
             AfterAttempt {
                 retry: false,
-                pause: Duration::ZERO
+                pause: Duration::ZERO,
+                spent: true
             }
         );
         fetched.retry_after = Some(Duration::from_secs(3600 * 24));
@@ -82,5 +103,9 @@ mod tests {
         );
         let permanent = Fetched::failed(None, CrawlError::HttpStatus(404), now);
         assert!(!after_attempt(&config, &permanent, 0).retry);
+        let emfile = "tcp connect error: Too many open files (os error 24)";
+        let out = Fetched::failed(None, CrawlError::Connect(emfile.into()), now);
+        let next = after_attempt(&config, &out, config.retries + 5);
+        assert!(next.retry && !next.spent, "{next:?}");
     }
 }

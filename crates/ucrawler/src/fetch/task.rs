@@ -21,6 +21,8 @@ use crate::politeness::HostHold;
 pub(crate) struct FetchJob {
     pub ctx: Arc<CrawlCtx>,
     pub client: reqwest::Client,
+    /// Leave the connection open for the host's next request.
+    pub keep_alive: bool,
     pub parsers: ParserPool,
     pub extractor: Arc<Extractor>,
     pub hold: HostHold,
@@ -35,6 +37,7 @@ pub(crate) async fn fetch_page(job: FetchJob) {
     let FetchJob {
         ctx,
         client,
+        keep_alive,
         parsers,
         extractor,
         mut hold,
@@ -62,6 +65,7 @@ pub(crate) async fn fetch_page(job: FetchJob) {
         Ok(url) => {
             let cx = FetchContext {
                 client: &client,
+                keep_alive,
                 config,
                 scope: &ctx.scope,
                 robots: &ctx.robots,
@@ -88,14 +92,17 @@ pub(crate) async fn fetch_page(job: FetchJob) {
     hold.crawl_delay = fetched.crawl_delay;
     let host = hold.host.clone();
     drop(hold);
-    request.attempts += 1;
+    if next.spent {
+        request.attempts += 1;
+    }
     if next.retry {
+        request.retrying = true;
         // The page slot is given back: the request waits in the scheduler, not in memory here.
         drop((slot, permit));
         let _ = ctx.events.send(Event::Retry { host, request });
         return;
     }
-    fetched.attempts = request.attempts;
+    fetched.attempts = request.attempts.max(1);
     let page = FetchedPage {
         ctx,
         extractor,

@@ -66,11 +66,9 @@ pub(super) fn build_page(
         for link in &extracted.links {
             if ctx.scope.allows(link, requested, final_url) {
                 to_follow.push(Request {
-                    url: link.to_string(),
                     depth: request.depth + 1,
                     meta: request.meta.clone(),
-                    attempts: 0,
-                    lease: None,
+                    ..Request::new(link.to_string())
                 });
             } else {
                 ctx.counters.out_of_scope.fetch_add(1, Relaxed);

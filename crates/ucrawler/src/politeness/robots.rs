@@ -218,6 +218,10 @@ fn rules_for(
             }
         }
         Some(Ok((status, _))) if (400..500).contains(&status) => (Rules::AllowAll, TTL),
+        // Out of descriptors for a moment: ask again at once, never remember it.
+        Some(Err(error)) if error.is_out_of_descriptors() => {
+            (Rules::Unreachable(error), Duration::ZERO)
+        }
         Some(Err(error)) => (Rules::Unreachable(error), UNREACHABLE_TTL),
         _ => (Rules::DisallowAll, UNREACHABLE_TTL),
     }

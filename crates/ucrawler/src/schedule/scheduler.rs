@@ -386,6 +386,9 @@ impl Scheduler {
             },
             _ => (None, false),
         };
+        // Under descriptor pressure a host's connection stays open only for what waits for it.
+        let keep_alive =
+            !self.runtime.connections.close_when_idle() || self.parking.has_parked(&host);
         let hold = match self
             .runtime
             .hosts
@@ -400,7 +403,7 @@ impl Scheduler {
             }
         };
         self.queued_bytes -= request_bytes(&request);
-        if request.attempts == 0 {
+        if !request.retrying {
             // A retry is still the same page: outstanding since its first dispatch.
             self.outstanding += 1;
             self.dispatched += 1;
@@ -409,7 +412,8 @@ impl Scheduler {
         self.publish_sizes();
         tokio::spawn(fetch_page(FetchJob {
             ctx: self.ctx.clone(),
-            client: self.runtime.client.clone(),
+            client: self.runtime.connections.client().clone(),
+            keep_alive,
             parsers: self.runtime.parsers.clone(),
             extractor: self.extractor.clone(),
             hold,
