@@ -150,6 +150,26 @@ fn crawl_delay_spaces_requests_and_is_capped() {
 }
 
 #[test]
+fn robots_txt_is_one_of_the_host_requests_spaced_by_its_crawl_delay() {
+    let site = site_with(Some("User-agent: *\nCrawl-delay: 0.3\n"));
+    let seeds: Vec<String> = (1..=3)
+        .map(|i| site.url(&format!("/page/{i}.html")))
+        .collect();
+    let pages = crawl(quick().build().unwrap(), seeds);
+    assert!(pages.values().all(Page::is_ok), "{pages:?}");
+    let mut log = site.request_log();
+    log.sort_by_key(|r| r.started);
+    assert_eq!(log[0].path, "/robots.txt");
+    assert_eq!(log.len(), 4, "{log:?}");
+    let first_gap = log[1].started - log[0].started;
+    assert!(
+        first_gap >= Duration::from_millis(270),
+        "the first page went {first_gap:?} after robots.txt"
+    );
+    assert_spaced(&log, Duration::from_millis(300));
+}
+
+#[test]
 fn per_host_limit_and_delay_seen_from_the_server() {
     let site = site();
     let seeds: Vec<String> = (1..=8)

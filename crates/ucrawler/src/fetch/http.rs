@@ -70,6 +70,7 @@ async fn fetch_hops(
             return Fetched::failed(Some(current), refused, started);
         }
         if config.robots {
+            let probing = redirects == 0 && cx.robots.cached(&current).is_none();
             let rules = cx.robots.rules(cx.client, &current, config.timeout).await;
             if crawl_delay.is_none() {
                 crawl_delay = rules.crawl_delay().map(|d| d.min(config.max_crawl_delay));
@@ -82,6 +83,11 @@ async fn fetch_hops(
                     Fetched::failed(Some(current), CrawlError::RobotsDisallowed, started);
                 fetched.crawl_delay = crawl_delay;
                 return fetched;
+            }
+            let gap = crawl_delay.unwrap_or_default().max(config.delay);
+            if probing && !gap.is_zero() {
+                // robots.txt was this host's request: the page waits its turn like any other.
+                return Fetched::deferred(current, started, crawl_delay);
             }
         }
         let mut request = cx.client.get(current.clone());
@@ -165,6 +171,7 @@ async fn read_response(
         retry_after,
         crawl_delay: None,
         memory_cut: false,
+        deferred: false,
         reservation: None,
         error: None,
     };

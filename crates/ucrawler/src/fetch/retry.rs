@@ -19,12 +19,21 @@ pub(crate) struct AfterAttempt {
     pub retry: bool,
     /// How long the host waits before its next request.
     pub pause: Duration,
-    /// The attempt counts against `retries` (running out of descriptors does not).
+    /// The attempt counts against `retries` (running out of descriptors, or an attempt that
+    /// only fetched robots.txt, does not).
     pub spent: bool,
 }
 
 /// Decides after attempt number `attempts` (0 for the first) of a page.
 pub(crate) fn after_attempt(config: &Config, fetched: &Fetched, attempts: u32) -> AfterAttempt {
+    if fetched.deferred {
+        // Only robots.txt was fetched: the host gate holds the page back for the host's gap.
+        return AfterAttempt {
+            retry: true,
+            pause: Duration::ZERO,
+            spent: false,
+        };
+    }
     if fetched
         .error
         .as_ref()

@@ -28,12 +28,24 @@ pub struct Fetched {
     pub crawl_delay: Option<Duration>,
     /// The body was cut because `max_memory` was spent.
     pub memory_cut: bool,
+    /// Not fetched yet: this attempt fetched the host's robots.txt, and the host's `delay` or
+    /// Crawl-delay must pass before the page itself is requested.
+    pub deferred: bool,
     /// The body's bytes in the memory budget, held until the page is parsed.
     pub reservation: Option<Reservation>,
     pub error: Option<CrawlError>,
 }
 
 impl Fetched {
+    /// An attempt that only fetched the host's robots.txt (see `deferred`).
+    pub fn deferred(url: Url, started: Instant, crawl_delay: Option<Duration>) -> Self {
+        let mut fetched = Self::failed(Some(url), CrawlError::RobotsDisallowed, started);
+        fetched.error = None;
+        fetched.deferred = true;
+        fetched.crawl_delay = crawl_delay;
+        fetched
+    }
+
     pub fn failed(url: Option<Url>, error: CrawlError, started: Instant) -> Self {
         Self {
             final_url: url,
@@ -48,6 +60,7 @@ impl Fetched {
             retry_after: None,
             crawl_delay: None,
             memory_cut: false,
+            deferred: false,
             reservation: None,
             error: Some(error),
         }
