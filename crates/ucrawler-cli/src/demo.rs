@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ucrawler_testsite::{SiteConfig, TestSite};
+use ucrawler_testsite::{Latency, SiteConfig, TestSite};
 
 use crate::args::CrawlOptions;
 use crate::{build_crawler, output, Failure};
@@ -61,10 +61,12 @@ pub fn serve(
     pages: usize,
     port: u16,
     hosts: usize,
+    latency: &str,
     expected_urls: Option<PathBuf>,
 ) -> Result<ExitCode, Failure> {
     let config = SiteConfig {
         pages,
+        latency: Latency::parse(latency).map_err(|e| Failure::Usage(format!("--latency {e}")))?,
         ..SiteConfig::default()
     };
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -103,6 +105,14 @@ pub fn serve(
     runtime
         .block_on(tokio::signal::ctrl_c())
         .map_err(|e| Failure::Fatal(format!("waiting for Ctrl-C: {e}")))?;
+    // What the server saw, for benchmarks: busy time over wall time is the mean in flight.
+    eprintln!(
+        "{}",
+        serde_json::json!({
+            "requests": site.requests_served(),
+            "busy_seconds": site.log().busy().as_secs_f64(),
+        })
+    );
     site.shutdown();
     Ok(ExitCode::SUCCESS)
 }

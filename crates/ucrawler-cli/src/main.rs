@@ -87,6 +87,10 @@ enum Command {
         /// many hosts); every base URL is printed, one per line
         #[arg(long, default_value_t = 1, value_name = "N")]
         hosts: usize,
+        /// How long each host takes to answer: none, a range like 30ms..60ms, or web (most
+        /// hosts 30-60 ms, 21 % 150-300 ms, the first two 1.5 s)
+        #[arg(long, default_value = "none", value_name = "LATENCY")]
+        latency: String,
         /// Also write the URLs a complete same-host crawl from / must find, one per line
         #[arg(long, value_name = "FILE")]
         expected_urls: Option<PathBuf>,
@@ -115,8 +119,9 @@ fn main() -> ExitCode {
             pages,
             port,
             hosts,
+            latency,
             expected_urls,
-        } => demo::serve(pages, port, hosts, expected_urls),
+        } => demo::serve(pages, port, hosts, &latency, expected_urls),
     };
     match result {
         Ok(code) => code,

@@ -20,6 +20,7 @@ mod body;
 mod bomb;
 pub mod hostile;
 mod html;
+mod latency;
 mod links;
 mod log;
 mod reply;
@@ -29,6 +30,7 @@ mod site;
 mod testsite;
 
 pub use hostile::{CHARSET_TITLE_ISO_8859_1, CHARSET_TITLE_SHIFT_JIS, CHARSET_TITLE_WINDOWS_1251};
+pub use latency::Latency;
 pub use log::{LoggedRequest, RequestLog, MAX_LOGGED};
 pub use server::serve;
 pub use site::{Rendered, Site, DEFAULT_ROBOTS_TXT};
@@ -45,6 +47,8 @@ pub struct SiteConfig {
     pub robots_txt: Option<String>,
     /// Record every request in [`TestSite::request_log`] (default false).
     pub log_requests: bool,
+    /// How long each host takes to answer (default: at once).
+    pub latency: Latency,
 }
 
 impl Default for SiteConfig {
@@ -54,6 +58,7 @@ impl Default for SiteConfig {
             seed: 1,
             robots_txt: None,
             log_requests: false,
+            latency: Latency::None,
         }
     }
 }

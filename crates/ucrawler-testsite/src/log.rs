@@ -37,6 +37,8 @@ pub struct RequestLog {
 struct Inner {
     record: bool,
     served: AtomicU64,
+    /// Time spent answering, summed over requests (µs).
+    busy_micros: AtomicU64,
     entries: Mutex<Vec<LoggedRequest>>,
 }
 
@@ -54,6 +56,18 @@ impl RequestLog {
     /// Requests received so far (counted when the request head has been read).
     pub fn requests_served(&self) -> u64 {
         self.inner.served.load(Ordering::Relaxed)
+    }
+
+    /// Time spent answering, summed over every request: divided by a crawl's wall time, the
+    /// mean number of requests in flight.
+    pub fn busy(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.inner.busy_micros.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn add_busy(&self, spent: std::time::Duration) {
+        self.inner
+            .busy_micros
+            .fetch_add(spent.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// The recorded entries, in order of completion (sort by `started` for arrival order).

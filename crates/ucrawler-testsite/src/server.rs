@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 
 use crate::body::Body;
 use crate::hostile::{self, HostileState};
+use crate::latency::{Delay, Latency};
 use crate::log::{LoggedRequest, RequestLog};
 use crate::reply::{not_found, response, small_page};
 use crate::site::Site;
@@ -36,6 +37,17 @@ pub async fn serve(
     site: Arc<Site>,
     log: Option<RequestLog>,
 ) -> io::Result<()> {
+    serve_host(listener, site, log, Delay::new(&Latency::None, 0)).await
+}
+
+/// [`serve`], answering each request after `delay` (one host of a many-host site).
+pub(crate) async fn serve_host(
+    listener: TcpListener,
+    site: Arc<Site>,
+    log: Option<RequestLog>,
+    delay: Delay,
+) -> io::Result<()> {
+    let delay = Arc::new(delay);
     let ctx = Arc::new(Ctx {
         site,
         log,
@@ -55,9 +67,21 @@ pub async fn serve(
         // Small responses must not wait for Nagle on keep-alive connections.
         let _ = stream.set_nodelay(true);
         let ctx = Arc::clone(&ctx);
+        let delay = Arc::clone(&delay);
         tokio::spawn(async move {
             let service = service_fn(move |req: Request<Incoming>| {
-                std::future::ready(Ok::<_, Infallible>(handle(&ctx, &req, peer)))
+                let (ctx, delay) = (Arc::clone(&ctx), Arc::clone(&delay));
+                async move {
+                    let started = Instant::now();
+                    if let Some(wait) = delay.next() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    let response = handle(&ctx, &req, peer);
+                    if let Some(log) = &ctx.log {
+                        log.add_busy(started.elapsed());
+                    }
+                    Ok::<_, Infallible>(response)
+                }
             });
             // Errors here are the client's doing (disconnects, garbage, deliberate resets).
             let _ = http1::Builder::new()

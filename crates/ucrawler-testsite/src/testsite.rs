@@ -10,8 +10,9 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 
+use crate::latency::{Delay, Latency};
 use crate::log::{LoggedRequest, RequestLog};
-use crate::server::serve;
+use crate::server::serve_host;
 use crate::site::Site;
 use crate::SiteConfig;
 
@@ -50,6 +51,7 @@ impl TestSite {
 
     fn start_all(addrs: Vec<SocketAddr>, config: SiteConfig) -> io::Result<TestSite> {
         let log = RequestLog::new(config.log_requests);
+        let latency = config.latency.clone();
         let site = Arc::new(Site::new(config));
         let (ready_tx, ready_rx) = mpsc::channel::<io::Result<Vec<SocketAddr>>>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -58,7 +60,7 @@ impl TestSite {
             .spawn({
                 let site = Arc::clone(&site);
                 let log = log.clone();
-                move || run(addrs, site, log, ready_tx, stop_rx)
+                move || run(addrs, site, latency, log, ready_tx, stop_rx)
             })?;
         match ready_rx.recv() {
             Ok(Ok(addrs)) => Ok(TestSite {
@@ -155,6 +157,7 @@ impl std::fmt::Debug for TestSite {
 fn run(
     addrs: Vec<SocketAddr>,
     site: Arc<Site>,
+    latency: Latency,
     log: RequestLog,
     ready: mpsc::Sender<io::Result<Vec<SocketAddr>>>,
     stop: oneshot::Receiver<()>,
@@ -181,8 +184,14 @@ fn run(
         };
         let bound = listeners.iter().map(TcpListener::local_addr).collect();
         let _ = ready.send(bound);
-        for listener in listeners {
-            tokio::spawn(serve(listener, Arc::clone(&site), Some(log.clone())));
+        for (host, listener) in listeners.into_iter().enumerate() {
+            let delay = Delay::new(&latency, host);
+            tokio::spawn(serve_host(
+                listener,
+                Arc::clone(&site),
+                Some(log.clone()),
+                delay,
+            ));
         }
         let _ = stop.await;
     });
