@@ -4,13 +4,16 @@
 //! - At start the soft `RLIMIT_NOFILE` is raised to the hard one (as servers do).
 //! - Keep-alive is per host and short: at most `per_host` idle connections to a host (it never
 //!   has more requests in flight from this crawler), closed after [`idle_timeout`].
-//! - The budget is `min(2 × concurrency + 64, soft limit − 64)` descriptors. Past half of it,
+//! - The budget is `min(2 × concurrency + 64, soft limit − 64 − the process's own)` descriptors
+//!   on top of those the process had open before (an app's database sockets and log files),
+//!   never less than `concurrency + 8`. Past half of it,
 //!   a request asks the server to close its connection (`Connection: close`) unless more
 //!   requests to its host are waiting right behind it: hosts that are done stop holding
 //!   sockets, busy ones keep theirs. (The HTTP client's pool has no per-host handle to trim
 //!   idle connections with; this is how finished hosts come to cost nothing.)
-//! - A connect waits while the process's open descriptors (sampled from `/proc/self/fd`) plus
-//!   the connects under way would exceed the budget, until idle connections time out.
+//! - A connect waits while the crawler's descriptors (sampled from `/proc/self/fd`) plus the
+//!   connects under way would exceed the budget, until idle connections time out — 2 s at
+//!   most: the budget paces the crawler, it never stalls it.
 //! - Should `EMFILE` happen all the same (descriptors opened elsewhere in the process), the
 //!   page is retried after a short pause without spending one of its `retries`.
 
@@ -36,6 +39,8 @@ const RESERVE: u64 = 64;
 const SAMPLE_EVERY: Duration = Duration::from_millis(25);
 /// `sampled_at` before the first look at `/proc/self/fd`.
 const RESAMPLE: u64 = u64::MAX;
+/// The longest a connect waits for the budget.
+const MAX_WAIT: Duration = Duration::from_secs(2);
 /// How long a connect waits before looking again while over the budget.
 const WAIT: Duration = Duration::from_millis(10);
 
@@ -69,6 +74,10 @@ fn open_descriptors() -> Option<u64> {
 /// The descriptor budget, shared by the client's connector layer and [`Connections`].
 #[derive(Debug)]
 pub(crate) struct DescriptorBudget {
+    /// Descriptors the process had open before the crawler made any connection (the app's own:
+    /// a Rails process holds database sockets, log files…); the budget is on top of them.
+    baseline: u64,
+    /// The crawler's share: open descriptors beyond `baseline` it may take.
     limit: u64,
     /// Connects under way (their sockets may not show in `/proc` yet).
     connecting: AtomicUsize,
@@ -83,9 +92,14 @@ pub(crate) struct DescriptorBudget {
 impl DescriptorBudget {
     fn new(config: &Config) -> Arc<Self> {
         let soft = raise_descriptor_limit().unwrap_or(1024);
+        let baseline = open_descriptors().unwrap_or(0);
         let wanted = 2 * config.concurrency as u64 + RESERVE;
+        let room = soft.saturating_sub(baseline + RESERVE);
         Arc::new(Self {
-            limit: wanted.min(soft.saturating_sub(RESERVE)).max(RESERVE),
+            baseline,
+            // Never below what `concurrency` needs in flight: past the hard limit, EMFILE is
+            // back-pressure anyway.
+            limit: wanted.min(room).max(config.concurrency as u64 + 8),
             connecting: AtomicUsize::new(0),
             sampled: AtomicU64::new(0),
             sampled_at: AtomicU64::new(RESAMPLE),
@@ -111,18 +125,25 @@ impl DescriptorBudget {
         self.sampled.load(Ordering::Relaxed)
     }
 
-    /// Whether connections should be let go after their request (past half the budget).
-    fn under_pressure(&self) -> bool {
-        self.open() * 2 >= self.limit
+    /// The crawler's descriptors now (those opened beyond the baseline).
+    fn used(&self) -> u64 {
+        self.open().saturating_sub(self.baseline)
     }
 
-    /// Waits until one more connection fits in the budget. The returned guard counts the
-    /// connect until it ends.
+    /// Whether connections should be let go after their request (past half the budget).
+    fn under_pressure(&self) -> bool {
+        self.used() * 2 >= self.limit
+    }
+
+    /// Waits until one more connection fits in the budget, for `MAX_WAIT` at most (the budget
+    /// paces the crawler; it must never stall it, say when the app around it opens files of
+    /// its own). The returned guard counts the connect until it ends.
     async fn admit(self: Arc<Self>) -> Connecting {
         let mut waited = false;
+        let give_up = Instant::now() + MAX_WAIT;
         loop {
             let connecting = self.connecting.fetch_add(1, Ordering::AcqRel) as u64;
-            if self.open() + connecting < self.limit {
+            if self.used() + connecting < self.limit || Instant::now() >= give_up {
                 return Connecting(self);
             }
             self.connecting.fetch_sub(1, Ordering::AcqRel);
@@ -224,7 +245,7 @@ impl Connections {
     pub fn stats(&self) -> DescriptorStats {
         DescriptorStats {
             open: self.budget.open(),
-            budget: self.budget.limit,
+            budget: self.budget.baseline + self.budget.limit,
             waits: self.budget.waits.load(Ordering::Relaxed),
         }
     }
@@ -249,8 +270,9 @@ mod tests {
         let config = Config::default();
         let budget = DescriptorBudget::new(&config);
         let (soft, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
-        assert!(budget.limit <= soft - RESERVE);
+        assert!(budget.baseline + budget.limit <= soft - RESERVE);
         assert!(budget.limit <= 2 * config.concurrency as u64 + RESERVE);
+        assert!(budget.limit > config.concurrency as u64);
         assert!(
             open_descriptors().unwrap() > 2,
             "stdin, stdout, stderr at least"
@@ -260,6 +282,7 @@ mod tests {
     #[tokio::test]
     async fn a_connect_over_budget_waits() {
         let budget = Arc::new(DescriptorBudget {
+            baseline: 0,
             limit: 1, // this test process has more open already
             connecting: AtomicUsize::new(0),
             sampled: AtomicU64::new(0),
@@ -271,6 +294,11 @@ mod tests {
         assert!(waited.await.is_err(), "admitted over the budget");
         assert!(budget.under_pressure());
         assert_eq!(budget.waits.load(Ordering::Acquire), 1);
+        assert_eq!(budget.connecting.load(Ordering::Acquire), 0);
+        // It paces, never stalls: after MAX_WAIT the connect goes ahead.
+        let started = Instant::now();
+        drop(budget.clone().admit().await);
+        assert!(started.elapsed() >= MAX_WAIT, "{:?}", started.elapsed());
         assert_eq!(budget.connecting.load(Ordering::Acquire), 0);
     }
 }
