@@ -30,6 +30,9 @@ pub(crate) struct FetchContext<'a> {
     pub client: &'a Client,
     /// Leave the page's connection open for the host's next request.
     pub keep_alive: bool,
+    /// The host's robots.txt was not known when the scheduler dispatched the page: this fetch
+    /// finds it out.
+    pub probing_robots: bool,
     pub config: &'a Config,
     pub scope: &'a Scope,
     pub robots: &'a RobotsCache,
@@ -70,7 +73,6 @@ async fn fetch_hops(
             return Fetched::failed(Some(current), refused, started);
         }
         if config.robots {
-            let probing = redirects == 0 && cx.robots.cached(&current).is_none();
             let rules = cx.robots.rules(cx.client, &current, config.timeout).await;
             if crawl_delay.is_none() {
                 crawl_delay = rules.crawl_delay().map(|d| d.min(config.max_crawl_delay));
@@ -85,7 +87,7 @@ async fn fetch_hops(
                 return fetched;
             }
             let gap = crawl_delay.unwrap_or_default().max(config.delay);
-            if probing && !gap.is_zero() {
+            if cx.probing_robots && redirects == 0 && !gap.is_zero() {
                 // robots.txt was this host's request: the page waits its turn like any other.
                 return Fetched::deferred(current, started, crawl_delay);
             }

@@ -23,6 +23,8 @@ pub(crate) struct FetchJob {
     pub client: reqwest::Client,
     /// Leave the connection open for the host's next request.
     pub keep_alive: bool,
+    /// The host's robots.txt is not known yet (the host gate lets only this request go).
+    pub probing_robots: bool,
     pub parsers: ParserPool,
     pub extractor: Arc<Extractor>,
     pub hold: HostHold,
@@ -38,6 +40,7 @@ pub(crate) async fn fetch_page(job: FetchJob) {
         ctx,
         client,
         keep_alive,
+        probing_robots,
         parsers,
         extractor,
         mut hold,
@@ -66,6 +69,7 @@ pub(crate) async fn fetch_page(job: FetchJob) {
             let cx = FetchContext {
                 client: &client,
                 keep_alive,
+                probing_robots,
                 config,
                 scope: &ctx.scope,
                 robots: &ctx.robots,

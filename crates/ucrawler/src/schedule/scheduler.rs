@@ -414,6 +414,7 @@ impl Scheduler {
             ctx: self.ctx.clone(),
             client: self.runtime.connections.client().clone(),
             keep_alive,
+            probing_robots: probing,
             parsers: self.runtime.parsers.clone(),
             extractor: self.extractor.clone(),
             hold,
