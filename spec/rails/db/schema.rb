@@ -11,6 +11,12 @@ ActiveRecord::Schema.define do
     t.timestamps null: true
   end
 
+  # A site's tags: for the specs of joined relations.
+  create_table :tags, force: true do |t|
+    t.bigint :site_id
+    t.string :name
+  end
+
   create_table :crawl_events, force: true do |t|
     t.integer :pid
     t.bigint :crawler_id

@@ -3,6 +3,9 @@
 class Site < ApplicationRecord
   include UcrawlerNative::Model
 
+  has_many :tags, dependent: nil
+  scope :by_title, -> { order(:title) }
+
   crawls :url, depth: 0,
                update: { title: :title, http_status: :status, crawl_error: :error, crawled_at: :now },
                callback: :record_crawl
