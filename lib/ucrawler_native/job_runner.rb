@@ -31,19 +31,44 @@ module UcrawlerNative
 
     def run(model_name, ids, options)
       model = model_class(model_name)
-      options = options.to_h.transform_keys(&:to_sym)
-      with = (options.delete(:with) || (model.ucrawler_callback ? "callback" : "update")).to_s
-      raise ArgumentError, "\"with\" must be one of #{WITH.inspect} (got #{with.inspect})" unless WITH.include?(with)
-
-      mapping = options.delete(:update)
+      options = options.to_h.transform_keys(&:to_s)
+      with, mapping = plan(model, options)
+      options = options.except("with", "update").transform_keys(&:to_sym)
       options[:on_error] = (options[:on_error] || :skip).to_sym
       relation = model.where(model.primary_key => ids)
       return relation.crawl_and_update(mapping, **options) if with == "update"
 
       callback = model.ucrawler_callback
-      raise ConfigError, "#{model.name} declares no callback: use `crawls :url, callback: :method_name`" unless callback
-
       relation.crawl(**options) { |record, page| record.public_send(callback, page) }
+    end
+
+    # What a job of `model` with these (String-keyed) options does: `["update", mapping]` or
+    # `["callback", nil]`. Raises ConfigError for a job that could only fail, or succeed doing
+    # nothing: crawl_later checks it before enqueueing, the job before crawling.
+    def plan(model, options)
+      ModelCrawl::Declaration.check!(model)
+      ModelCrawl::Settings.split(options.except("with", "update")) # names a wrong option or type first
+      with = (options["with"] || (model.ucrawler_callback ? "callback" : "update")).to_s
+      raise ConfigError, "\"with\" must be one of #{WITH.inspect} (got #{with.inspect})" unless WITH.include?(with)
+      return [with, nil] if with == "callback" && callback!(model)
+
+      mapping = options["update"].presence || model.ucrawler_update
+      if mapping.blank?
+        raise ConfigError, "#{model.name}: a job needs something to do: declare `crawls :url, update: { title: :title, " \
+                           "crawled_at: :now }` (columns to write) or `callback: :method_name`, or pass update: { ... }"
+      end
+      if options.key?("depth") && options["depth"] != 0
+        raise ConfigError, "#{model.name}: an update job writes each record's own page (depth 0), " \
+                           "not depth: #{options["depth"].inspect}; use with: \"callback\" to handle the pages found from it"
+      end
+      ModelCrawl::ColumnMapping.check_columns(model, mapping, "the job's update: mapping")
+      [with, mapping]
+    end
+
+    def callback!(model)
+      return true if model.ucrawler_callback
+
+      raise ConfigError, "#{model.name} declares no callback for with: \"callback\": use `crawls :url, callback: :method_name`"
     end
 
     # Only models that include UcrawlerNative::Model: job arguments never name arbitrary classes.

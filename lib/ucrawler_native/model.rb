@@ -33,8 +33,11 @@ module UcrawlerNative
       # Declares the URL column and default options: engine options (`depth:`, `per_host:`, ...),
       # `batch_size:`, `on_error:`, plus for jobs `update:` (the default column mapping of
       # crawl_and_update) and `callback:` (an instance method jobs call with each page).
+      # What can be checked without the database (options, page fields) is checked here, at
+      # class load; the columns and the callback method before the first crawl or enqueue
+      # (ModelCrawl::Declaration).
       def crawls(column, update: nil, callback: nil, **options)
-        ModelCrawl::Settings.split(options) # unknown options raise here, at class load
+        ModelCrawl::Declaration.declared(self, column: column, update: update, callback: callback, options: options)
         self.ucrawler_url_column = column.to_sym
         self.ucrawler_options = options.transform_keys(&:to_sym).freeze
         self.ucrawler_update = update&.to_h&.freeze
@@ -63,10 +66,14 @@ module UcrawlerNative
       # Keywords naming a column are the mapping, the others options; pass the mapping as a Hash
       # (`crawl_and_update({ depth: :depth }, per_host: 4)`) when a column is named like an
       # option. Without a mapping, the one declared with `crawls ..., update:` is used.
-      def crawl_and_update(mapping = nil, **options)
+      # It writes each record's own page: a `depth:` other than 0 is refused (so is a block: use
+      # `crawl` to handle pages yourself).
+      def crawl_and_update(mapping = nil, **options, &block)
+        raise ConfigError, "crawl_and_update takes no block: use crawl { |record, page| ... } to handle pages" if block
+
         mapping, options = ucrawler_split_mapping(options) if mapping.nil?
         mapping = ucrawler_update if mapping.blank?
-        ModelCrawl.new(all, **options).update(mapping)
+        ModelCrawl.new(all, own_pages: true, **options).update(mapping)
       end
 
       # Enqueues this relation's ids, `ids_per_job` per job, for UcrawlerNative::CrawlJob
@@ -78,7 +85,8 @@ module UcrawlerNative
         raise ArgumentError, "ids_per_job must be a positive Integer" unless ids_per_job.is_a?(Integer) && ids_per_job.positive?
 
         options = JobRunner.job_options(options)
-        column = ModelCrawl.url_column(self)
+        column = ModelCrawl::Declaration.check!(self)
+        JobRunner.plan(self, options) # a job that could only fail, or do nothing, is not enqueued
 
         jobs = 0
         ModelCrawl::KeysetPager.new(all, column: column, size: ids_per_job).each_batch do |rows|

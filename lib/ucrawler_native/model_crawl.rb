@@ -1,6 +1,8 @@
 # frozen_string_literal: true
 
 require_relative "model_crawl/settings"
+require_relative "model_crawl/declaration"
+require_relative "model_crawl/no_url_page"
 require_relative "model_crawl/keyset_pager"
 require_relative "model_crawl/batch_buffer"
 require_relative "model_crawl/record_loader"
@@ -25,14 +27,6 @@ module UcrawlerNative
     FLUSH_INTERVAL = 2.0
 
     class << self
-      # The model's URL column (`crawls :url_column`); ConfigError if it declares none.
-      def url_column(model)
-        column = model.ucrawler_url_column
-        raise ConfigError, "#{model.name} has no URL column: declare `crawls :url_column` in the model" unless column
-
-        column
-      end
-
       # Seconds on a clock that only goes forward (batch ages, crawl durations).
       def monotonic
         Process.clock_gettime(Process::CLOCK_MONOTONIC)
@@ -41,12 +35,13 @@ module UcrawlerNative
 
     attr_reader :crawler, :batch_size
 
-    # `options`: engine options and this layer's (Settings::OWN_OPTIONS).
-    def initialize(relation, **options)
+    # `options`: engine options and this layer's (Settings::OWN_OPTIONS). `own_pages`: crawl
+    # each record's own page only (depth 0; crawl_and_update).
+    def initialize(relation, own_pages: false, **options)
       @relation = relation
       @model = relation.klass
-      @column = self.class.url_column(@model)
-      settings = Settings.new(@model, options)
+      @column = Declaration.check!(@model)
+      settings = Settings.new(@model, options, own_pages: own_pages)
       @batch_size = settings.batch_size
       @on_error = settings.on_error
       @touch = settings.touch
@@ -54,7 +49,8 @@ module UcrawlerNative
       @instrumentation = Instrumentation.new(@model.name, @crawler)
       @records = RecordLoader.new(@relation)
       @updates = ColumnUpdate.new(@model)
-      @seeds = @failures = 0
+      @seeds = @failures = @no_url = 0
+      @on_no_url = nil
     end
 
     # Yields `(record, page)`: pages are collected `batch_size` at a time, their records loaded
@@ -79,14 +75,17 @@ module UcrawlerNative
 
     # Writes each record's own page (depth 0) into the mapped columns, `batch_size` rows per
     # UPDATE statement (see ColumnUpdate). `mapping`: `{ column => :title | :status | :now | "extract.price" | ->(page) {} }`.
+    # Rows without a URL are written too, from a NoUrlPage (error kind :no_url).
     def update(mapping)
-      mapping = ColumnMapping.new(@model, mapping, touch: @touch)
+      mapping = ColumnMapping.new(@model, mapping, touch: @touch, extract: @crawler.options.fetch(:extract, {}).keys)
       run do
         rows = batches { |batch| @updates.write(batch) }
-        stats = crawl_pages(seeds_only: true) do |id, page|
+        write = lambda do |id, page|
           values = run_user_code(id, page) { mapping.values(page) }
           rows << [id, values] if values
         end
+        @on_no_url = ->(id) { write.call(id, NoUrlPage.new(id, @column)) }
+        stats = crawl_pages(seeds_only: true, &write)
         rows.flush
         stats
       end
@@ -99,13 +98,19 @@ module UcrawlerNative
       Enumerator.new do |yielder|
         pager.each_batch do |rows|
           rows.each do |id, url|
-            next unless url.is_a?(String) && !url.empty?
+            next no_url(id) unless url.is_a?(String) && !url.empty?
 
             @seeds += 1
             yielder << [url, id]
           end
         end
       end
+    end
+
+    # A row whose URL is nil or empty: counted (stats[:no_url]), and written by crawl_and_update.
+    def no_url(id)
+      @no_url += 1
+      @on_no_url&.call(id)
     end
 
     def batches(&flush)
@@ -136,7 +141,7 @@ module UcrawlerNative
     end
 
     def summary(engine_stats)
-      engine_stats.merge(seeds: @seeds, records_missing: @records.missing, block_errors: @failures,
+      engine_stats.merge(seeds: @seeds, no_url: @no_url, records_missing: @records.missing, block_errors: @failures,
                          rows_written: @updates.written)
     end
 

@@ -3,33 +3,91 @@
 module UcrawlerNative
   class ModelCrawl
     # What `crawl_and_update` writes: `{ column => :title | :status | :now | "extract.price" |
-    # ->(page) {} }`, checked against the model's columns when built (an unknown column or page
-    # field raises ArgumentError naming it), then turned into a row's values for each page.
+    # ->(page) {} }`, checked when built (an unknown column, page field or extract rule, or a
+    # source whose values the column's type cannot hold, raises naming it), then turned into a
+    # row's values for each page.
     class ColumnMapping
       # Page fields a column can be mapped to (plus :now, "extract.NAME" and any callable taking
-      # the page).
+      # the page), with the kind of value each gives.
       PAGE_VALUES = {
         url: :url.to_proc, final_url: :final_url.to_proc, content_type: :content_type.to_proc,
         title: :title.to_proc, description: :description.to_proc, canonical: :canonical.to_proc,
         depth: :depth.to_proc, bytes: :bytes.to_proc, elapsed: :elapsed.to_proc, attempts: :attempts.to_proc,
         links: :links.to_proc, extracted: :extracted.to_proc, truncated: :truncated?.to_proc, ok: :ok?.to_proc,
-        # No HTTP response (connect error, robots.txt, refused address...): nil, not 0.
-        status: ->(page) { page.status.zero? ? nil : page.status },
+        # nil when there was no HTTP response (connect error, robots.txt, refused address...).
+        status: ->(page) { page.status&.nonzero? },
         error: ->(page) { page.error&.kind&.to_s },
         error_message: ->(page) { page.error&.message }
       }.freeze
+      KINDS = {
+        url: :string, final_url: :string, content_type: :string, title: :string, description: :string,
+        canonical: :string, error: :string, error_message: :string, depth: :integer, bytes: :integer,
+        attempts: :integer, status: :integer, elapsed: :float, truncated: :boolean, ok: :boolean,
+        links: :list, extracted: :list, now: :time, extract: :string
+      }.freeze
+      NUMERIC = %i[integer bigint float decimal].freeze
+      TIMES = %i[datetime timestamp timestamptz date time].freeze
+      # Column types (ActiveRecord's `type_for_attribute(column).type`) a kind of value cannot go
+      # into: ActiveRecord would write 0, nil or raise. Other types (text, json, custom ones)
+      # take anything.
+      REFUSED = {
+        string: NUMERIC + %i[boolean] + TIMES,
+        integer: %i[boolean] + TIMES,
+        float: %i[integer bigint boolean] + TIMES,
+        boolean: %i[float decimal] + TIMES,
+        time: NUMERIC + %i[boolean],
+        list: NUMERIC + %i[boolean] + TIMES
+      }.freeze
+      EXTRACT = /\Aextract\.(.+)\z/.freeze
+
+      class << self
+        # Checks what needs no database: the mapping's shape and its sources (page fields).
+        def check_sources(mapping)
+          unless mapping.respond_to?(:to_h) && !mapping.is_a?(Array)
+            raise ConfigError, "a column mapping is a Hash of column => source (got #{mapping.inspect})"
+          end
+
+          mapping.to_h.each { |column, source| kind(column.to_s, source) }
+        end
+
+        # Checks the mapping against the model's columns (database needed). `where` names the
+        # mapping in messages.
+        def check_columns(model, mapping, where = "crawl_and_update")
+          new(model, mapping, touch: false, where: where)
+        end
+
+        # The kind of value `source` gives (nil for a callable: any), or ArgumentError naming it.
+        def kind(column, source)
+          return nil if source.respond_to?(:call)
+
+          name = source.to_s
+          return :time if name == "now"
+          return :string if name.match?(EXTRACT)
+
+          field = name.delete_suffix("?").to_sym
+          return KINDS.fetch(field) if PAGE_VALUES.key?(field)
+
+          raise ConfigError, "column #{column.inspect}: unknown page field #{source.inspect} " \
+                               "(known: #{PAGE_VALUES.keys.join(", ")}, now, \"extract.NAME\", or a callable)"
+        end
+      end
 
       # `touch`: also set `updated_at` (when the table has it and the mapping does not).
-      def initialize(model, mapping, touch:)
-        raise ArgumentError, "crawl_and_update needs a column mapping, e.g. title: :title, crawled_at: :now" if mapping.blank?
+      # `extract`: the names of the crawler's extract rules, to check "extract.NAME" sources
+      # against (nil: not checked).
+      def initialize(model, mapping, touch:, extract: nil, where: "crawl_and_update")
+        raise ConfigError, "#{where} needs a column mapping, e.g. title: :title, crawled_at: :now" if mapping.blank?
 
+        self.class.check_sources(mapping)
         @model = model
         columns = model.column_names
         @readers = mapping.to_h.map do |column, source|
           column = column.to_s
-          raise ArgumentError, "#{model.name} has no column #{column.inspect} (columns: #{columns.join(", ")})" unless columns.include?(column)
+          raise ConfigError, "#{model.name} has no column #{column.inspect} (#{where}; columns: #{columns.join(", ")})" unless columns.include?(column)
 
-          [column, reader(column, source)]
+          check_type(column, source)
+          check_extract(column, source, extract) if extract
+          [column, reader(source)]
         end
         @touch = touch && columns.include?("updated_at")
       end
@@ -44,19 +102,37 @@ module UcrawlerNative
 
       private
 
-      def reader(column, source)
+      def reader(source)
         return source if source.respond_to?(:call)
 
         name = source.to_s
         # The time the row's batch is written (at most batch_size pages or FLUSH_INTERVAL after
         # the page arrived): one timestamp per batch.
         return ColumnUpdate::NOW if name == "now"
-        return ->(page) { page[Regexp.last_match(1)] } if name =~ /\Aextract\.(.+)\z/
 
-        PAGE_VALUES.fetch(name.delete_suffix("?").to_sym) do
-          raise ArgumentError, "column #{column.inspect}: unknown page field #{source.inspect} " \
-                               "(known: #{PAGE_VALUES.keys.join(", ")}, now, \"extract.NAME\", or a callable)"
-        end
+        rule = name[EXTRACT, 1]
+        return ->(page) { page[rule] } if rule
+
+        PAGE_VALUES.fetch(name.delete_suffix("?").to_sym)
+      end
+
+      def check_type(column, source)
+        kind = self.class.kind(column, source)
+        type = @model.type_for_attribute(column).type
+        return unless kind && REFUSED.fetch(kind).include?(type)
+
+        fitting = KINDS.reject { |_, k| REFUSED.fetch(k).include?(type) }.keys
+                       .map { |name| name == :extract ? '"extract.NAME"' : name.inspect }
+        raise ConfigError, "column #{column.inspect} (#{type}) cannot hold #{source.inspect} (#{kind} values); " \
+                             "sources that fit it: #{fitting.join(", ")}, or a callable"
+      end
+
+      def check_extract(column, source, rules)
+        rule = source.to_s[EXTRACT, 1] unless source.respond_to?(:call)
+        return if rule.nil? || rules.map(&:to_s).include?(rule)
+
+        raise ConfigError, "column #{column.inspect}: no extract rule named #{rule.inspect} for #{source.inspect} " \
+                             "(rules: #{rules.empty? ? "none; add extract: { #{rule}: \"css selector\" }" : rules.join(", ")})"
       end
     end
   end

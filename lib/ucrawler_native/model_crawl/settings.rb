@@ -23,20 +23,34 @@ module UcrawlerNative
 
       attr_reader :batch_size, :on_error, :touch, :crawler
 
-      def initialize(model, options)
+      # `own_pages`: each record's own page only (crawl_and_update): depth 0 whatever the
+      # defaults and the model say; a call asking for more is refused.
+      def initialize(model, options, own_pages: false)
         call_own, call_engine = self.class.split(options)
         own, engine = self.class.split(UcrawlerNative.defaults.merge(model.ucrawler_options))
         own = own.merge(call_own)
         @batch_size = positive_integer(:batch_size, own.fetch(:batch_size, DEFAULT_BATCH_SIZE))
         @on_error = on_error_policy(own.fetch(:on_error, :raise))
         @touch = own.fetch(:touch, true)
+        if own_pages
+          own_pages_only(call_engine.fetch(:depth, 0), "depth: #{call_engine[:depth].inspect}")
+          engine = engine.merge(depth: 0)
+        end
         @crawler = own[:crawler] || UcrawlerNative.shared_crawler(**engine.merge(call_engine))
+        own_pages_only(@crawler.options[:depth], "the crawler: has depth: #{@crawler.options[:depth].inspect}") if own_pages
         return unless own[:crawler] && call_engine.any?
 
         raise ArgumentError, "engine options #{call_engine.keys.inspect} cannot apply to the crawler you passed; set them on it"
       end
 
       private
+
+      def own_pages_only(depth, what)
+        return if depth == 0 # rubocop:disable Style/NumericPredicate: nil (unlimited) is not 0
+
+        raise ConfigError, "crawl_and_update writes each record's own page (depth 0), but #{what}: " \
+                             "use crawl { |record, page| } to handle the pages found from it"
+      end
 
       def positive_integer(name, value)
         return value if value.is_a?(Integer) && value.positive?

@@ -1,0 +1,45 @@
+# frozen_string_literal: true
+
+module UcrawlerNative
+  class ModelCrawl
+    # What `crawl_and_update` writes for a row whose URL column is nil or empty: a page that was
+    # never fetched, with error kind :no_url (so an error column says why, and a `:now` column
+    # marks the row: `where(crawled_at: nil)` does not pick it up again). It answers the readers
+    # a mapping or a callable uses, like UcrawlerNative::Page.
+    class NoUrlPage
+      EMPTY_LIST = [].freeze
+      EMPTY_HASH = {}.freeze
+
+      attr_reader :meta, :error
+
+      def initialize(id, column)
+        @meta = id
+        @error = PageError.new(:no_url, "no URL in column #{column}").freeze
+      end
+
+      %i[url final_url status content_type title description canonical body].each do |name|
+        define_method(name) { nil }
+      end
+
+      %i[depth bytes attempts].each { |name| define_method(name) { 0 } }
+      %i[elapsed fetch_time parse_time].each { |name| define_method(name) { 0.0 } }
+      %i[ok? truncated? noindex? nofollow?].each { |name| define_method(name) { false } }
+
+      def links = EMPTY_LIST
+
+      def extracted = EMPTY_HASH
+
+      def headers = EMPTY_HASH
+
+      def [](_name) = nil
+
+      def to_h
+        Page::FIELDS.to_h { |field| [field, field == :error ? error.to_h : public_send(field)] }
+      end
+
+      def inspect
+        "#<#{self.class.name} #{@meta.inspect} error=no_url>"
+      end
+    end
+  end
+end
