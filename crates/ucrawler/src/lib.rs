@@ -27,16 +27,20 @@
 //!   random.rs    jitter and ids                           fork_local.rs  a value owned by one process
 //! wiring
 //!   crawler.rs   Crawler: starts crawls, wires stages     runtime.rs threads and connections, per process
-//!   pipeline.rs  slots, events, the crawl's context       consumer.rs Crawl, PageStream: what users hold
+//!   pipeline/    slots, events, the crawl's context, the fetch → parse hand-off, the fetch window
+//!   consumer.rs  Crawl, PageStream: what users hold      bench_support.rs  for benches/, not API
 //! the page's route
-//!   schedule/    scheduler (+ intake of seeds and leases), frontier, seen set, journal
-//!   fetch/       the fetch task, HTTP exchange, client, retry policy, fetch window
+//!   schedule/    scheduler (+ intake of seeds and leases), frontier (a queue per host, spilled
+//!                to disk past its memory share), seen set, journal
+//!   fetch/       the fetch task, HTTP exchange, client and descriptor budget, retry policy
 //!   parse/       parser pool, page building and follow policy, extraction, charset
 //! services the stages call
-//!   politeness/  host gate, parking, robots.txt, address guard
+//!   politeness/  host gate, robots.txt, address guard
 //!   distributed/ Redis agent, fleet holds, blocking handle, redis/{frontier, client, keys, scripts}
 //! ```
 
+#[doc(hidden)]
+pub mod bench_support;
 mod codec;
 pub mod config;
 mod consumer;

@@ -1,6 +1,6 @@
 //! The memory budget (`max_memory`): the engine counts the bytes it holds — bodies being read,
-//! documents being parsed, pages waiting for the consumer, the frontier, the seen set, parked
-//! requests — against one budget per crawler. Over the budget the scheduler admits no new
+//! documents being parsed, pages waiting for the consumer, the frontier, the seen set —
+//! against one budget per crawler. Over the budget the scheduler admits no new
 //! fetch until it is under again, and a body still being read when the budget runs out is cut
 //! there (the page is marked `truncated`): the engine slows down, it does not grow.
 
@@ -16,7 +16,7 @@ pub enum Part {
     Bodies,
     /// Documents being parsed and pages waiting for the consumer.
     Pages,
-    /// URLs in the frontier and parked for busy hosts.
+    /// URLs waiting in the frontier.
     Frontier,
     /// The seen set.
     Seen,

@@ -28,7 +28,6 @@ pub(crate) struct Counters {
     pub releases: AtomicU64,
     end_reason: AtomicU8,
     pub frontier: AtomicU64,
-    pub parked: AtomicU64,
     pub seen: AtomicU64,
     pub out_of_scope: AtomicU64,
 }
@@ -47,7 +46,6 @@ impl Counters {
             releases: AtomicU64::new(0),
             end_reason: AtomicU8::new(0),
             frontier: AtomicU64::new(0),
-            parked: AtomicU64::new(0),
             seen: AtomicU64::new(0),
             out_of_scope: AtomicU64::new(0),
         }
@@ -92,7 +90,7 @@ impl Counters {
             in_flight: self.in_flight.load(Relaxed),
             held: self.held.load(Relaxed),
             held_peak: self.held_peak.load(Relaxed),
-            frontier: self.frontier.load(Relaxed) + self.parked.load(Relaxed),
+            frontier: self.frontier.load(Relaxed),
             seen: self.seen.load(Relaxed),
             out_of_scope: self.out_of_scope.load(Relaxed),
             fetch_window: 0,

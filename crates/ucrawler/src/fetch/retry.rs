@@ -1,6 +1,6 @@
 //! The retry policy: which failures are tried again, and how long a host then waits — the
 //! server's `Retry-After` (capped by `max_retry_after`), else exponential backoff with jitter.
-//! Retries are the scheduler's (the request waits there, parked for its host), so a host's pause
+//! Retries are the scheduler's (the request waits there, first in its host's queue), so a host's pause
 //! applies to all its requests, not only to the one that failed.
 
 use std::time::Duration;

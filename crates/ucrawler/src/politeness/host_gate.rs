@@ -21,12 +21,12 @@ use crate::fork_local::ForkLocal;
 const SWEEP_MIN: usize = 1024;
 
 #[derive(Debug)]
-pub(super) struct HostState {
-    pub(super) in_flight: usize,
-    pub(super) next_start: Instant,
+struct HostState {
+    in_flight: usize,
+    next_start: Instant,
     last_start: Instant,
     /// A request is finding out the host's robots.txt: wait for it before sending another.
-    pub(super) probing: bool,
+    probing: bool,
 }
 
 impl HostState {
@@ -46,17 +46,35 @@ impl HostState {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct GateState {
-    pub(super) hosts: HashMap<String, HostState>,
+struct GateState {
+    hosts: HashMap<String, HostState>,
     sweep_at: usize,
 }
 
 impl GateState {
-    pub(super) fn ready(&self, host: &str, per_host: usize, now: Instant) -> bool {
-        self.hosts
-            .get(host)
-            .is_none_or(|h| h.in_flight < per_host && h.next_start <= now && !h.probing)
+    fn ready(&self, host: &str, per_host: usize, now: Instant) -> bool {
+        self.wait(host, per_host, now) == HostWait::Nothing
     }
+
+    fn wait(&self, host: &str, per_host: usize, now: Instant) -> HostWait {
+        match self.hosts.get(host) {
+            Some(h) if h.in_flight >= per_host || h.probing => HostWait::Request,
+            Some(h) if h.next_start > now => HostWait::Until(h.next_start),
+            _ => HostWait::Nothing,
+        }
+    }
+}
+
+/// What a host waits for before it may start another request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HostWait {
+    /// Nothing: it may start one now.
+    Nothing,
+    /// A time: its `delay`, Crawl-delay or a pause (Retry-After, backoff).
+    Until(Instant),
+    /// One of its requests to end: it has `per_host` in flight, or one finding out its
+    /// robots.txt.
+    Request,
 }
 
 /// A crawler's politeness limits.
@@ -70,7 +88,7 @@ pub(crate) struct Limits {
 #[derive(Debug)]
 pub(crate) struct HostGate {
     state: Mutex<GateState>,
-    /// Bumped when a request ends: crawls with requests parked for a host another crawl just
+    /// Bumped when a request ends: crawls with requests queued for a host another crawl just
     /// freed look again.
     finished: watch::Sender<u64>,
 }
@@ -105,7 +123,7 @@ impl HostGate {
         }
     }
 
-    pub(super) fn state(&self) -> MutexGuard<'_, GateState> {
+    fn state(&self) -> MutexGuard<'_, GateState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -116,8 +134,14 @@ impl HostGate {
 
     /// Whether a request to `host` may start now (a hint: another crawl may take the host
     /// before this one does; [`HostGate::try_start`] decides).
+    #[cfg(test)]
     pub fn can_start(&self, host: &str, limits: Limits, now: Instant) -> bool {
         self.state().ready(host, limits.per_host, now)
+    }
+
+    /// What a request to `host` waits for now (a hint, as [`HostGate::can_start`]).
+    pub fn wait(&self, host: &str, limits: Limits, now: Instant) -> HostWait {
+        self.state().wait(host, limits.per_host, now)
     }
 
     /// Starts a request to `host` if it may start now, in one step (crawls race for hosts).

@@ -1,200 +1,253 @@
-//! Where URLs wait to be fetched, in FIFO order (breadth first): per-host ordering and delays
-//! are politeness's business, not the frontier's. Bounded in memory, the rest on disk.
+//! Where URLs wait to be fetched: a queue per host, and the hosts in the order they may go.
+//!
+//! Within a host, requests keep their order (breadth first; a retry goes first). Between hosts,
+//! the frontier offers a host that may start a request now, the one with the most requests
+//! waiting first: on a crawl of many hosts, the slow host with many pages left decides when the
+//! crawl ends, so it must never wait behind fast ones (a single FIFO made it wait behind every
+//! link found before its own). A host that may not start yet is filed by what it waits for: a
+//! time (its delay, Crawl-delay, a pause) or one of its requests to end. A host whose queue
+//! empties is forgotten: a finished host costs nothing.
+//!
+//! At most `memory_entries` requests are held in memory. Past that, new requests go to a
+//! [`Spill`] on disk, in order, and come back a segment at a time when half the memory is free;
+//! while anything is on disk every new request goes there too, so each host's order holds.
 
-use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use super::spill_dir::SpillDir;
-use crate::codec::{read_framed, write_framed};
+use tokio::time::Instant;
+
 use crate::page::Request;
+use crate::politeness::{HostGate, HostWait, Limits};
 
-/// A FIFO frontier that keeps at most `memory_entries` requests in memory and the rest in
-/// segment files on disk, in order. The oldest requests are in memory (`head`), then closed
-/// segments, then the segment being written; a segment is read back whole when `head` runs dry.
-/// An I/O error never loses a request: it stays in memory instead (and is logged).
+mod spill;
+
+use spill::Spill;
+
 pub struct Frontier {
-    dir: SpillDir,
+    queues: HashMap<Arc<str>, HostQueue>,
+    /// Requests in `queues`.
+    queued: usize,
     memory_entries: usize,
-    segment_entries: usize,
-    head: VecDeque<Request>,
-    closed: VecDeque<PathBuf>,
-    writing: Option<(PathBuf, BufWriter<File>)>,
-    written: usize,
-    /// Requests that could not be written (disk full…): kept here, behind the disk ones.
-    overflow: VecDeque<Request>,
-    len: u64,
-    segments_made: u64,
+    spill: Spill,
+    /// Hosts that may start a request now, as far as the frontier knows: most requests waiting
+    /// first, then the longest filed.
+    ready: BinaryHeap<(usize, Reverse<u64>, Arc<str>)>,
+    /// Hosts waiting for a time, earliest first.
+    timed: BinaryHeap<Reverse<(Instant, u64, Arc<str>)>>,
+    /// Hosts waiting for one of their requests to end.
+    busy: Vec<(u64, Arc<str>)>,
+    /// Numbers each filing of a host; a heap entry whose ticket is not its host's is stale.
+    tickets: u64,
+}
+
+struct HostQueue {
+    host: Arc<str>,
+    requests: VecDeque<Request>,
+    /// The host's live filing (in `ready`, `timed` or `busy`); other entries are stale.
+    ticket: u64,
+    /// Filed in `ready` (where it may have several entries: one more each time its queue
+    /// doubles, so the heap sees it grow) rather than waiting in `timed` or `busy`.
+    ready: bool,
 }
 
 impl Frontier {
-    /// Spills under `dir` (created when first needed, emptied of what a killed run left, removed on
-    /// drop); `None` = a new directory under the system's temporary directory.
+    /// Spills under `dir` (see [`Spill::new`]) past `memory_entries` requests in memory.
     pub fn new(dir: Option<PathBuf>, memory_entries: usize) -> Self {
         let memory_entries = memory_entries.max(2);
         Self {
-            dir: SpillDir::new(dir, "frontier"),
+            queues: HashMap::new(),
+            queued: 0,
             memory_entries,
-            segment_entries: memory_entries / 2,
-            head: VecDeque::new(),
-            closed: VecDeque::new(),
-            writing: None,
-            written: 0,
-            overflow: VecDeque::new(),
-            len: 0,
-            segments_made: 0,
+            spill: Spill::new(dir, memory_entries / 2),
+            ready: BinaryHeap::new(),
+            timed: BinaryHeap::new(),
+            busy: Vec::new(),
+            tickets: 0,
         }
     }
 
-    /// Requests held in memory now.
-    pub fn in_memory(&self) -> usize {
-        self.head.len() + self.overflow.len()
-    }
-
-    /// Segment files on disk now.
-    #[cfg(test)]
-    pub fn segments(&self) -> usize {
-        self.closed.len() + usize::from(self.writing.is_some())
-    }
-
-    fn spilling(&self) -> bool {
-        !self.closed.is_empty() || self.writing.is_some() || !self.overflow.is_empty()
-    }
-
-    fn write(&mut self, request: &Request) -> std::io::Result<()> {
-        if self.writing.is_none() {
-            let path = self
-                .dir
-                .file(&format!("segment-{:08}.bin", self.segments_made))?;
-            self.segments_made += 1;
-            self.writing = Some((path.clone(), BufWriter::new(File::create(&path)?)));
-            self.written = 0;
-        }
-        if let Some((_, out)) = &mut self.writing {
-            write_framed(out, request)?;
-            self.written += 1;
-        }
-        if self.written >= self.segment_entries {
-            self.close_segment()?;
-        }
-        Ok(())
-    }
-
-    fn close_segment(&mut self) -> std::io::Result<()> {
-        if let Some((path, mut out)) = self.writing.take() {
-            out.flush()?;
-            self.closed.push_back(path);
-        }
-        Ok(())
-    }
-
-    /// Moves the oldest segment into memory.
-    fn refill(&mut self) {
-        if self.closed.is_empty() {
-            if let Err(e) = self.close_segment() {
-                tracing::error!("frontier segment: {e}");
-            }
-        }
-        let Some(path) = self.closed.pop_front() else {
-            // Nothing on disk: what could not be written comes next.
-            self.head.append(&mut self.overflow);
-            return;
-        };
-        match File::open(&path) {
-            Ok(file) => {
-                let mut reader = BufReader::new(file);
-                while let Some(request) = read_framed(&mut reader) {
-                    self.head.push_back(request);
-                }
-            }
-            Err(e) => tracing::error!("frontier segment {}: {e}", path.display()),
-        }
-        let _ = std::fs::remove_file(&path);
-    }
-}
-
-impl Frontier {
-    pub fn push(&mut self, request: Request) {
-        self.len += 1;
-        if !self.spilling() && self.head.len() < self.memory_entries {
-            self.head.push_back(request);
-            return;
-        }
-        if self.overflow.is_empty() {
-            match self.write(&request) {
-                Ok(()) => return,
-                Err(e) => tracing::error!(
-                    "frontier spill to {}: {e}; keeping it in memory",
-                    self.dir.path().display()
-                ),
-            }
-        }
-        self.overflow.push_back(request);
-    }
-
-    pub fn pop(&mut self) -> Option<Request> {
-        if self.head.is_empty() && self.spilling() {
-            self.refill();
-        }
-        let request = self.head.pop_front()?;
-        self.len -= 1;
-        Some(request)
-    }
-
+    /// Requests waiting, in memory and on disk.
     pub fn len(&self) -> u64 {
-        self.len
+        self.queued as u64 + self.spill.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-impl Drop for Frontier {
-    fn drop(&mut self) {
-        self.writing = None;
-        for path in self.closed.drain(..) {
-            let _ = std::fs::remove_file(path);
+    /// Requests held in memory now.
+    pub fn in_memory(&self) -> usize {
+        self.queued + self.spill.in_memory()
+    }
+
+    /// Hosts with requests in memory.
+    #[cfg(test)]
+    pub fn hosts(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Whether `host` has requests waiting in memory.
+    pub fn has_queued(&self, host: &str) -> bool {
+        self.queues.contains_key(host)
+    }
+
+    /// Queues a request behind its host's others (on disk if memory is full or anything is
+    /// there already).
+    pub fn push(&mut self, host: &str, request: Request) {
+        if self.spill.len() > 0 || self.queued >= self.memory_entries {
+            self.spill.push(request);
+        } else {
+            self.enqueue(host, request, false);
         }
-        // The directory itself goes with `self.dir`.
+    }
+
+    /// Queues a request ahead of its host's others: a retry, or one that lost its host to
+    /// another crawl. Always in memory (they are bounded by the requests in flight).
+    pub fn push_front(&mut self, host: &str, request: Request) {
+        self.enqueue(host, request, true);
+    }
+
+    fn enqueue(&mut self, host: &str, request: Request, front: bool) {
+        self.queued += 1;
+        if let Some(queue) = self.queues.get_mut(host) {
+            if front {
+                queue.requests.push_front(request);
+            } else {
+                queue.requests.push_back(request);
+            }
+            let waiting = queue.requests.len();
+            if queue.ready && waiting.is_power_of_two() {
+                let entry = (waiting, Reverse(queue.ticket), queue.host.clone());
+                self.ready.push(entry);
+            }
+            return;
+        }
+        let host: Arc<str> = Arc::from(host);
+        let ticket = self.next_ticket();
+        self.queues.insert(
+            host.clone(),
+            HostQueue {
+                host: host.clone(),
+                requests: VecDeque::from([request]),
+                ticket,
+                ready: true,
+            },
+        );
+        self.ready.push((1, Reverse(ticket), host));
+    }
+
+    fn file_ready(&mut self, ticket: u64, host: Arc<str>) {
+        if let Some(queue) = self.queues.get_mut(&host).filter(|q| q.ticket == ticket) {
+            queue.ready = true;
+            self.ready
+                .push((queue.requests.len(), Reverse(ticket), host));
+        }
+    }
+
+    /// Files a host as waiting (in `timed` or `busy`): its `ready` entries are stale.
+    fn file_waiting(&mut self, host: &str) {
+        if let Some(queue) = self.queues.get_mut(host) {
+            queue.ready = false;
+        }
+    }
+
+    fn next_ticket(&mut self) -> u64 {
+        self.tickets += 1;
+        self.tickets
+    }
+
+    /// The next request whose host may start one now (by `gate` and `limits`), with its host.
+    /// `freed`: a request ended since the last call, so hosts waiting for one may be free.
+    pub fn pop_ready(
+        &mut self,
+        gate: &HostGate,
+        limits: Limits,
+        now: Instant,
+        freed: bool,
+    ) -> Option<(Arc<str>, Request)> {
+        self.refill();
+        if freed {
+            for (ticket, host) in std::mem::take(&mut self.busy) {
+                self.file_ready(ticket, host);
+            }
+        }
+        while self
+            .timed
+            .peek()
+            .is_some_and(|Reverse((at, _, _))| *at <= now)
+        {
+            if let Some(Reverse((_, ticket, host))) = self.timed.pop() {
+                self.file_ready(ticket, host);
+            }
+        }
+        while let Some((_, Reverse(ticket), host)) = self.ready.pop() {
+            if self
+                .queues
+                .get(&host)
+                .is_none_or(|q| q.ticket != ticket || !q.ready)
+            {
+                continue; // stale
+            }
+            match gate.wait(&host, limits, now) {
+                HostWait::Nothing => return self.take(host),
+                HostWait::Until(at) => {
+                    self.file_waiting(&host);
+                    self.timed.push(Reverse((at, ticket, host)));
+                }
+                HostWait::Request => {
+                    self.file_waiting(&host);
+                    self.busy.push((ticket, host));
+                }
+            }
+        }
+        None
+    }
+
+    /// The first request of `host`, filing the host again (or forgetting it) after.
+    fn take(&mut self, host: Arc<str>) -> Option<(Arc<str>, Request)> {
+        let ticket = self.next_ticket();
+        let queue = self.queues.get_mut(&host)?;
+        let request = queue.requests.pop_front()?;
+        let emptied = queue.requests.is_empty();
+        queue.ticket = ticket;
+        self.queued -= 1;
+        if emptied {
+            self.queues.remove(&host);
+        } else {
+            // Whether it may start another is for the gate to say once this one has started.
+            self.file_ready(ticket, host.clone());
+        }
+        Some((host, request))
+    }
+
+    /// Brings the oldest segment on disk back once there is room for it (or nothing else).
+    fn refill(&mut self) {
+        let room = self.queued + self.spill.segment_entries <= self.memory_entries;
+        if self.spill.len() == 0 || !(room || self.queued == 0) {
+            return;
+        }
+        for request in self.spill.take_segment() {
+            let host = crate::url::parse_request_url(&request.url)
+                .map(|url| crate::url::host_key(&url))
+                .unwrap_or_default();
+            self.enqueue(&host, request, false);
+        }
+    }
+
+    /// When the earliest host waiting for a time may start (hosts waiting for a request to
+    /// end are woken by the gate's `subscribe`).
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        self.timed.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    /// Whether some host waits for a time or for a request to end.
+    pub fn waiting_for_hosts(&self) -> bool {
+        !self.timed.is_empty() || !self.busy.is_empty()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_million_urls_spill_in_order_with_bounded_memory() {
-        let limit = 10_000;
-        let mut frontier = Frontier::new(None, limit);
-        let dir = frontier.dir.path().to_path_buf();
-        let total = 1_000_000u32;
-        for i in 0..total {
-            let mut request = Request::new(format!("http://example.com/page/{i}"));
-            request.depth = i % 7;
-            frontier.push(request);
-            assert!(frontier.in_memory() <= limit);
-        }
-        assert_eq!(frontier.len(), u64::from(total));
-        assert!(frontier.segments() > 100, "spilled to disk");
-        for i in 0..total {
-            let request = frontier.pop().expect("nothing lost");
-            assert_eq!(
-                request.url,
-                format!("http://example.com/page/{i}"),
-                "order preserved"
-            );
-            assert_eq!(request.depth, i % 7);
-            assert!(frontier.in_memory() <= limit);
-            if i == total / 2 {
-                frontier.push(Request::new("http://example.com/late"));
-            }
-        }
-        assert_eq!(frontier.pop().unwrap().url, "http://example.com/late");
-        assert!(frontier.pop().is_none() && frontier.is_empty());
-        drop(frontier);
-        assert!(!dir.exists(), "segments removed");
-    }
-}
+mod tests;

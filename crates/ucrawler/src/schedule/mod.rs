@@ -9,5 +9,6 @@ mod scheduler;
 mod seen;
 mod spill_dir;
 
+pub(crate) use frontier::Frontier;
 pub(crate) use journal::DoneLog;
 pub(crate) use scheduler::Scheduler;

@@ -1,5 +1,5 @@
-//! The scheduler: one tokio task per crawl that owns the frontier, the seen set and the requests
-//! parked for busy hosts (so none of them needs a lock), admits fetches under the page slots, the
+//! The scheduler: one tokio task per crawl that owns the frontier (a queue per host) and the
+//! seen set (so neither needs a lock), admits fetches under the page slots, the
 //! global concurrency limit and the crawler-wide host gate, and decides when the crawl is over.
 
 use std::sync::atomic::Ordering::Relaxed;
@@ -20,7 +20,7 @@ use crate::memory::Part;
 use crate::page::Request;
 use crate::parse::Extractor;
 use crate::pipeline::{CrawlCtx, Event, FetchWindow, Slot, WindowPermit};
-use crate::politeness::{Limits, Parking};
+use crate::politeness::Limits;
 use crate::runtime::Runtime;
 use crate::stats::EndReason;
 use crate::url::{fingerprint, host_key, parse_request_url};
@@ -32,8 +32,6 @@ const SEED_LOW_WATER: u64 = 4096;
 const MEMORY_RECHECK: Duration = Duration::from_millis(10);
 /// Seeds of a shared crawl sent to Redis in one call, at most.
 const SEED_BATCH: usize = 1000;
-/// Requests parked for busy hosts, at most.
-const PARK_LIMIT: usize = 4096;
 
 mod intake;
 
@@ -47,15 +45,15 @@ pub(crate) struct Scheduler {
     slots: Arc<Semaphore>,
     frontier: Frontier,
     seen: SeenSet,
-    parking: Parking,
     limits: Limits,
-    /// Changes when any crawl of this crawler ends a request: a host we parked for may be free.
+    /// Changes when any crawl of this crawler ends a request: a host the frontier holds
+    /// requests for may be free.
     host_finished: watch::Receiver<u64>,
     /// Dispatched pages whose `Parsed` event has not come back yet.
     outstanding: u64,
     dispatched: u64,
     seeds_open: bool,
-    /// Bytes of the requests waiting (frontier and parked), for the memory budget.
+    /// Bytes of the requests waiting in the frontier, for the memory budget.
     queued_bytes: u64,
     /// (frontier, seen set) bytes last accounted in the budget.
     published: (u64, u64),
@@ -71,7 +69,7 @@ pub(crate) struct Scheduler {
 struct SharedFeed {
     agent: Arc<AgentHandle>,
     items: Option<mpsc::Receiver<Request>>,
-    /// Requests held here (queued or parked) below which more are taken: a worker must not
+    /// Requests held here (in the frontier) below which more are taken: a worker must not
     /// hoard leases that other workers could be crawling.
     low_water: u64,
 }
@@ -89,14 +87,6 @@ struct Ready {
     request: Request,
     /// Its URL, parsed once here for every stage after.
     url: Result<Url, CrawlError>,
-}
-
-impl Ready {
-    fn new(request: Request) -> Self {
-        let url = parse_request_url(&request.url);
-        let host = url.as_ref().map(host_key).unwrap_or_default();
-        Self { host, request, url }
-    }
 }
 
 impl Scheduler {
@@ -129,7 +119,6 @@ impl Scheduler {
             slots,
             frontier,
             seen,
-            parking: Parking::new(PARK_LIMIT, limits),
             limits,
             host_finished,
             outstanding: 0,
@@ -185,16 +174,16 @@ impl Scheduler {
         let mut next: Option<Ready> = None;
         let mut last_progress = Instant::now();
         let mut releases = self.ctx.counters.releases.load(Relaxed);
+        let mut freed = false;
         loop {
+            // A request ended somewhere (the gate's watch): hosts waiting for one may be free.
+            freed |= self.host_finished.has_changed().unwrap_or(false);
             if next.is_none() && self.dispatched < max_pages {
                 self.host_finished.borrow_and_update();
-                next = self.pick(Instant::now());
+                next = self.pick(Instant::now(), std::mem::take(&mut freed));
             }
             let shared_open = self.shared.as_ref().is_some_and(|r| r.items.is_some());
-            let nothing_left = !self.seeds_open
-                && !shared_open
-                && self.frontier.is_empty()
-                && self.parking.parked() == 0;
+            let nothing_left = !self.seeds_open && !shared_open && self.frontier.is_empty();
             let limit_reached = self.dispatched >= max_pages;
             if self.outstanding == 0 && next.is_none() && (nothing_left || limit_reached) {
                 return if nothing_left {
@@ -204,9 +193,9 @@ impl Scheduler {
                 };
             }
             let waiting_for_hosts =
-                next.is_none() && self.dispatched < max_pages && self.parking.parked() > 0;
+                next.is_none() && self.dispatched < max_pages && self.frontier.waiting_for_hosts();
             let wake_at = if waiting_for_hosts {
-                self.parking.next_wakeup(&self.runtime.hosts)
+                self.frontier.next_wakeup()
             } else {
                 None
             };
@@ -214,7 +203,7 @@ impl Scheduler {
                 .into_iter()
                 .flatten()
                 .min();
-            let held = self.frontier.len() + self.parking.parked() as u64;
+            let held = self.frontier.len();
             let want_seeds = self.seeds_open
                 && !limit_reached
                 && (self.shared.is_some() || self.frontier.len() < SEED_LOW_WATER);
@@ -257,7 +246,10 @@ impl Scheduler {
                     }
                 },
                 _ = sleep_until(wake_at), if wake_at.is_some() => continue,
-                Ok(()) = self.host_finished.changed(), if waiting_for_hosts => continue,
+                Ok(()) = self.host_finished.changed(), if waiting_for_hosts => {
+                    freed = true;
+                    continue;
+                }
                 _ = sleep_until(watchdog_at), if watchdog_at.is_some() => {
                     let now = Instant::now();
                     if deadline.is_some_and(|d| d <= now) {
@@ -280,7 +272,7 @@ impl Scheduler {
         match event {
             Event::Retry { host, request } => {
                 self.queued_bytes += request_bytes(&request);
-                self.parking.park_retry(host, request);
+                self.frontier.push_front(&host, request);
             }
             Event::Parsed {
                 final_url,
@@ -304,8 +296,7 @@ impl Scheduler {
                     for link in links {
                         if self.seen.insert(fingerprint(&link.url)) {
                             self.journal(&link);
-                            self.queued_bytes += request_bytes(&link);
-                            self.frontier.push(link);
+                            self.queue(link);
                         }
                     }
                 }
@@ -327,7 +318,7 @@ impl Scheduler {
         let Some(shared) = &self.shared else {
             return false;
         };
-        let idle = self.outstanding == 0 && self.frontier.is_empty() && self.parking.parked() == 0;
+        let idle = self.outstanding == 0 && self.frontier.is_empty();
         let unreachable = shared
             .agent
             .frontier
@@ -339,8 +330,8 @@ impl Scheduler {
     fn publish_sizes(&mut self) {
         let budget = &self.ctx.budget;
         // Only the part of the queue held in memory counts: the rest is in segment files.
-        let queued = self.frontier.len() + self.parking.parked() as u64;
-        let in_memory = self.frontier.in_memory() as u64 + self.parking.parked() as u64;
+        let queued = self.frontier.len();
+        let in_memory = self.frontier.in_memory() as u64;
         let frontier_bytes = self.queued_bytes.checked_div(queued).unwrap_or(0) * in_memory;
         let now = (frontier_bytes, self.seen.memory_bytes());
         budget.adjust(Part::Frontier, self.published.0, now.0);
@@ -348,28 +339,30 @@ impl Scheduler {
         self.published = now;
         let counters = &self.ctx.counters;
         counters.frontier.store(self.frontier.len(), Relaxed);
-        counters.parked.store(self.parking.parked() as u64, Relaxed);
         counters.seen.store(self.seen.len(), Relaxed);
     }
 
-    /// The next request whose host may be contacted now: parked ones first, then the frontier
-    /// (parking requests for busy hosts on the way, up to the park limit).
-    fn pick(&mut self, now: Instant) -> Option<Ready> {
-        let gate = &self.runtime.hosts;
-        if let Some((_, request)) = self.parking.take_ready(gate, now) {
-            return Some(Ready::new(request));
-        }
-        while self.parking.has_room() {
-            let ready = Ready::new(self.frontier.pop()?);
-            if self.parking.has_parked(&ready.host)
-                || !gate.can_start(&ready.host, self.limits, now)
-            {
-                self.parking.park(ready.host, ready.request);
-                continue;
-            }
-            return Some(ready);
-        }
-        None
+    /// Queues a request (a seed, a link, a lease) behind its host's others.
+    fn queue(&mut self, request: Request) {
+        let host = parse_request_url(&request.url)
+            .map(|url| host_key(&url))
+            .unwrap_or_default();
+        self.queued_bytes += request_bytes(&request);
+        self.frontier.push(&host, request);
+    }
+
+    /// The next request whose host may be contacted now. `freed`: a request ended since the
+    /// last call.
+    fn pick(&mut self, now: Instant, freed: bool) -> Option<Ready> {
+        let (host, request) =
+            self.frontier
+                .pop_ready(&self.runtime.hosts, self.limits, now, freed)?;
+        let url = parse_request_url(&request.url);
+        Some(Ready {
+            host: host.to_string(),
+            request,
+            url,
+        })
     }
 
     fn dispatch(&mut self, ready: Ready, slot: OwnedSemaphorePermit, permit: WindowPermit) {
@@ -388,7 +381,7 @@ impl Scheduler {
         };
         // Under descriptor pressure a host's connection stays open only for what waits for it.
         let keep_alive =
-            !self.runtime.connections.close_when_idle() || self.parking.has_parked(&host);
+            !self.runtime.connections.close_when_idle() || self.frontier.has_queued(&host);
         let hold = match self
             .runtime
             .hosts
@@ -398,7 +391,7 @@ impl Scheduler {
             Err(host) => {
                 // Another crawl took the host while we waited for permits: back in line, in
                 // front.
-                self.parking.park_retry(host, request);
+                self.frontier.push_front(&host, request);
                 return;
             }
         };

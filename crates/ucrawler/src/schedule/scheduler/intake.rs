@@ -4,7 +4,7 @@
 use tokio::sync::mpsc;
 use url::Url;
 
-use super::{request_bytes, Scheduler, SEED_BATCH};
+use super::{Scheduler, SEED_BATCH};
 use crate::distributed::Command;
 use crate::page::Request;
 use crate::schedule::journal::{Journal, Replay};
@@ -23,8 +23,7 @@ impl Scheduler {
                     self.trust_seed_host(&request.url);
                 }
                 if self.seen.insert(fingerprint(&request.url)) && !done {
-                    self.queued_bytes += request_bytes(&request);
-                    self.frontier.push(request);
+                    self.queue(request);
                 }
             }
             self.publish_sizes();
@@ -49,8 +48,7 @@ impl Scheduler {
             return; // done, or already queued again from the journal
         }
         self.journal(&request);
-        self.queued_bytes += request_bytes(&request);
-        self.frontier.push(request);
+        self.queue(request);
         self.publish_sizes();
     }
 
@@ -102,8 +100,7 @@ impl Scheduler {
             // A seed (maybe queued by `ucrawler enqueue` elsewhere): its host is trusted.
             self.trust_seed_host(&request.url);
         }
-        self.queued_bytes += request_bytes(&request);
-        self.frontier.push(request);
+        self.queue(request);
         self.publish_sizes();
     }
 }
