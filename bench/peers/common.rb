@@ -1,9 +1,9 @@
 # frozen_string_literal: true
 
-# Shared by the Ruby peers of bench/run (ruby_pool.rb, typhoeus_hydra.rb): the same crawl rules
+# Shared by the Ruby peers (ruby_pool.rb, typhoeus_hydra.rb, site_crawl.rb): the same crawl rules
 # every crawler in the benchmark follows — links from <a href> (whitespace stripped), resolved
 # against the page URL, fragment removed, http(s) on the seed's host:port only, dedup on the
-# resulting string, robots.txt obeyed. Neither peer has a robots.txt library in Debian, so a
+# resulting string, robots.txt obeyed. No Ruby peer has a robots.txt library in Debian, so a
 # minimal parser reads the `User-agent: *` group's Disallow/Allow prefixes (longest match
 # wins), which is all the test site's robots.txt uses.
 require "uri"

@@ -1,5 +1,6 @@
-//! The request log: a counter of requests served and, optionally, one [`LoggedRequest`] per
-//! request (the first [`MAX_LOGGED`] requests are kept).
+//! The request log: a counter of requests served, the time spent answering, the most requests
+//! one host answered at once and, optionally, one [`LoggedRequest`] per request (the first
+//! [`MAX_LOGGED`] requests are kept).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +40,8 @@ struct Inner {
     served: AtomicU64,
     /// Time spent answering, summed over requests (µs).
     busy_micros: AtomicU64,
+    /// The most requests one host was answering at once.
+    max_in_flight_per_host: AtomicU64,
     entries: Mutex<Vec<LoggedRequest>>,
 }
 
@@ -68,6 +71,27 @@ impl RequestLog {
         self.inner
             .busy_micros
             .fetch_add(spent.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// The most requests one host (one listener: one `host:port`) was answering at the same
+    /// time, over the log's life, every path counted (robots.txt too). A request counts from
+    /// the moment its head has been read until its response is handed to the connection
+    /// (latency included; a streamed body's later bytes are not), so for a client that waits
+    /// for each response this never exceeds the requests it had in flight to that host: a
+    /// politeness check (`per_host`) a crawler cannot fake.
+    pub fn max_in_flight_per_host(&self) -> u64 {
+        self.inner.max_in_flight_per_host.load(Ordering::Relaxed)
+    }
+
+    /// Counts a request in flight at `host` until the returned guard is dropped.
+    pub(crate) fn enter(&self, host: &Arc<HostLoad>) -> InFlight {
+        let now = host.0.fetch_add(1, Ordering::AcqRel) + 1;
+        self.inner
+            .max_in_flight_per_host
+            .fetch_max(now, Ordering::Relaxed);
+        InFlight {
+            host: Arc::clone(host),
+        }
     }
 
     /// The recorded entries, in order of completion (sort by `started` for arrival order).
@@ -104,6 +128,22 @@ impl RequestLog {
     }
 }
 
+/// The requests one host is answering now, shared by its connections.
+#[derive(Debug, Default)]
+pub(crate) struct HostLoad(AtomicU64);
+
+/// One request in flight at a host (see [`RequestLog::enter`]); dropping it ends the request.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    host: Arc<HostLoad>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.host.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// An entry waiting for its response to finish; recorded on [`Pending::finish`] or on drop.
 #[derive(Debug)]
 pub(crate) struct Pending {
@@ -133,5 +173,34 @@ impl Pending {
 impl Drop for Pending {
     fn drop(&mut self) {
         self.record();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_in_flight_is_per_host_and_a_peak() {
+        let log = RequestLog::new(false);
+        let (a, b) = (Arc::new(HostLoad::default()), Arc::new(HostLoad::default()));
+        assert_eq!(log.max_in_flight_per_host(), 0);
+        // Two at each host at once: two, not four (hosts are not added up).
+        let both = [log.enter(&a), log.enter(&a), log.enter(&b), log.enter(&b)];
+        assert_eq!(log.max_in_flight_per_host(), 2);
+        drop(both);
+        // One after another, many times: still two.
+        for _ in 0..10 {
+            drop(log.enter(&a));
+        }
+        assert_eq!(log.max_in_flight_per_host(), 2);
+        // A third at once at one host is the new peak, and it stays after they end.
+        let three: Vec<_> = (0..3).map(|_| log.enter(&b)).collect();
+        assert_eq!(log.max_in_flight_per_host(), 3);
+        drop(three);
+        assert_eq!(b.0.load(Ordering::Relaxed), 0, "every request ended");
+        assert_eq!(log.max_in_flight_per_host(), 3);
+        // Clones share the peak.
+        assert_eq!(log.clone().max_in_flight_per_host(), 3);
     }
 }

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use crate::body::Body;
 use crate::hostile::{self, HostileState};
 use crate::latency::{Delay, Latency};
-use crate::log::{LoggedRequest, RequestLog};
+use crate::log::{HostLoad, LoggedRequest, RequestLog};
 use crate::reply::{not_found, response, small_page};
 use crate::site::Site;
 
@@ -25,6 +25,8 @@ struct Ctx {
     site: Arc<Site>,
     log: Option<RequestLog>,
     hostile: HostileState,
+    /// Requests this host (this listener) is answering now.
+    load: Arc<HostLoad>,
     /// `host:port` used for links when a request has no usable `Host` header.
     fallback_host: String,
 }
@@ -52,6 +54,7 @@ pub(crate) async fn serve_host(
         site,
         log,
         hostile: HostileState::default(),
+        load: Arc::default(),
         fallback_host: listener.local_addr()?.to_string(),
     });
     loop {
@@ -73,6 +76,7 @@ pub(crate) async fn serve_host(
                 let (ctx, delay) = (Arc::clone(&ctx), Arc::clone(&delay));
                 async move {
                     let started = Instant::now();
+                    let _in_flight = ctx.log.as_ref().map(|log| log.enter(&ctx.load));
                     if let Some(wait) = delay.next() {
                         tokio::time::sleep(wait).await;
                     }

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use ucrawler_testsite::{Site, SiteConfig, TestSite};
+use ucrawler_testsite::{Latency, Site, SiteConfig, TestSite};
 
 const BASE: &str = "http://127.0.0.1:8080";
 
@@ -463,6 +463,45 @@ fn request_log_records_host_and_timing() {
     server.log().clear();
     assert!(server.request_log().is_empty());
     assert_eq!(server.requests_served(), 2);
+}
+
+#[test]
+fn counts_the_most_requests_one_host_answered_at_once() {
+    let server = TestSite::start_hosts(
+        2,
+        SiteConfig {
+            pages: 10,
+            latency: Latency::parse("200ms").unwrap(),
+            ..SiteConfig::default()
+        },
+    )
+    .unwrap();
+    let addrs: Vec<std::net::SocketAddr> = server
+        .base_urls()
+        .iter()
+        .map(|b| b.trim_start_matches("http://").parse().unwrap())
+        .collect();
+    // One after another on one connection: one at a time.
+    let mut client = Client::connect(addrs[0]);
+    for path in ["/robots.txt", "/", "/page/1.html"] {
+        assert_eq!(client.get(&addrs[0].to_string(), path).status, 200);
+    }
+    assert_eq!(server.log().max_in_flight_per_host(), 1);
+    // Three at once to the first host (robots.txt among them), two to the second: three.
+    std::thread::scope(|scope| {
+        for (host, path) in [
+            (0, "/robots.txt"),
+            (0, "/page/2.html"),
+            (0, "/page/3.html"),
+            (1, "/"),
+            (1, "/page/2.html"),
+        ] {
+            let addr = addrs[host];
+            scope.spawn(move || Client::connect(addr).get(&addr.to_string(), path).status);
+        }
+    });
+    assert_eq!(server.log().max_in_flight_per_host(), 3);
+    assert_eq!(server.requests_served(), 8);
 }
 
 #[test]
