@@ -12,6 +12,7 @@ rescue LoadError
   require_relative "ucrawler_native/ucrawler_native"
 end
 
+require_relative "ucrawler_native/settings"
 require_relative "ucrawler_native/meta"
 require_relative "ucrawler_native/options"
 require_relative "ucrawler_native/page"

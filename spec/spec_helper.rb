@@ -176,6 +176,22 @@ RSpec.configure do |config|
   config.before(:suite) { TestSite.start }
   config.after(:suite) { TestSite.stop }
 
+  # The Rails specs' app sets UcrawlerNative.defaults (its config.ucrawler_native) for the whole
+  # process, and every crawler starts from them: the other specs test the engine's own defaults.
+  config.around do |example|
+    if example.metadata[:rails]
+      example.run
+    else
+      begin
+        saved = UcrawlerNative.defaults
+        UcrawlerNative.defaults = {}
+        example.run
+      ensure
+        UcrawlerNative.defaults = saved
+      end
+    end
+  end
+
   # A hang must fail the example, not the whole run (interrupts themselves are under test, so a
   # crawl that ignores them is reported here). `timeout:` metadata overrides the limit.
   config.around do |example|

@@ -19,17 +19,21 @@ module UcrawlerNative
     # `on_error:`, a callable receiving `(exception, page)` for exceptions raised by the block
     # (without it such an exception stops the crawl and propagates), and `frontier:`, a
     # RedisFrontier: crawls then work on that shared crawl together with every other worker.
+    # Options start from `UcrawlerNative.defaults` (the Rails initializer's
+    # `config.ucrawler_native`), then the frontier's, then these keywords.
     def initialize(on_error: nil, frontier: nil, **options)
       raise TypeError, "on_error must respond to #call" unless on_error.nil? || on_error.respond_to?(:call)
 
+      options = options.transform_keys(&:to_sym)
       if frontier
         raise TypeError, "frontier must be a UcrawlerNative::RedisFrontier (got #{frontier.class})" unless frontier.is_a?(RedisFrontier)
 
-        clash = frontier.to_options.keys & options.keys.map(&:to_sym)
+        clash = frontier.to_options.keys & options.keys
         raise ArgumentError, "frontier: already sets #{clash.join(", ")}" unless clash.empty?
 
         options = frontier.to_options.merge(options)
       end
+      options = UcrawlerNative.engine_defaults.merge(options)
       @frontier = frontier
       @on_error = on_error
       @options = Options.normalize(options).freeze

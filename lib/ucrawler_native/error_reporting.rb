@@ -44,10 +44,16 @@ module UcrawlerNative
     # Trackers reported to when loaded: a subset of ERROR_TRACKERS.
     attr_reader :error_trackers
 
+    # Choosing `:rails` where there is no `Rails.error` (Rails < 7) raises ConfigError: the
+    # reports would go nowhere. (ERROR_TRACKERS itself, the default, means "those loaded".)
     def error_trackers=(trackers)
       trackers = Array(trackers).map(&:to_sym)
       unknown = trackers - ERROR_TRACKERS
       raise ArgumentError, "unknown error trackers #{unknown.inspect} (known: #{ERROR_TRACKERS.inspect})" if unknown.any?
+      if trackers.include?(:rails) && trackers != ERROR_TRACKERS && !rails_error?
+        raise ConfigError, "error_trackers: :rails reports through Rails.error, which #{rails_version} does not have " \
+                           "(Rails 7.0+): use UcrawlerNative.on_error { |error, context| ... } or :honeybadger / :sentry"
+      end
 
       @error_trackers = trackers.freeze
     end
@@ -96,9 +102,17 @@ module UcrawlerNative
       if trackers.include?(:sentry) && defined?(::Sentry) && ::Sentry.respond_to?(:capture_exception)
         safely(::Sentry) { ::Sentry.capture_exception(error, extra: context) }
       end
-      return unless trackers.include?(:rails) && defined?(::Rails) && ::Rails.respond_to?(:error) && ::Rails.error
+      return unless trackers.include?(:rails) && rails_error?
 
       safely(::Rails.error) { ::Rails.error.report(error, handled: handled, context: context) }
+    end
+
+    def rails_error?
+      defined?(::Rails) && ::Rails.respond_to?(:error) && ::Rails.error ? true : false
+    end
+
+    def rails_version
+      defined?(::Rails.version) ? "Rails #{::Rails.version}" : "this process (Rails is not loaded)"
     end
 
     # A broken hook or tracker must not hide the original error nor stop the others.

@@ -94,21 +94,36 @@ module UcrawlerNative
       options
     end
 
-    # Symbols (keys and values) become Strings; other values stay as they are.
+    # Symbols (keys and values) become Strings, durations (`2.seconds`) seconds; other values
+    # stay as they are.
     def json_ready(value)
       case value
       when Hash then value.to_h { |k, v| [k.is_a?(Symbol) ? k.to_s : k, json_ready(v)] }
       when Array then value.map { |v| json_ready(v) }
       when Symbol then value.to_s
+      when ActiveSupport::Duration then value.to_f
       else value
       end
     end
 
     def enqueue(via, model_name, ids, options)
       case via
-      when :active_job then CrawlJob.perform_later(model_name, ids, options)
-      when :sidekiq then SidekiqWorker.perform_async(model_name, ids, options)
+      when :active_job then backend(via).perform_later(model_name, ids, options)
+      when :sidekiq then backend(via).perform_async(model_name, ids, options)
       end
+    end
+
+    # The job class for `via`, loaded (ConfigError saying what to add when its library is not
+    # there: a Gemfile without sidekiq, an app generated with --minimal).
+    def backend(via)
+      via == :sidekiq ? SidekiqWorker : CrawlJob
+    rescue LoadError => e
+      hint = if via == :sidekiq
+               "the sidekiq gem: add `gem \"sidekiq\"` to your Gemfile"
+             else
+               "ActiveJob: add `require \"active_job/railtie\"` to config/application.rb"
+             end
+      raise ConfigError, "via: #{via.inspect} needs #{hint} (#{e.message})"
     end
   end
 end

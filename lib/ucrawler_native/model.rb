@@ -84,6 +84,7 @@ module UcrawlerNative
         raise ArgumentError, "via must be one of #{JOB_BACKENDS.inspect} (got #{via.inspect})" unless JOB_BACKENDS.include?(via)
         raise ArgumentError, "ids_per_job must be a positive Integer" unless ids_per_job.is_a?(Integer) && ids_per_job.positive?
 
+        JobRunner.backend(via)
         options = JobRunner.job_options(options)
         column = ModelCrawl::Declaration.check!(self)
         JobRunner.plan(self, options) # a job that could only fail, or do nothing, is not enqueued
@@ -111,6 +112,48 @@ module UcrawlerNative
 
         options.partition { |key, _| columns.include?(key) }.map(&:to_h)
       end
+    end
+
+    # Per record, with the same options and mapping as on a relation:
+    #   site.crawl { |page| ... }     site.crawl_and_update     site.crawl_later
+    # Each returns what the relation's method returns (stats, or the number of jobs).
+
+    # Crawls this record's URL, yielding each page (the record's own, and with `depth:` > 0 the
+    # pages found from it). A record with no URL yields nothing (stats[:no_url] is 1).
+    def crawl(**options, &block)
+      raise ArgumentError, "crawl needs a block |page|" unless block
+
+      ucrawler_relation.crawl_ids(**options) { |_id, page| block.call(page) }
+    end
+
+    # Writes this record's page into its columns (the `update:` mapping, or the one given), then
+    # reads them back into the record (attributes you changed and did not save are kept).
+    def crawl_and_update(mapping = nil, **options, &block)
+      stats = ucrawler_relation.crawl_and_update(mapping, **options, &block)
+      ucrawler_refresh
+      stats
+    end
+
+    # Enqueues one job for this record (see the class method).
+    def crawl_later(**options)
+      ucrawler_relation.crawl_later(**options)
+    end
+
+    private
+
+    def ucrawler_relation
+      raise ConfigError, "#{self.class.name}: save the record before crawling it (it has no id yet)" if new_record?
+
+      self.class.unscoped.where(self.class.primary_key => id)
+    end
+
+    def ucrawler_refresh
+      fresh = self.class.unscoped.find_by(self.class.primary_key => id)
+      return unless fresh
+
+      names = fresh.attribute_names.reject { |name| attribute_changed?(name) }
+      names.each { |name| self[name] = fresh[name] }
+      clear_attribute_changes(names)
     end
   end
 end

@@ -69,26 +69,33 @@ module UcrawlerNative
       value
     end
 
+    # Seconds (any Numeric, an ActiveSupport::Duration such as `2.seconds` or
+    # `250.milliseconds` included: it answers is_a?(Numeric) though `Numeric === it` is false)
+    # or a String with a unit ("500ms").
     def duration(name, value)
-      case value
-      when Numeric
-        raise ArgumentError, "option #{name.inspect} must not be negative (got #{value})" if value.negative?
-
-        value.to_f
-      when String then value
-      else raise TypeError, "option #{name.inspect} must be seconds (Numeric) or a String like \"500ms\" (got #{value.inspect})"
+      return value if value.is_a?(String)
+      unless value.is_a?(Numeric)
+        raise TypeError, "option #{name.inspect} must be seconds (Numeric, or a duration such as 2.seconds) " \
+                         "or a String like \"500ms\" (got #{value.inspect})"
       end
+      raise ArgumentError, "option #{name.inspect} must not be negative (got #{value.inspect})" if value.negative?
+
+      value.to_f
     end
 
+    # Bytes (an Integer, `5.megabytes`, or a whole Float such as `1.5.megabytes`) or a String
+    # with a unit ("10MiB").
     def size(name, value)
-      case value
-      when Integer
-        raise ArgumentError, "option #{name.inspect} must not be negative (got #{value})" if value.negative?
+      return value if value.is_a?(String)
 
-        value
-      when String then value
-      else raise TypeError, "option #{name.inspect} must be bytes (Integer) or a String like \"10MiB\" (got #{value.inspect})"
+      bytes = value.to_i if value.is_a?(Integer) || (value.is_a?(Float) && value.finite? && value == value.floor)
+      unless bytes
+        raise TypeError, "option #{name.inspect} must be bytes (an Integer, e.g. 5.megabytes) or a String like " \
+                         "\"10MiB\" (got #{value.inspect})"
       end
+      raise ArgumentError, "option #{name.inspect} must not be negative (got #{value.inspect})" if bytes.negative?
+
+      bytes
     end
 
     # Symbols too, for options that name a choice (`private_addresses: :deny`), and Pathnames.

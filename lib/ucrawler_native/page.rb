@@ -51,9 +51,10 @@ module UcrawlerNative
       @error = kind && PageError.new(kind, _error_message).freeze
     end
 
-    # Fetched with a 2xx status and no error.
+    # Fetched with a 2xx status and no error. (`status` is nil when there was no HTTP response:
+    # a connect error, robots.txt, a refused address, an invalid URL.)
     def ok?
-      error.nil? && status >= 200 && status < 300
+      error.nil? && (200..299).cover?(status)
     end
 
     def to_h
@@ -61,7 +62,7 @@ module UcrawlerNative
     end
 
     def inspect
-      "#<UcrawlerNative::Page #{url} status=#{status}#{" error=#{error.kind}" if error}>"
+      "#<UcrawlerNative::Page #{url} status=#{status.inspect}#{" error=#{error.kind}" if error}>"
     end
   end
 end

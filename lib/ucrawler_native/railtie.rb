@@ -18,5 +18,11 @@ module UcrawlerNative
     initializer "ucrawler_native.defaults", after: :load_config_initializers do |app|
       UcrawlerNative.defaults = app.config.ucrawler_native.to_h
     end
+
+    # `rake -T ucrawler`: crawl, enqueue, status, check.
+    rake_tasks do
+      require_relative "tasks"
+      load File.expand_path("tasks/ucrawler.rake", __dir__)
+    end
   end
 end

@@ -7,7 +7,7 @@ module UcrawlerNative
   # `lease_timeout`), and `per_host`/`delay` hold across all workers.
   #
   #   frontier = UcrawlerNative::RedisFrontier.new(url: ENV["REDIS_URL"], name: "shop-2026-11")
-  #   frontier.push(Site.pluck(:url))                          # once, anywhere
+  #   frontier.push(Site.pluck(:url))   # once, anywhere => { queued: 2191, seen: 0, invalid: 3 }
   #   UcrawlerNative::Crawler.new(frontier: frontier, depth: 2).crawl { |page| ... }  # in every worker
   #   frontier.stats # => { pending: 0, leased: 0, done: 2191, failed: 3, seen: 2194, ... }
   class RedisFrontier
@@ -24,27 +24,37 @@ module UcrawlerNative
         raise TypeError, "#{key} must be a String (got #{value.inspect})" unless value.is_a?(String)
       end
       { lease_timeout: lease_timeout, timeout: timeout }.each do |key, value|
-        raise TypeError, "#{key} must be seconds (Numeric, got #{value.inspect})" unless value.is_a?(Numeric)
+        # An ActiveSupport::Duration (`30.seconds`) is_a?(Numeric) too.
+        raise TypeError, "#{key} must be seconds (Numeric or a duration, got #{value.inspect})" unless value.is_a?(Numeric)
       end
 
       @url = url.dup.freeze
       @name = name.dup.freeze
       @prefix = prefix.dup.freeze
-      @lease_timeout = lease_timeout
-      @native = Native::RedisFrontier.new(@url, @name, @prefix, lease_timeout.to_f, timeout.to_f)
+      @lease_timeout = lease_timeout.to_f
+      @native = Native::RedisFrontier.new(@url, @name, @prefix, @lease_timeout, timeout.to_f)
     end
 
     # Queues seed URLs (a String or any Enumerable of Strings or [url, meta] pairs) for the
-    # crawl; URLs the crawl has already seen are skipped unless `force:`. Returns how many were
-    # queued. `meta` comes back with each page, as in Crawler#crawl.
+    # crawl; URLs the crawl has already seen are skipped unless `force:`. `meta` comes back with
+    # each page, as in Crawler#crawl. Items whose URL is nil, empty or does not parse (a column
+    # of URLs often holds some) are skipped, not raised, and logged once per call with a few
+    # examples. Returns the counts: `{ queued:, seen:, invalid: }` (new, already seen, skipped).
     def push(urls, meta: nil, force: false)
       seeds = Seeds.enumerable(urls)
       default_meta = Meta.encode(meta)
-      queued = 0
+      counts = { queued: 0, seen: 0, invalid: 0 }
+      examples = []
       seeds.each_slice(BATCH) do |slice|
-        queued += @native.push(slice.map { |item| Seeds.pair(item, default_meta) }, force ? true : false)
+        pairs = slice.filter_map { |item| Seeds.pair(item, default_meta) unless blank_url?(item) }
+        queued, invalid = @native.push(pairs, force ? true : false)
+        counts[:queued] += queued
+        counts[:seen] += pairs.size - invalid.size - queued
+        counts[:invalid] += slice.size - pairs.size + invalid.size
+        examples.concat(invalid.first(3 - examples.size)) if examples.size < 3
       end
-      queued
+      log_invalid(counts[:invalid], examples)
+      counts
     end
 
     # The crawl's counts: pending, leased, done, failed, seen, queued, duplicates, reclaimed, and
@@ -66,6 +76,21 @@ module UcrawlerNative
 
     def inspect
       "#<#{self.class.name} #{@name} at #{Native.redact_password(@url)}>"
+    end
+
+    private
+
+    def blank_url?(item)
+      url = item.is_a?(Array) ? item.first : item
+      url.nil? || (url.is_a?(String) && url.strip.empty?)
+    end
+
+    def log_invalid(count, examples)
+      return if count.zero?
+
+      UcrawlerNative.logger.warn do
+        "ucrawler_native: #{@name}: #{count} seeds skipped (no URL, or not a valid http(s) URL), e.g. #{examples.inspect}"
+      end
     end
   end
 end

@@ -134,6 +134,91 @@ RSpec.describe "Mistakes refused before anything is crawled or enqueued", :rails
     end
   end
 
+  describe "ActiveSupport durations and sizes" do
+    it "work everywhere an option takes a duration or a size" do
+      crawler = UcrawlerNative::Crawler.new(timeout: 2.seconds, delay: 0.25.seconds, deadline: 1.minute,
+                                            max_body: 5.megabytes, max_memory: 1.5.gigabytes)
+      expect(crawler.options).to include(timeout: 2.0, delay: 0.25, deadline: 60.0, max_body: 5 * 2**20,
+                                         max_memory: 3 * 2**29)
+
+      timed = model("Timed") { crawls :url, timeout: 3.seconds, update: { crawled_at: :now } }
+      site = create_sites(1).first
+      crawls = events("crawl.ucrawler_native") { timed.where(id: site.id).crawl_ids(read_timeout: 2.seconds) { nil } }
+      expect(crawls.first.payload[:crawler].options).to include(timeout: 3.0, read_timeout: 2.0)
+
+      expect(timed.where(id: site.id).crawl_later(stall_timeout: 30.seconds)).to eq(1)
+      expect(eventually(limit: 30) { site.reload.crawled_at }).to be_truthy
+
+      previous = UcrawlerNative.defaults
+      UcrawlerNative.defaults = previous.merge(delay: 0.01.seconds)
+      expect(UcrawlerNative.shared_crawler(**UcrawlerNative.defaults).options).to include(delay: 0.01)
+    ensure
+      UcrawlerNative.defaults = previous if previous
+    end
+
+    it "RedisFrontier takes durations for lease_timeout and timeout" do
+      frontier = UcrawlerNative::RedisFrontier.new(url: "redis://127.0.0.1:1", name: "durations",
+                                                   lease_timeout: 30.seconds, timeout: 2.seconds)
+
+      expect(frontier.to_options).to include(lease_timeout: 30.0)
+      expect(UcrawlerNative::Crawler.new(frontier: frontier).options).to include(lease_timeout: 30.0)
+    end
+  end
+
+  describe "integrations that cannot work" do
+    it "refuses error_trackers = [:rails] where Rails has no Rails.error (Rails 6.1)" do
+      expect(Rails.respond_to?(:error)).to be(false)
+      expect { UcrawlerNative.error_trackers = [:rails] }
+        .to raise_error(UcrawlerNative::ConfigError, /:rails reports through Rails.error, which Rails 6\.1\.\d+(\.\d+)? does not have.*on_error/)
+      expect(UcrawlerNative.error_trackers).to eq(UcrawlerNative::ERROR_TRACKERS)
+      UcrawlerNative.error_trackers = %i[sentry]
+      UcrawlerNative.error_trackers = UcrawlerNative::ERROR_TRACKERS # the default: whichever are loaded
+    ensure
+      UcrawlerNative.error_trackers = UcrawlerNative::ERROR_TRACKERS
+    end
+
+    it "says to add the sidekiq gem for via: :sidekiq in an app whose Gemfile lacks it", timeout: 120 do
+      Dir.mktmpdir("ucrawler-no-sidekiq") do |dir|
+        File.write(File.join(dir, "Gemfile"), <<~GEMFILE)
+          source "https://rubygems.org"
+          gem "activerecord"
+          gem "activejob"
+          gem "sqlite3"
+        GEMFILE
+        File.write(File.join(dir, "app.rb"), <<~'RUBY')
+          require "active_record"
+          require "ucrawler_native/rails"
+          ActiveRecord::Base.establish_connection(adapter: "sqlite3", database: ":memory:")
+          ActiveRecord::Schema.verbose = false
+          ActiveRecord::Schema.define { create_table(:sites) { |t| t.string :url } }
+          class Site < ActiveRecord::Base
+            include UcrawlerNative::Model
+            crawls :url, update: { url: :final_url }
+          end
+          Site.create!(url: "http://127.0.0.1:1/")
+          begin
+            require "sidekiq"
+            puts "sidekiq is loadable"
+          rescue LoadError
+            nil
+          end
+          begin
+            Site.crawl_later(via: :sidekiq)
+          rescue UcrawlerNative::Error => e
+            puts "#{e.class}: #{e.message}"
+          end
+        RUBY
+        env = { "BUNDLE_GEMFILE" => File.join(dir, "Gemfile"), "RUBYOPT" => nil }
+        output, status, = run_command(env, "bundle", "exec", RbConfig.ruby, "-I", File.join(TestSite::ROOT, "lib"),
+                                      File.join(dir, "app.rb"), limit: 100, chdir: dir)
+
+        expect(status).to be_success, output
+        expect(output).not_to include("sidekiq is loadable")
+        expect(output).to include('UcrawlerNative::ConfigError: via: :sidekiq needs the sidekiq gem: add `gem "sidekiq"` to your Gemfile')
+      end
+    end
+  end
+
   describe "crawl_and_update refuses what it cannot do" do
     it "refuses depth other than 0, a block, an extract rule that does not exist, and sources the column cannot hold" do
       create_sites(2, path: "/page/%<n>d.html")

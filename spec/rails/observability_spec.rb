@@ -63,6 +63,17 @@ RSpec.describe "UcrawlerNative in Rails: logging, notifications, Railtie", :rail
       expect(by_url[sites.first.url]).to include(status: 200, error: nil, bytes: be > 0, elapsed: be > 0)
     end
 
+    it "has status nil when there was no HTTP response: in the block, the page event and crawl_and_update alike" do
+      site = Site.create!(url: site_url("/private/secret.html")) # robots.txt: disallowed
+      seen = []
+      published = events("page.ucrawler_native") { Site.where(id: site.id).crawl { |_, page| seen << page.status } }
+      Site.where(id: site.id).crawl_and_update(http_status: :status, crawl_error: :error)
+
+      expect(seen).to eq([nil])
+      expect(published.map { |event| event.payload.values_at(:status, :error) }).to eq([[nil, :robots_disallowed]])
+      expect(site.reload).to have_attributes(http_status: nil, crawl_error: "robots_disallowed")
+    end
+
     it "reports the seed count and the exception in the event when the block raises" do
       sites = create_sites(2)
       crawls = events("crawl.ucrawler_native") do

@@ -177,7 +177,11 @@ RSpec.describe UcrawlerNative::Crawler, "#crawl" do
       expect(by_url.keys).to contain_exactly("not a url", "ftp://example.com/x", page_url(1))
       expect(by_url["not a url"].error.kind).to eq(:invalid_url)
       expect(by_url["ftp://example.com/x"].error.kind).to eq(:invalid_url)
-      expect(by_url["not a url"].status).to eq(0)
+      # No HTTP response: status nil (not 0), in the page, its Hash and its inspect.
+      expect(by_url["not a url"].status).to be_nil
+      expect(by_url["not a url"].to_h).to include(status: nil)
+      expect(by_url["not a url"].inspect).to include("status=nil")
+      expect(by_url["not a url"]).not_to be_ok
       expect(by_url[page_url(1)]).to be_ok
     end
 

@@ -95,6 +95,17 @@ RSpec.describe UcrawlerNative::Crawler, "errors and options" do
       expect { described_class.new(depth: -1) }.to raise_error(ArgumentError, /depth/)
     end
 
+    it "an engine error message carries no JSON parser position (the user never saw that JSON)" do
+      { { max_body: "lots" } => /\Ainvalid option `max_body`: invalid size "lots": expected bytes .*64MiB\z/,
+        { delay: "soon" } => /\Ainvalid option `delay`/,
+        { private_addresses: :nope } => /\Ainvalid option `private_addresses`: unknown variant `nope`, expected one of `deny`, `seeds`, `allow`\z/ }
+        .each do |options, message|
+          expect { described_class.new(**options) }.to raise_error(UcrawlerNative::ConfigError, message) { |error|
+            expect(error.message).not_to match(/line \d+ column \d+/)
+          }
+        end
+    end
+
     it "accepts sizes like \"5MiB\" and durations like \"250ms\"" do
       crawler = described_class.new(max_body: "5MiB", delay: "250ms", timeout: 2.5, read_timeout: "2s")
       expect(crawler.options).to include(max_body: "5MiB", delay: "250ms", timeout: 2.5)

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "securerandom"
+require "stringio"
 
 RSpec.describe UcrawlerNative::RedisFrontier do
   before(:all) { @redis = RedisServer.new.start }
@@ -31,7 +32,7 @@ RSpec.describe UcrawlerNative::RedisFrontier do
   def lines(path) = File.exist?(path) ? File.readlines(path, chomp: true).map { |l| l.split("\t") } : []
 
   it "lets several Ruby processes crawl one site together, each page once" do
-    expect(frontier.push(site_url("/"))).to eq(1)
+    expect(frontier.push(site_url("/"))).to eq(queued: 1, seen: 0, invalid: 0)
     Dir.mktmpdir do |dir|
       outs = (1..2).map { |i| File.join(dir, "worker#{i}.tsv") }
       pids = outs.map { |out| fork_worker(out) }
@@ -47,9 +48,9 @@ RSpec.describe UcrawlerNative::RedisFrontier do
   end
 
   it "queues a URL once unless forced, and carries meta to the pages" do
-    expect(frontier.push([[page_url(1), 42], page_url(2)], meta: "row")).to eq(2)
-    expect(frontier.push(page_url(1))).to eq(0)
-    expect(frontier.push(page_url(1), force: true)).to eq(1)
+    expect(frontier.push([[page_url(1), 42], page_url(2)], meta: "row")).to include(queued: 2)
+    expect(frontier.push(page_url(1))).to eq(queued: 0, seen: 1, invalid: 0)
+    expect(frontier.push(page_url(1), force: true)).to include(queued: 1)
     expect(frontier.stats).to include(pending: 3, seen: 2, queued: 3, finished: false)
 
     Dir.mktmpdir do |dir|
@@ -77,11 +78,24 @@ RSpec.describe UcrawlerNative::RedisFrontier do
     expect { described_class.new(url: @redis.url, name: "two words") }
       .to raise_error(UcrawlerNative::ConfigError, /name/)
     expect { described_class.new(url: @redis.url, name: :sym) }.to raise_error(TypeError, /name/)
-    expect { frontier.push("not a url") }.to raise_error(UcrawlerNative::ConfigError, /not a url/)
     expect { UcrawlerNative::Crawler.new(frontier: "redis://x") }.to raise_error(TypeError, /RedisFrontier/)
     expect { UcrawlerNative::Crawler.new(frontier: frontier, name: "other") }
       .to raise_error(ArgumentError, /name/)
     expect { UcrawlerNative::Crawler.new.crawl { nil } }.to raise_error(ArgumentError, /frontier/)
+  end
+
+  it "skips seeds with no URL or a malformed one (a column of URLs), counting them, and queues the others" do
+    log = StringIO.new
+    UcrawlerNative.logger = Logger.new(log)
+    column = [page_url(1), nil, "", "  ", "not a url", "ftp://example.com/x", [nil, 7], page_url(2), page_url(1)]
+
+    expect(frontier.push(column, meta: "import")).to eq(queued: 2, seen: 1, invalid: 6)
+    expect(frontier.stats).to include(pending: 2, seen: 2)
+    expect(log.string).to include("6 seeds skipped").and include("not a url")
+    expect(frontier.push([nil, ""])).to eq(queued: 0, seen: 0, invalid: 2) # nothing to queue: no Redis call needed
+    expect { frontier.push([42]) }.to raise_error(TypeError, /seed/) # not a URL at all: a programming error
+  ensure
+    UcrawlerNative.logger = nil
   end
 
   it "keeps a worker waiting for a Redis that is down, logging why on stderr" do

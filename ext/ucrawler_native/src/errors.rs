@@ -23,7 +23,29 @@ pub fn error(ruby: &Ruby, message: impl Into<String>) -> Error {
 }
 
 pub fn config_error(ruby: &Ruby, message: impl Into<String>) -> Error {
-    Error::new(ruby.get_inner(&CONFIG_ERROR), message.into())
+    Error::new(
+        ruby.get_inner(&CONFIG_ERROR),
+        without_json_position(message.into()),
+    )
+}
+
+/// The options travel to the engine as JSON the Ruby layer wrote: the JSON parser's
+/// `… at line 1 column 101` names a place in a text the user never saw.
+fn without_json_position(mut message: String) -> String {
+    if let Some(at) = message.rfind(" at line ") {
+        let rest = &message[at + " at line ".len()..];
+        let position = rest
+            .split_once(" column ")
+            .filter(|(line, column)| is_number(line) && is_number(column));
+        if position.is_some() {
+            message.truncate(at);
+        }
+    }
+    message
+}
+
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 pub fn internal_error(ruby: &Ruby, message: impl Into<String>) -> Error {

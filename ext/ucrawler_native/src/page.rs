@@ -86,8 +86,9 @@ impl PageHandle {
     fn final_url(ruby: &Ruby, rb_self: &Self) -> RString {
         frozen(ruby, &rb_self.0.final_url)
     }
-    fn status(&self) -> u16 {
-        self.0.status
+    /// nil when there was no HTTP response (the engine's 0: connect error, robots.txt, ...).
+    fn status(&self) -> Option<u16> {
+        Some(self.0.status).filter(|&status| status != 0)
     }
     fn content_type(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
         frozen_opt(ruby, rb_self.0.content_type.as_deref())

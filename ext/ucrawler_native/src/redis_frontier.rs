@@ -76,24 +76,37 @@ impl RedisFrontierHandle {
         }
     }
 
-    /// `push([[url, meta_or_nil], ...], force)`: queues seeds; returns how many were new.
-    pub fn push(ruby: &Ruby, rb_self: &Self, batch: RArray, force: bool) -> Result<u64, Error> {
+    /// `push([[url, meta_or_nil], ...], force)`: queues the seeds whose URL parses; returns
+    /// `[queued, invalid]`: how many were new, and the URLs that do not parse (not queued).
+    pub fn push(
+        ruby: &Ruby,
+        rb_self: &Self,
+        batch: RArray,
+        force: bool,
+    ) -> Result<(u64, Vec<String>), Error> {
         let mut requests = Vec::with_capacity(batch.len());
+        let mut invalid = Vec::new();
         for item in batch.into_iter() {
             let (url, meta): (RString, Option<RString>) = magnus::TryConvert::try_convert(item)?;
             // SAFETY: copied before any Ruby code can run.
             let url = unsafe { url.as_str()? }.to_owned();
-            let parsed = parse_request_url(&url)
-                .map_err(|e| config_error(ruby, format!("URL {url:?}: {e}")))?;
+            let Ok(parsed) = parse_request_url(&url) else {
+                invalid.push(url);
+                continue;
+            };
             let mut request = Request::new(String::from(parsed));
             if let Some(meta) = meta {
                 request.meta = Some(unsafe { meta.as_slice() }.to_vec().into());
             }
             requests.push(request);
         }
-        rb_self.call(ruby, "push", |frontier| async move {
+        if requests.is_empty() {
+            return Ok((0, invalid));
+        }
+        let queued = rb_self.call(ruby, "push", |frontier| async move {
             frontier.push_seeds(&requests, force).await
-        })
+        })?;
+        Ok((queued, invalid))
     }
 
     /// The crawl's counts as JSON (pending, leased, done, failed, seen, queued, duplicates,

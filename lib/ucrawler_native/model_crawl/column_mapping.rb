@@ -15,7 +15,7 @@ module UcrawlerNative
         depth: :depth.to_proc, bytes: :bytes.to_proc, elapsed: :elapsed.to_proc, attempts: :attempts.to_proc,
         links: :links.to_proc, extracted: :extracted.to_proc, truncated: :truncated?.to_proc, ok: :ok?.to_proc,
         # nil when there was no HTTP response (connect error, robots.txt, refused address...).
-        status: ->(page) { page.status&.nonzero? },
+        status: :status.to_proc,
         error: ->(page) { page.error&.kind&.to_s },
         error_message: ->(page) { page.error&.message }
       }.freeze

@@ -2,12 +2,16 @@
 
 module UcrawlerNative
   class ModelCrawl
-    # The options of a model crawl, resolved and checked: engine defaults < UcrawlerNative.defaults
-    # < the model's `crawls` < the call. This layer's own options (OWN_OPTIONS) are read here; the
+    # The options of a model crawl, resolved and checked: engine defaults < MODEL_DEFAULTS
+    # (depth 0) < UcrawlerNative.defaults < the model's `crawls` < the call. This layer's own options (OWN_OPTIONS) are read here; the
     # others are the engine's (see Options / README): they pick the process's shared crawler,
     # unless `crawler:` gives one.
     class Settings
       DEFAULT_BATCH_SIZE = 1000
+      # Under the initializer's defaults: a model crawl fetches each record's own page unless
+      # told otherwise (rows are usually the pages the app cares about); Crawler keeps the
+      # engine's unlimited depth.
+      MODEL_DEFAULTS = { depth: 0 }.freeze
       ON_ERROR = %i[raise skip].freeze
       OWN_OPTIONS = %i[batch_size on_error crawler touch].freeze
 
@@ -27,7 +31,7 @@ module UcrawlerNative
       # defaults and the model say; a call asking for more is refused.
       def initialize(model, options, own_pages: false)
         call_own, call_engine = self.class.split(options)
-        own, engine = self.class.split(UcrawlerNative.defaults.merge(model.ucrawler_options))
+        own, engine = self.class.split(MODEL_DEFAULTS.merge(UcrawlerNative.defaults, model.ucrawler_options))
         own = own.merge(call_own)
         @batch_size = positive_integer(:batch_size, own.fetch(:batch_size, DEFAULT_BATCH_SIZE))
         @on_error = on_error_policy(own.fetch(:on_error, :raise))

@@ -17,6 +17,16 @@ ActiveRecord::Schema.define do
     t.string :name
   end
 
+  # The README's Redis example writes here (`bin/rails generate model Page url:string:uniq
+  # title:string status:integer`).
+  create_table :pages, force: true do |t|
+    t.string :url
+    t.string :title
+    t.integer :status
+    t.timestamps
+  end
+  add_index :pages, :url, unique: true
+
   create_table :crawl_events, force: true do |t|
     t.integer :pid
     t.bigint :crawler_id

@@ -5,6 +5,7 @@ class Site < ApplicationRecord
 
   has_many :tags, dependent: nil
   scope :by_title, -> { order(:title) }
+  scope :uncrawled, -> { where(crawled_at: nil) }
 
   crawls :url, depth: 0,
                update: { title: :title, http_status: :status, crawl_error: :error, crawled_at: :now },
