@@ -14,7 +14,8 @@ use ucrawler::{CrawlError, EndReason, Page, Stats};
 struct PageLine<'a> {
     url: &'a str,
     final_url: &'a str,
-    status: u16,
+    /// null when there was no HTTP response (robots.txt, a connect error, a refused address).
+    status: Option<u16>,
     content_type: Option<&'a str>,
     title: Option<&'a str>,
     links: &'a [String],
@@ -35,7 +36,7 @@ pub fn write_page(out: &mut impl Write, page: &Page) -> std::io::Result<()> {
     let line = PageLine {
         url: &page.url,
         final_url: &page.final_url,
-        status: page.status,
+        status: Some(page.status).filter(|&status| status != 0),
         content_type: page.content_type.as_deref(),
         title: page.title.as_deref(),
         links: &page.links,

@@ -131,6 +131,21 @@ fn out_file_depth_and_page_errors() {
 }
 
 #[test]
+fn a_page_without_an_http_response_has_status_null() {
+    let site = TestSite::start(SiteConfig::default()).unwrap();
+    // robots.txt disallows it: no request, no response.
+    let private = site.url("/private/secret.html");
+    let output = ucrawler(&["crawl", &private, &site.url("/page/1.html"), "--depth", "0"]);
+    assert!(output.status.success());
+    let pages = lines(&output);
+    let refused = pages.iter().find(|p| p["url"] == private.as_str()).unwrap();
+    assert_eq!(refused["error"]["kind"], "robots_disallowed");
+    assert!(refused["status"].is_null(), "status: {}", refused["status"]);
+    let fetched = pages.iter().find(|p| p["url"] != private.as_str()).unwrap();
+    assert_eq!(fetched["status"], 200);
+}
+
+#[test]
 fn exit_codes() {
     let bad = ucrawler(&["crawl", "http://127.0.0.1:1/", "--concurrency", "lots"]);
     assert_eq!(bad.status.code(), Some(2));
