@@ -150,3 +150,68 @@ RSpec.describe "UcrawlerNative jobs", :rails do
     end
   end
 end
+
+# The new per-record API, the refusals and rows without a URL through a real Sidekiq process, on
+# SQLite and on PostgreSQL (the Sidekiq process on the same database as the specs).
+RSpec.shared_examples "crawl_later through a real Sidekiq" do
+  before do
+    Site.delete_all
+    Sidekiq.redis = { url: @redis.url }
+  end
+
+  def wait_for(what, limit: 60, &condition)
+    return if eventually(limit: limit, interval: 0.1, &condition)
+
+    raise "timed out waiting for #{what}; sidekiq #{@sidekiq.running? ? "running" : "exited"}, log:\n" \
+          "#{RailsSpec.log_tail(@sidekiq.log)}"
+  end
+
+  it "site.crawl_later, a relation's order and limit, and rows without a URL" do
+    sites = create_sites(6)
+    blank = Site.create!(url: nil) # the highest id
+
+    expect(sites.first.crawl_later(via: :sidekiq, with: "update")).to eq(1)
+    # The two highest ids: the row without a URL (marked) and the last site.
+    expect(Site.order(id: :desc).limit(2).crawl_later(via: :sidekiq, with: "update")).to eq(1)
+    wait_for("3 rows") { Site.where.not(crawled_at: nil).count == 3 }
+
+    expect(Site.where.not(crawled_at: nil).pluck(:id)).to match_array([sites.first.id, sites.last.id, blank.id])
+    expect(blank.reload.crawl_error).to eq("no_url")
+    expect(Site.where(id: [sites.first.id, sites.last.id]).pluck(:http_status)).to eq([200, 200])
+    expect(Site.where(crawled_at: nil).crawl_later(via: :sidekiq, with: "update", ids_per_job: 10)).to eq(1)
+    wait_for("the rest") { Site.where(crawled_at: nil).none? }
+  end
+
+  it "refuses before enqueueing what could only fail there" do
+    create_sites(2)
+    expect { Site.crawl_later(via: :sidekiq, with: "update", depth: 2) }.to raise_error(UcrawlerNative::ConfigError, /depth/)
+    expect(Sidekiq::Queue.new("default").size).to eq(0)
+  end
+end
+
+RSpec.describe "UcrawlerNative jobs, new API, in a real Sidekiq process", :rails, timeout: 120 do
+  before(:context) { @redis = RailsSpec::RedisServer.new.start }
+  after(:context) { @redis&.stop }
+
+  describe "on SQLite" do
+    before(:context) { @sidekiq = RailsSpec::SidekiqProcess.new(redis_url: @redis.url).start }
+    after(:context) { @sidekiq&.stop }
+
+    it_behaves_like "crawl_later through a real Sidekiq"
+  end
+
+  describe "on PostgreSQL" do
+    before(:context) do
+      skip RailsSpec::POSTGRES_SKIP unless RailsSpec::POSTGRES_URL
+      RailsSpec.use_postgres
+      @sidekiq = RailsSpec::SidekiqProcess.new(redis_url: @redis.url, database_url: RailsSpec.postgres_schema_url).start
+    end
+
+    after(:context) do
+      @sidekiq&.stop
+      RailsSpec.use_sqlite
+    end
+
+    it_behaves_like "crawl_later through a real Sidekiq"
+  end
+end

@@ -57,6 +57,11 @@ module RailsSpec
       load_schema
     end
 
+    # POSTGRES_URL in the specs' schema, for another process (Sidekiq, rake).
+    def postgres_schema_url
+      "#{POSTGRES_URL}#{POSTGRES_URL.include?("?") ? "&" : "?"}schema_search_path=#{POSTGRES_SCHEMA}"
+    end
+
     def drop_postgres_schema
       return unless POSTGRES_URL
 
@@ -82,14 +87,15 @@ module RailsSpec
   class SidekiqProcess
     attr_reader :pid, :log
 
-    def initialize(redis_url:, concurrency: 3)
+    def initialize(redis_url:, concurrency: 3, database_url: SQLITE_URL)
       @redis_url = redis_url
       @concurrency = concurrency
+      @database_url = database_url
       @log = File.join(TMP, "sidekiq.log")
     end
 
     def start
-      env = { "DATABASE_URL" => SQLITE_URL, "REDIS_URL" => @redis_url, "UCRAWLER_SPEC_LOG" => LOG,
+      env = { "DATABASE_URL" => @database_url, "REDIS_URL" => @redis_url, "UCRAWLER_SPEC_LOG" => LOG,
               "RUBYOPT" => nil, "BUNDLE_GEMFILE" => nil }
       @pid = Process.spawn(env, "sidekiq", "-r", "./spec/rails/app_boot.rb", "-q", "default",
                            "-c", @concurrency.to_s, "-t", "5", "-e", "test",

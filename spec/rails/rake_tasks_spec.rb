@@ -71,6 +71,7 @@ RSpec.describe "Rake tasks", :rails, timeout: 180 do
       require "sidekiq/api"
       redis = RailsSpec::RedisServer.new.start
       Sidekiq.redis = { url: redis.url }
+      Site.delete_all
       sites = create_sites(5)
       Site.where(id: sites.first.id).update_all(crawled_at: Time.current)
 
@@ -94,10 +95,7 @@ RSpec.describe "Rake tasks", :rails, timeout: 180 do
 
     after(:context) { RailsSpec.use_sqlite }
 
-    let(:database_url) do
-      separator = RailsSpec::POSTGRES_URL.include?("?") ? "&" : "?"
-      "#{RailsSpec::POSTGRES_URL}#{separator}schema_search_path=#{RailsSpec::POSTGRES_SCHEMA}"
-    end
+    let(:database_url) { RailsSpec.postgres_schema_url }
 
     it_behaves_like "rake tasks"
   end
