@@ -18,6 +18,7 @@ Gem::Specification.new do |spec|
 
   spec.files = Dir[
     "lib/**/*.rb",
+    "lib/**/*.rake", # the Rails rake tasks (the Railtie loads them)
     "ext/ucrawler_native/extconf.rb",
     "ext/ucrawler_native/Cargo.toml",
     "ext/ucrawler_native/src/**/*.rs",

@@ -64,3 +64,12 @@ RSpec.describe "the packaged gem", :packaging, timeout: 1200 do
     end
   end
 end
+
+RSpec.describe "the gemspec" do
+  it "ships every file under lib/ but the compiled extension (the Railtie loads tasks/*.rake)" do
+    spec = Gem::Specification.load(File.join(TestSite::ROOT, "ucrawler_native.gemspec"))
+    in_lib = Dir.glob("lib/**/*", base: TestSite::ROOT).select { |path| File.file?(File.join(TestSite::ROOT, path)) }
+
+    expect(in_lib.reject { |path| path.end_with?(".so") } - spec.files).to be_empty
+  end
+end
