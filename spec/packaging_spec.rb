@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "json"
+require "rubygems/package"
 
 # Slow (a release build of the extension inside `gem install`: ~1.5-4 min on 2 cores). It runs in
 # every `rspec` run; `rspec --tag ~packaging` leaves it out while iterating.
@@ -61,6 +62,53 @@ RSpec.describe "the packaged gem", :packaging, timeout: 1200 do
       expect(result[:features]).to include(end_with(".so"))
       expect(result[:features]).to all(start_with(gem_home))
       expect(result[:features].grep(/\A#{Regexp.escape(TestSite::ROOT)}/)).to be_empty
+    end
+  end
+end
+
+RSpec.describe "the prebuilt x86_64-linux gem", :packaging, timeout: 1200 do
+  let(:cargo_target_dir) { File.join(TestSite::ROOT, "target") }
+  let(:sources) { %w[ucrawler_native.gemspec Rakefile Cargo.toml Cargo.lock README.md lib ext crates] }
+  # The glibc the README states as the floor: the newest symbol version the .so may need.
+  let(:glibc_floor) { File.read(File.join(TestSite::ROOT, "README.md"))[/needs glibc (\d+\.\d+) or newer/, 1] }
+
+  def run!(env, *command, chdir:, limit: 900)
+    output, status, took = run_command(env, *command, chdir: chdir, limit: limit)
+    expect(took).to be < limit
+    expect(status).to be_success, "#{command.join(" ")} failed (#{status.inspect}):\n#{output[-6000..] || output}"
+    output
+  end
+
+  it "ships only Ruby code and the extension, installs with no cargo on PATH, crawls, and needs the stated glibc" do
+    Dir.mktmpdir("ucrawler-native-gem") do |tmp|
+      copy = File.join(tmp, "src")
+      FileUtils.mkdir_p(copy)
+      sources.each { |entry| FileUtils.cp_r(File.join(TestSite::ROOT, entry), copy) }
+      FileUtils.rm_f(Dir[File.join(copy, "lib/**/*.so")]) # built here, not taken from the checkout
+      run!({ "RUBYLIB" => nil, "RUBYOPT" => nil, "CARGO_TARGET_DIR" => cargo_target_dir }, "rake", "native", "gem", chdir: copy)
+      package = Dir[File.join(copy, "pkg", "ucrawler_native-*-x86_64-linux.gem")]
+      expect(package.size).to eq(1)
+
+      files = Gem::Package.new(package.first).contents
+      expect(files).to include("lib/ucrawler_native/ucrawler_native.so", "lib/ucrawler_native/tasks/ucrawler.rake")
+      expect(files.grep(/\.rs\z|Cargo\.(toml|lock)\z|\Aext\/|\Acrates\//)).to be_empty
+
+      gem_home = File.join(tmp, "gems")
+      no_cargo = { "PATH" => "/usr/bin:/bin", "CARGO" => nil, "HOME" => tmp, "RUBYLIB" => nil, "RUBYOPT" => nil,
+                   "GEM_HOME" => gem_home, "GEM_PATH" => gem_home }
+      output = run!(no_cargo, "gem", "install", "--local", "--no-document", package.first, chdir: tmp, limit: 120)
+      expect(output).not_to include("Building native extensions")
+
+      script = 'require "ucrawler_native"; n = 0; UcrawlerNative::Crawler.new(depth: 0).crawl(ARGV[0]) { |p| n += 1 if p.ok? }; ' \
+               'print n, " ", $LOADED_FEATURES.grep(/ucrawler_native\.so/).first'
+      output = run!(no_cargo, RbConfig.ruby, "-e", script, site_url("/"), chdir: tmp, limit: 60)
+      expect(output).to match(%r{\A1 #{Regexp.escape(gem_home)}/.*ucrawler_native\.so\z})
+
+      so = File.join(copy, "lib/ucrawler_native/ucrawler_native.so")
+      versions = run!({}, "objdump", "-T", so, chdir: tmp).scan(/GLIBC_(\d+\.\d+(?:\.\d+)?)/).flatten.uniq
+      newest = versions.max_by { |v| Gem::Version.new(v) }
+      expect(glibc_floor).not_to be_nil
+      expect(Gem::Version.new(newest)).to be <= Gem::Version.new(glibc_floor)
     end
   end
 end
