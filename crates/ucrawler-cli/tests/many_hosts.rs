@@ -80,4 +80,7 @@ fn many_hosts_under_a_low_open_files_limit_lose_no_page() {
         expected.len() - found.len()
     );
     assert_eq!(found, expected);
+    // Descriptor pressure never costs politeness: the server saw at most per-host 2.
+    let most = sites.log().max_in_flight_per_host();
+    assert!(most <= 2, "a host saw {most} requests at once");
 }

@@ -32,9 +32,8 @@ pub struct Frontier {
     queued: usize,
     memory_entries: usize,
     spill: Spill,
-    /// Hosts that may start a request now, as far as the frontier knows: most requests waiting
-    /// first, then the longest filed.
-    ready: BinaryHeap<(usize, Reverse<u64>, Arc<str>)>,
+    /// Hosts that may start a request now, as far as the frontier knows, by [`Priority`].
+    ready: BinaryHeap<(Priority, Reverse<u64>, Arc<str>)>,
     /// Hosts waiting for a time, earliest first.
     timed: BinaryHeap<Reverse<(Instant, u64, Arc<str>)>>,
     /// Hosts waiting for one of their requests to end.
@@ -42,6 +41,11 @@ pub struct Frontier {
     /// Numbers each filing of a host; a heap entry whose ticket is not its host's is stale.
     tickets: u64,
 }
+
+/// Which ready host goes first: one whose next request is a seed (every host is started early,
+/// so that a slow one is found out early), then the one with the most requests waiting; equal
+/// ones in the order they were filed.
+type Priority = (bool, usize);
 
 struct HostQueue {
     host: Arc<str>,
@@ -118,32 +122,29 @@ impl Frontier {
             } else {
                 queue.requests.push_back(request);
             }
-            let waiting = queue.requests.len();
-            if queue.ready && waiting.is_power_of_two() {
-                let entry = (waiting, Reverse(queue.ticket), queue.host.clone());
+            if queue.ready && (front || queue.requests.len().is_power_of_two()) {
+                let entry = (queue.priority(), Reverse(queue.ticket), queue.host.clone());
                 self.ready.push(entry);
             }
             return;
         }
         let host: Arc<str> = Arc::from(host);
         let ticket = self.next_ticket();
-        self.queues.insert(
-            host.clone(),
-            HostQueue {
-                host: host.clone(),
-                requests: VecDeque::from([request]),
-                ticket,
-                ready: true,
-            },
-        );
-        self.ready.push((1, Reverse(ticket), host));
+        let queue = HostQueue {
+            host: host.clone(),
+            requests: VecDeque::from([request]),
+            ticket,
+            ready: true,
+        };
+        self.ready
+            .push((queue.priority(), Reverse(ticket), host.clone()));
+        self.queues.insert(host, queue);
     }
 
     fn file_ready(&mut self, ticket: u64, host: Arc<str>) {
         if let Some(queue) = self.queues.get_mut(&host).filter(|q| q.ticket == ticket) {
             queue.ready = true;
-            self.ready
-                .push((queue.requests.len(), Reverse(ticket), host));
+            self.ready.push((queue.priority(), Reverse(ticket), host));
         }
     }
 
@@ -246,6 +247,13 @@ impl Frontier {
     /// Whether some host waits for a time or for a request to end.
     pub fn waiting_for_hosts(&self) -> bool {
         !self.timed.is_empty() || !self.busy.is_empty()
+    }
+}
+
+impl HostQueue {
+    fn priority(&self) -> Priority {
+        let seed = self.requests.front().is_some_and(|r| r.depth == 0);
+        (seed, self.requests.len())
     }
 }
 

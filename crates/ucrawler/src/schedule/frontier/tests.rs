@@ -6,8 +6,11 @@ fn limits(per_host: usize, delay: Duration) -> Limits {
     Limits { per_host, delay }
 }
 
+/// A link (depth 1) to page `page` of `host`.
 fn request(host: &str, page: u32) -> Request {
-    Request::new(format!("http://{host}/page/{page}"))
+    let mut request = Request::new(format!("http://{host}/page/{page}"));
+    request.depth = 1;
+    request
 }
 
 fn pop(frontier: &mut Frontier, gate: &HostGate, l: Limits, now: Instant) -> Option<String> {
@@ -29,7 +32,7 @@ fn a_million_urls_spill_with_bounded_memory_and_each_hosts_order() {
     for i in 0..total {
         let host = format!("h{}.example:80", i % hosts);
         let mut r = request(&host, i);
-        r.depth = i % 7;
+        r.depth = 1 + i % 7;
         frontier.push(&host, r);
         assert!(frontier.in_memory() <= limit);
     }
@@ -45,9 +48,9 @@ fn a_million_urls_spill_with_bounded_memory_and_each_hosts_order() {
         assert_eq!(
             r.depth,
             if &*host == "late.example:80" {
-                0
+                1
             } else {
-                page % 7
+                1 + page % 7
             }
         );
         let before = last.insert(host.clone(), page);
@@ -88,6 +91,23 @@ fn the_host_with_the_most_requests_waiting_goes_first() {
             "http://other/page/1",
             "http://slow/page/3",
         ]
+    );
+}
+
+#[test]
+fn a_host_not_started_yet_goes_before_the_longest_queue() {
+    let mut frontier = Frontier::new(None, 100);
+    let gate = HostGate::new();
+    let l = limits(2, Duration::ZERO);
+    let now = Instant::now();
+    for page in 1..=4 {
+        frontier.push("started:80", request("started", page));
+    }
+    frontier.push("seed:80", Request::new("http://seed/"));
+    assert_eq!(pop(&mut frontier, &gate, l, now).unwrap(), "http://seed/");
+    assert_eq!(
+        pop(&mut frontier, &gate, l, now).unwrap(),
+        "http://started/page/1"
     );
 }
 
