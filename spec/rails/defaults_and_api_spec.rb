@@ -7,15 +7,6 @@ require_relative "rails_helper"
 RSpec.shared_examples "defaults and per-record API" do
   before { Site.delete_all }
 
-  # A model on the sites table, named `name`, its class body `body`.
-  def model(name, &body)
-    klass = Class.new(ApplicationRecord) { self.table_name = "sites" }
-    stub_const(name, klass)
-    klass.include(UcrawlerNative::Model)
-    klass.class_eval(&body)
-    klass
-  end
-
   describe "depth" do
     it "is 0 by default for model crawls (`crawls :url` alone fetches each record's own page)" do
       site = Site.create!(url: page_url(5))

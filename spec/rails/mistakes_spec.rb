@@ -11,15 +11,6 @@ RSpec.describe "Mistakes refused before anything is crawled or enqueued", :rails
     ReportedError.delete_all
   end
 
-  # A model on the sites table, named `name`, its class body `body`.
-  def model(name, &body)
-    klass = Class.new(ApplicationRecord) { self.table_name = "sites" }
-    stub_const(name, klass)
-    klass.include(UcrawlerNative::Model)
-    klass.class_eval(&body)
-    klass
-  end
-
   # SQL statements that read sites' rows or write them (schema reads are not counted).
   let(:row_queries) { /\A\s*(SELECT .*FROM "sites"|UPDATE "sites"|INSERT)/ }
 

@@ -138,6 +138,15 @@ module RailsSpec
       count
     end
 
+    # A model on the sites table, named `name`, its class body `body`.
+    def model(name, &body)
+      klass = Class.new(ApplicationRecord) { self.table_name = "sites" }
+      stub_const(name, klass)
+      klass.include(UcrawlerNative::Model)
+      klass.class_eval(&body)
+      klass
+    end
+
     # Collects ActiveSupport::Notifications events named `name` published inside the block.
     def events(name)
       list = []
