@@ -2,6 +2,7 @@
 
 require "securerandom"
 require "stringio"
+require "timeout"
 
 RSpec.describe UcrawlerNative::RedisFrontier do
   before(:all) { @redis = RedisServer.new.start }
@@ -45,6 +46,21 @@ RSpec.describe UcrawlerNative::RedisFrontier do
     end
     expect(frontier.stats).to include(pending: 0, leased: 0, done: expected_urls.size,
                                       seen: expected_urls.size, duplicates: 0, finished: true)
+  end
+
+  it "gives a raising block's leases back at once: another worker crawls them before lease_timeout" do
+    patient = -> { described_class.new(url: @redis.url, name: name, lease_timeout: 600) }
+    pages = (0...40).map { |i| site_url("/page/#{i}.html") }
+    patient.call.push(pages)
+    first = UcrawlerNative::Crawler.new(frontier: patient.call, depth: 0)
+    expect { first.crawl { |_page| raise "boom" } }.to raise_error(RuntimeError, "boom")
+    # Without the give-back, the second worker would wait 600 s for the first one's leases.
+    urls = []
+    second = UcrawlerNative::Crawler.new(frontier: patient.call, depth: 0)
+    Timeout.timeout(90) { second.crawl { |page| urls << page.url } }
+    expect(urls.size).to be >= 39
+    expect(urls - pages).to be_empty
+    expect(patient.call.stats).to include(leased: 0, pending: 0, finished: true)
   end
 
   it "queues a URL once unless forced, and carries meta to the pages" do

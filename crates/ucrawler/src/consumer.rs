@@ -240,5 +240,12 @@ impl Stream for PageStream {
 impl Drop for Crawl {
     fn drop(&mut self) {
         self.cancel.cancel();
+        // A shared crawl's agent still sends acknowledgements and gives back leases: wait for
+        // it (bounded), unless dropped inside an async runtime, which must not block.
+        if let Some(agent) = &self.agent {
+            if tokio::runtime::Handle::try_current().is_err() {
+                agent.wait_ended();
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -29,8 +29,11 @@ const POLL_MIN: Duration = Duration::from_millis(50);
 const POLL_MAX: Duration = Duration::from_secs(1);
 /// Seed hosts are read again at most this often (workers that join late must trust them).
 const SEED_HOSTS_REFRESH: Duration = Duration::from_secs(2);
-/// After a cancel, acknowledgements already asked for still reach Redis for this long.
+/// After a cancel, acknowledgements already asked for still reach Redis for this long (and
+/// leases not crawled are given back within as long again).
 const DRAIN_ON_CANCEL: Duration = Duration::from_secs(5);
+/// How long the end of a crawl waits for its agent to finish with Redis.
+const AGENT_GRACE: Duration = Duration::from_secs(11);
 /// Links and seeds are queued in Redis in batches of at most this many.
 const PUSH_BATCH: usize = 1000;
 
@@ -51,6 +54,30 @@ pub(crate) struct AgentHandle {
     /// Identifies this worker's politeness holds in Redis.
     worker: String,
     holds: AtomicU64,
+    /// Set when the agent is done with Redis (acknowledgements sent, leases given back).
+    ended: (Mutex<bool>, Condvar),
+}
+
+impl AgentHandle {
+    /// Waits (blocking, at most `AGENT_GRACE`) until the agent is done with Redis, so that a
+    /// process that exits right after its crawl still acknowledges what it crawled and gives
+    /// back what it leased.
+    pub fn wait_ended(&self) {
+        let (lock, ended) = &self.ended;
+        let done = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = ended.wait_timeout_while(done, AGENT_GRACE, |done| !*done);
+    }
+}
+
+/// Marks the agent ended however `Agent::run` returns.
+struct EndedGuard(Arc<AgentHandle>);
+
+impl Drop for EndedGuard {
+    fn drop(&mut self) {
+        let (lock, ended) = &self.0.ended;
+        *lock.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        ended.notify_all();
+    }
 }
 
 impl AgentHandle {
@@ -77,6 +104,7 @@ pub(crate) fn start_agent(
         frontier: OnceLock::new(),
         worker: worker_id(),
         holds: AtomicU64::new(0),
+        ended: (Mutex::new(false), Condvar::new()),
     });
     let agent = Agent {
         handle: handle.clone(),
@@ -123,6 +151,7 @@ struct Agent {
 
 impl Agent {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let _ended = EndedGuard(self.handle.clone());
         let frontier = tokio::select! {
             connected = RedisFrontier::connect(&self.url, &self.name, self.options.clone()) => {
                 match connected {
@@ -147,6 +176,22 @@ impl Agent {
             }
         };
         let _ = tokio::time::timeout(DRAIN_ON_CANCEL, drain).await;
+        // What it leased and will not crawl goes back to the other workers now, not after
+        // lease_timeout (a consumer that raised, a worker stopped with Ctrl-C).
+        let leases: Vec<Lease> = self.leases.drain().map(|(_, lease)| lease).collect();
+        match tokio::time::timeout(DRAIN_ON_CANCEL, frontier.give_back(&leases)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(
+                "redis frontier {}: {} leases not given back ({e}): they return after lease_timeout",
+                self.name,
+                leases.len()
+            ),
+            Err(_) => tracing::warn!(
+                "redis frontier {}: {} leases not given back in time: they return after lease_timeout",
+                self.name,
+                leases.len()
+            ),
+        }
     }
 
     /// A non-transient Redis failure (wrong key type, corrupt item): the crawl cannot go on.

@@ -246,19 +246,29 @@ impl RedisFrontier {
     /// Moves the deadlines of leases still being worked on to now + `lease_timeout` (call it
     /// every `lease_timeout / 3`). Leases no longer there (expired and reclaimed) stay gone.
     pub async fn extend(&self, leases: &[Lease]) -> Result<()> {
+        self.set_deadlines("extend", leases, self.inner.lease_ms)
+            .await
+    }
+
+    /// Gives leases back at once, for requests this worker will not crawl after all (its crawl
+    /// was cancelled): their deadline becomes now, so the next `take` of any worker puts them
+    /// back at the front of the queue instead of waiting for `lease_timeout`.
+    pub async fn give_back(&self, leases: &[Lease]) -> Result<()> {
+        self.set_deadlines("give_back", leases, 0).await
+    }
+
+    async fn set_deadlines(&self, what: &'static str, leases: &[Lease], ms: u64) -> Result<()> {
         if leases.is_empty() {
             return Ok(());
         }
         let mut invocation = SCRIPTS.extend.prepare_invoke();
-        invocation
-            .key(&self.inner.keys.leases)
-            .arg(self.inner.lease_ms);
+        invocation.key(&self.inner.keys.leases).arg(ms);
         for lease in leases {
             invocation.arg(lease.member.as_ref());
         }
         self.inner
             .conn
-            .run("extend", Call::Script(&invocation))
+            .run(what, Call::Script(&invocation))
             .await
             .map(|_: i64| ())
     }
