@@ -45,7 +45,7 @@ pub struct Frontier {
 /// Which ready host goes first: the one with the most requests waiting (equal ones in the
 /// order they were filed). Hosts being crawled are finished before new ones start, so few
 /// hosts hold connections, robots.txt rules and queues at once; seeds first instead measured
-/// the same wall time on 500 hosts with 1.7x the descriptors and RSS (bench/RESULTS.md).
+/// the same wall time on 500 hosts with 1.2x the descriptors and 1.4x the RSS (RESULTS.md).
 type Priority = usize;
 
 struct HostQueue {
