@@ -89,7 +89,6 @@ impl Frontier {
     }
 
     /// Hosts with requests in memory.
-    #[cfg(test)]
     pub fn hosts(&self) -> usize {
         self.queues.len()
     }

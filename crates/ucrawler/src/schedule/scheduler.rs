@@ -72,6 +72,11 @@ struct SharedFeed {
     /// Requests held here (in the frontier) below which more are taken: a worker must not
     /// hoard leases that other workers could be crawling.
     low_water: u64,
+    /// Hosts with requests held here below which more are taken anyway (up to `hoard_limit`
+    /// requests): Redis hands out a page's links together, so `low_water` requests may be
+    /// a handful of hosts, each crawled `per_host` at a time, and the worker would idle.
+    hosts_wanted: usize,
+    hoard_limit: u64,
 }
 
 /// What a queued request costs in memory.
@@ -140,6 +145,8 @@ impl Scheduler {
                 agent,
                 items: Some(items),
                 low_water: config.concurrency.max(8) as u64,
+                hosts_wanted: config.concurrency.div_ceil(config.per_host.max(1)),
+                hoard_limit: 4 * config.concurrency.max(8) as u64,
             });
         }
     }
@@ -209,7 +216,10 @@ impl Scheduler {
                 && (self.shared.is_some() || self.frontier.len() < SEED_LOW_WATER);
             let want_leased = shared_open
                 && !limit_reached
-                && self.shared.as_ref().is_some_and(|r| held < r.low_water);
+                && self.shared.as_ref().is_some_and(|r| {
+                    held < r.low_water
+                        || (held < r.hoard_limit && self.frontier.hosts() < r.hosts_wanted)
+                });
             let over_budget = self.outstanding > 0 && self.ctx.budget.is_over();
             let cancel = self.ctx.cancel.clone();
             let slots = self.slots.clone();
