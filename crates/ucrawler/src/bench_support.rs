@@ -28,7 +28,7 @@ impl Admission {
         for page in 0..pages {
             for host in 0..hosts {
                 let key = format!("host{host}.example:80");
-                frontier.push(&key, Request::new(format!("http://{key}/page/{page}")));
+                frontier.push(Request::new(format!("http://{key}/page/{page}")));
             }
         }
         Self {

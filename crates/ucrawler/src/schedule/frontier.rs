@@ -21,6 +21,7 @@ use tokio::time::Instant;
 
 use crate::page::Request;
 use crate::politeness::{HostGate, HostWait, Limits};
+use crate::url::{host_key, parse_request_url};
 
 mod spill;
 
@@ -100,11 +101,11 @@ impl Frontier {
 
     /// Queues a request behind its host's others (on disk if memory is full or anything is
     /// there already).
-    pub fn push(&mut self, host: &str, request: Request) {
+    pub fn push(&mut self, request: Request) {
         if self.spill.len() > 0 || self.queued >= self.memory_entries {
             self.spill.push(request);
         } else {
-            self.enqueue(host, request, false);
+            self.enqueue(&host_of(&request), request, false);
         }
     }
 
@@ -231,10 +232,7 @@ impl Frontier {
             return;
         }
         for request in self.spill.take_segment() {
-            let host = crate::url::parse_request_url(&request.url)
-                .map(|url| crate::url::host_key(&url))
-                .unwrap_or_default();
-            self.enqueue(&host, request, false);
+            self.enqueue(&host_of(&request), request, false);
         }
     }
 
@@ -248,6 +246,14 @@ impl Frontier {
     pub fn waiting_for_hosts(&self) -> bool {
         !self.timed.is_empty() || !self.busy.is_empty()
     }
+}
+
+/// The host a request is queued under (its `host:port`; "" for a URL that does not parse,
+/// which fails as a page when its turn comes).
+fn host_of(request: &Request) -> String {
+    parse_request_url(&request.url)
+        .map(|url| host_key(&url))
+        .unwrap_or_default()
 }
 
 impl HostQueue {

@@ -23,7 +23,7 @@ use crate::pipeline::{CrawlCtx, Event, FetchWindow, Slot, WindowPermit};
 use crate::politeness::Limits;
 use crate::runtime::Runtime;
 use crate::stats::EndReason;
-use crate::url::{fingerprint, host_key, parse_request_url};
+use crate::url::{fingerprint, parse_request_url};
 
 /// Seeds are pulled from the caller only while the frontier is shorter than this, so a lazy
 /// source of millions of seeds is never drained into memory ahead of the crawl.
@@ -354,11 +354,8 @@ impl Scheduler {
 
     /// Queues a request (a seed, a link, a lease) behind its host's others.
     fn queue(&mut self, request: Request) {
-        let host = parse_request_url(&request.url)
-            .map(|url| host_key(&url))
-            .unwrap_or_default();
         self.queued_bytes += request_bytes(&request);
-        self.frontier.push(&host, request);
+        self.frontier.push(request);
     }
 
     /// The next request whose host may be contacted now. `freed`: a request ended since the

@@ -33,7 +33,7 @@ fn a_million_urls_spill_with_bounded_memory_and_each_hosts_order() {
         let host = format!("h{}.example:80", i % hosts);
         let mut r = request(&host, i);
         r.depth = 1 + i % 7;
-        frontier.push(&host, r);
+        frontier.push(r);
         assert!(frontier.in_memory() <= limit);
     }
     assert_eq!(frontier.len(), u64::from(total));
@@ -60,7 +60,7 @@ fn a_million_urls_spill_with_bounded_memory_and_each_hosts_order() {
         );
         assert!(frontier.in_memory() <= limit);
         if n == total / 2 {
-            frontier.push("late.example:80", request("late.example:80", 0));
+            frontier.push(request("late.example:80", 0));
         }
     }
     assert!(last.contains_key("late.example:80"));
@@ -76,11 +76,11 @@ fn the_host_with_the_most_requests_waiting_goes_first() {
     let gate = HostGate::new();
     let l = limits(2, Duration::ZERO);
     let now = Instant::now();
-    frontier.push("fast:80", request("fast", 1));
+    frontier.push(request("fast", 1));
     for page in 1..=3 {
-        frontier.push("slow:80", request("slow", page));
+        frontier.push(request("slow", page));
     }
-    frontier.push("other:80", request("other", 1));
+    frontier.push(request("other", 1));
     let order: Vec<String> = std::iter::from_fn(|| pop(&mut frontier, &gate, l, now)).collect();
     assert_eq!(
         order,
@@ -101,9 +101,9 @@ fn hosts_under_way_go_before_new_ones() {
     let l = limits(2, Duration::ZERO);
     let now = Instant::now();
     for page in 1..=4 {
-        frontier.push("started:80", request("started", page));
+        frontier.push(request("started", page));
     }
-    frontier.push("seed:80", Request::new("http://seed/"));
+    frontier.push(Request::new("http://seed/"));
     let order: Vec<String> = std::iter::from_fn(|| pop(&mut frontier, &gate, l, now)).collect();
     // The new host goes once the other is down to as many requests (filed earlier, it wins).
     assert_eq!(
@@ -124,9 +124,9 @@ fn busy_hosts_wait_for_a_request_to_end() {
     let gate = HostGate::new();
     let l = limits(1, Duration::ZERO);
     let now = Instant::now();
-    frontier.push("a:80", request("a", 1));
-    frontier.push("a:80", request("a", 2));
-    frontier.push("b:80", request("b", 1));
+    frontier.push(request("a", 1));
+    frontier.push(request("a", 2));
+    frontier.push(request("b", 1));
     assert_eq!(
         pop(&mut frontier, &gate, l, now).unwrap(),
         "http://a/page/1"
@@ -156,8 +156,8 @@ fn hosts_waiting_for_a_time_come_back_when_it_passes() {
     let second = Duration::from_secs(1);
     let l = limits(2, second);
     let now = Instant::now();
-    frontier.push("a:80", request("a", 1));
-    frontier.push("a:80", request("a", 2));
+    frontier.push(request("a", 1));
+    frontier.push(request("a", 2));
     assert_eq!(
         pop(&mut frontier, &gate, l, now).unwrap(),
         "http://a/page/1"
@@ -179,8 +179,8 @@ fn a_retry_goes_before_its_hosts_other_requests() {
     let gate = HostGate::new();
     let l = limits(2, Duration::ZERO);
     let now = Instant::now();
-    frontier.push("a:80", request("a", 1));
-    frontier.push("a:80", request("a", 2));
+    frontier.push(request("a", 1));
+    frontier.push(request("a", 2));
     frontier.push_front("a:80", request("a", 0));
     let order: Vec<String> = std::iter::from_fn(|| pop(&mut frontier, &gate, l, now)).collect();
     assert_eq!(
@@ -196,7 +196,7 @@ fn a_full_memory_sends_new_requests_to_disk_in_order() {
     let l = limits(8, Duration::ZERO);
     let now = Instant::now();
     for page in 0..10 {
-        frontier.push("a:80", request("a", page));
+        frontier.push(request("a", page));
         assert!(frontier.in_memory() <= 4);
     }
     // A retry is never refused (it holds a page already counted in flight).
