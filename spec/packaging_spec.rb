@@ -3,9 +3,21 @@
 require "json"
 require "rubygems/package"
 
+# Runs `command`, expecting it to succeed within `limit` seconds; returns its output.
+module PackagingCommands
+  def run!(env, *command, chdir:, limit: 900)
+    output, status, took = run_command(env, *command, chdir: chdir, limit: limit)
+    expect(took).to be < limit
+    expect(status).to be_success, "#{command.join(" ")} failed (#{status.inspect}):\n#{output[-6000..] || output}"
+    output
+  end
+end
+
 # Slow (a release build of the extension inside `gem install`: ~1.5-4 min on 2 cores). It runs in
 # every `rspec` run; `rspec --tag ~packaging` leaves it out while iterating.
 RSpec.describe "the packaged gem", :packaging, timeout: 1200 do
+  include PackagingCommands
+
   # The checkout's target dir: `rake compile` has just built the same dependencies in release,
   # so `gem install` only recompiles the engine and the bindings (a fresh CI run saves a full
   # release build); the checkout's lib/ keeps its own copy of the extension.
@@ -14,13 +26,6 @@ RSpec.describe "the packaged gem", :packaging, timeout: 1200 do
   let(:sources) { %w[ucrawler_native.gemspec Cargo.toml Cargo.lock README.md lib ext crates] }
   # The installed gem must not see the checkout or the caller's Ruby setup.
   let(:clean_env) { { "RUBYLIB" => nil, "RUBYOPT" => nil, "BUNDLE_GEMFILE" => nil } }
-
-  def run!(env, *command, chdir:, limit: 900)
-    output, status, took = run_command(env, *command, chdir: chdir, limit: limit)
-    expect(took).to be < limit
-    expect(status).to be_success, "#{command.join(" ")} failed (#{status.inspect}):\n#{output[-6000..] || output}"
-    output
-  end
 
   it "builds with `gem build`, installs with `gem install` and crawls from the installed copy" do
     checkout_count = 0
@@ -67,17 +72,12 @@ RSpec.describe "the packaged gem", :packaging, timeout: 1200 do
 end
 
 RSpec.describe "the prebuilt x86_64-linux gem", :packaging, timeout: 1200 do
+  include PackagingCommands
+
   let(:cargo_target_dir) { File.join(TestSite::ROOT, "target") }
   let(:sources) { %w[ucrawler_native.gemspec Rakefile Cargo.toml Cargo.lock README.md lib ext crates] }
   # The glibc the README states as the floor: the newest symbol version the .so may need.
   let(:glibc_floor) { File.read(File.join(TestSite::ROOT, "README.md"))[/needs glibc (\d+\.\d+) or newer/, 1] }
-
-  def run!(env, *command, chdir:, limit: 900)
-    output, status, took = run_command(env, *command, chdir: chdir, limit: limit)
-    expect(took).to be < limit
-    expect(status).to be_success, "#{command.join(" ")} failed (#{status.inspect}):\n#{output[-6000..] || output}"
-    output
-  end
 
   it "ships only Ruby code and the extension, installs with no cargo on PATH, crawls, and needs the stated glibc" do
     Dir.mktmpdir("ucrawler-native-gem") do |tmp|
