@@ -105,8 +105,14 @@ pub fn write_framed(out: &mut impl Write, request: &Request) -> io::Result<()> {
 pub fn read_framed(input: &mut impl Read) -> Option<Request> {
     let mut len = [0u8; 4];
     input.read_exact(&mut len).ok()?;
-    let mut item = vec![0u8; u32::from_le_bytes(len) as usize];
-    input.read_exact(&mut item).ok()?;
+    let len = u32::from_le_bytes(len);
+    // The length may be garbage (a torn or corrupt file): read what is there instead of
+    // allocating what it claims.
+    let mut item = Vec::new();
+    input.take(u64::from(len)).read_to_end(&mut item).ok()?;
+    if item.len() != len as usize {
+        return None;
+    }
     decode(&item).ok()
 }
 
@@ -152,6 +158,34 @@ mod tests {
             assert!(input.is_empty());
         }
         assert_eq!(get_varint(&mut &[0x80u8; 11][..]), None);
+    }
+
+    /// Found by the `journal` fuzz target: a garbled length (a torn or corrupt file) made the
+    /// reader allocate up to 4 GiB before finding out the bytes were not there.
+    #[test]
+    fn a_garbled_length_allocates_only_what_is_there() {
+        struct Recording<'a> {
+            bytes: &'a [u8],
+            largest_read: usize,
+        }
+        impl Read for Recording<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.largest_read = self.largest_read.max(buf.len());
+                self.bytes.read(buf)
+            }
+        }
+        let mut frame = u32::MAX.to_le_bytes().to_vec();
+        frame.extend_from_slice(&encode(&Request::new("http://h/a")));
+        let mut input = Recording {
+            bytes: &frame,
+            largest_read: 0,
+        };
+        assert_eq!(read_framed(&mut input), None, "a torn record");
+        assert!(
+            input.largest_read <= 64 * 1024,
+            "asked for {} bytes",
+            input.largest_read
+        );
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub fn parse_size(input: &str) -> Result<u64, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
         .unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
-    let number: f64 = number.replace('_', "").parse().map_err(|_| {
+    let number = number.replace('_', "");
+    // Whole numbers stay integers: an f64 would round counts past 2^53.
+    let whole = number.parse::<u64>().ok();
+    let number: f64 = number.parse().map_err(|_| {
         format!("invalid size {input:?}: expected bytes or a number with a unit such as 64MiB")
     })?;
     let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -33,11 +36,16 @@ pub fn parse_size(input: &str) -> Result<u64, String> {
             ))
         }
     };
-    let bytes = number * multiplier as f64;
-    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
-        return Err(format!("invalid size {input:?}: out of range"));
+    let out_of_range = || format!("invalid size {input:?}: out of range");
+    if let Some(whole) = whole {
+        return whole.checked_mul(multiplier).ok_or_else(out_of_range);
     }
-    Ok(bytes.round() as u64)
+    let bytes = (number * multiplier as f64).round();
+    // `u64::MAX as f64` is 2^64, itself out of range.
+    if !bytes.is_finite() || bytes < 0.0 || bytes >= u64::MAX as f64 {
+        return Err(out_of_range());
+    }
+    Ok(bytes as u64)
 }
 
 /// Parses a duration: seconds as a number (`0.25`, `30`) or with a unit (`500ms`, `2s`, `1m`,
@@ -194,6 +202,25 @@ mod tests {
         assert!(parse_size("5 parsecs")
             .unwrap_err()
             .contains("unknown unit"));
+    }
+
+    /// Found by the `units` fuzz target: byte counts past 2^53 went through an f64 and came
+    /// back rounded, and sizes past u64::MAX were capped instead of refused.
+    #[test]
+    fn large_sizes_are_exact_or_refused() {
+        assert_eq!(parse_size("9007199254740993"), Ok(9_007_199_254_740_993));
+        assert_eq!(parse_size("18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_size("8191TiB"), Ok(8191 << 40));
+        for too_big in [
+            "18446744073709551616",
+            "16777216TiB",
+            "99999999999999999999999",
+        ] {
+            assert!(
+                parse_size(too_big).unwrap_err().contains("out of range"),
+                "{too_big}"
+            );
+        }
     }
 
     #[test]

@@ -205,7 +205,7 @@ impl RobotsCache {
 
 /// What a robots.txt fetch means: its status and body, a transport error, or `None` when it
 /// timed out or redirected too often. Returns the rules and how long to trust them.
-fn rules_for(
+pub(crate) fn rules_for(
     agent: &str,
     fetched: Option<Result<(u16, BytesMut), CrawlError>>,
 ) -> (Rules, Duration) {

@@ -76,22 +76,29 @@ impl DoneLog {
 }
 
 fn read(enqueued: &Path, done: &Path) -> io::Result<Replay> {
+    let enqueued = BufReader::new(File::open(enqueued)?);
+    Ok(match File::open(done) {
+        Ok(done) => replay(enqueued, BufReader::new(done)),
+        // No done.log yet: nothing was acknowledged.
+        Err(_) => replay(enqueued, io::empty()),
+    })
+}
+
+/// What the two logs' bytes say (the untrusted part of a resume: the files may be torn by a
+/// kill, truncated or garbage).
+pub(crate) fn replay(mut enqueued: impl Read, mut done: impl Read) -> Replay {
     let mut done_set = HashSet::new();
-    if let Ok(file) = File::open(done) {
-        let mut reader = BufReader::new(file);
-        let mut buf = [0u8; 8];
-        while reader.read_exact(&mut buf).is_ok() {
-            done_set.insert(u64::from_le_bytes(buf));
-        }
+    let mut buf = [0u8; 8];
+    while done.read_exact(&mut buf).is_ok() {
+        done_set.insert(u64::from_le_bytes(buf));
     }
-    let mut reader = BufReader::new(File::open(enqueued)?);
     let mut requests = Vec::new();
     // Stops at the end, or at a record torn by the kill.
-    while let Some(request) = codec::read_framed(&mut reader) {
+    while let Some(request) = codec::read_framed(&mut enqueued) {
         let done = done_set.contains(&fingerprint(&request.url));
         requests.push((request, done));
     }
-    Ok(Replay { requests })
+    Replay { requests }
 }
 
 #[cfg(test)]

@@ -433,7 +433,7 @@ fn millis(d: Duration) -> u64 {
 
 /// Splits a lease member `"<id>:<item>"`. On error, the lease (when its id could be read) so
 /// the caller can drop it.
-fn decode_member(member: Vec<u8>) -> Result<Leased, (Option<Lease>, String)> {
+pub(crate) fn decode_member(member: Vec<u8>) -> Result<Leased, (Option<Lease>, String)> {
     let member = Bytes::from(member);
     let id = member
         .iter()

@@ -92,6 +92,7 @@ use std::time::Duration;
 use redis::RedisError;
 use serde::Serialize;
 
+pub(crate) use frontier::decode_member;
 pub use frontier::{RedisFrontier, MAX_TAKE};
 
 use crate::page::{Lease, Request};
