@@ -70,6 +70,9 @@ pub enum CrawlError {
     RedirectLoop(String),
     #[error("redirect to {0} is out of scope")]
     RedirectOutOfScope(String),
+    /// A 3xx whose `Location` names no http(s) URL we can follow.
+    #[error("bad redirect: {0}")]
+    BadRedirect(String),
     /// Over `max_body` with `truncate_body: false`. (A compressed body is capped after
     /// decompression, so a gzip bomb ends here or as a truncated page.)
     #[error("body larger than max_body ({limit} bytes)")]
@@ -82,6 +85,10 @@ pub enum CrawlError {
     AddressRefused(String),
     #[error("HTTP protocol error: {0}")]
     Http(String),
+    /// The server's response is not HTTP (a bad status line, a head over hyper's limit): not
+    /// retried, the same server would answer the same.
+    #[error("malformed HTTP response: {0}")]
+    Protocol(String),
     #[error("could not decode body: {0}")]
     Decode(String),
     #[error("internal error: {0}")]
@@ -122,6 +129,8 @@ impl CrawlError {
         let chain = error_chain(error);
         if chain.contains(REFUSED) {
             CrawlError::AddressRefused(chain)
+        } else if is_malformed_response(error) {
+            CrawlError::Protocol(chain)
         } else if chain.contains("reading a body from connection")
             || chain.contains("connection reset")
         {
@@ -148,6 +157,18 @@ impl CrawlError {
 /// The message every refusal of the address guard carries (also how a refusal is recognised in
 /// an HTTP client's error chain).
 pub const REFUSED: &str = "address refused by private_addresses";
+
+/// Whether hyper could not parse the response (status line, version, headers, head size).
+fn is_malformed_response(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            return hyper.is_parse() || hyper.is_parse_status() || hyper.is_parse_too_large();
+        }
+        source = cause.source();
+    }
+    false
+}
 
 fn error_chain(error: &reqwest::Error) -> String {
     let mut message = error.to_string();

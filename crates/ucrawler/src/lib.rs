@@ -25,11 +25,11 @@
 //!   units.rs     sizes and durations                      stats.rs   Stats, EndReason, counters
 //!   memory.rs    the max_memory budget                    codec.rs   a Request's binary form
 //!   random.rs    jitter and ids                           fork_local.rs  a value owned by one process
+//!   content_encoding.rs  gzip/deflate bodies, decoded (stacked, any spelling) or refused
 //! wiring
 //!   crawler.rs   Crawler: starts crawls, wires stages     runtime.rs threads and connections, per process
 //!   pipeline/    slots, events, the crawl's context, the fetch → parse hand-off, the fetch window
 //!   consumer.rs  Crawl, PageStream: what users hold      bench_support.rs  for benches/, not API
-//!   fuzz_support.rs  for the cargo-fuzz targets (fuzz/), not API
 //! the page's route
 //!   schedule/    scheduler (+ intake of seeds and leases), frontier (a queue per host, spilled
 //!                to disk past its memory share), seen set, journal
@@ -45,13 +45,12 @@ pub mod bench_support;
 mod codec;
 pub mod config;
 mod consumer;
+mod content_encoding;
 mod crawler;
 pub mod distributed;
 pub mod error;
 mod fetch;
 mod fork_local;
-#[doc(hidden)]
-pub mod fuzz_support;
 pub mod memory;
 pub mod page;
 pub mod parse;

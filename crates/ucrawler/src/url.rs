@@ -31,6 +31,41 @@ pub fn resolve(base: &Url, href: &str) -> Option<Url> {
     is_crawlable(&url).then(|| normalize(url))
 }
 
+/// The target of a redirect: its `Location` header's bytes resolved against the current URL,
+/// normalized; `None` when unusable or not http(s). Raw non-ASCII bytes (servers send UTF-8 or
+/// Latin-1 unescaped) are percent-encoded as browsers, curl and Scrapy do, never dropped.
+pub fn location_target(current: &Url, location: &[u8]) -> Option<Url> {
+    let location = match std::str::from_utf8(location) {
+        // Valid UTF-8: the URL parser encodes it (and an IDN host becomes punycode).
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => std::borrow::Cow::Owned(percent_encode_non_ascii(location)),
+    };
+    let target = current.join(location.trim()).ok()?;
+    matches!(target.scheme(), "http" | "https").then(|| normalize(target))
+}
+
+fn percent_encode_non_ascii(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for &byte in bytes {
+        if byte.is_ascii() {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// A document's base URL: its `<base href>` resolved against its own URL, unless that fails or
+/// names a `data:` or `javascript:` URL, where the HTML standard falls back to the document's
+/// URL (a hostile `<base>` must not erase every link of the page).
+pub fn base_url(page_url: &Url, base_href: Option<&str>) -> Url {
+    base_href
+        .and_then(|href| page_url.join(href.trim()).ok())
+        .filter(|base| !matches!(base.scheme(), "data" | "javascript"))
+        .unwrap_or_else(|| page_url.clone())
+}
+
 fn is_crawlable(url: &Url) -> bool {
     matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty())
 }
@@ -198,6 +233,47 @@ mod tests {
         assert_eq!(r("?q=1").unwrap(), "http://example.com/dir/page.html?q=1");
         assert_eq!(r("  /padded  ").unwrap(), "http://example.com/padded");
         assert_eq!(r("\n/x\t").unwrap(), "http://example.com/x");
+    }
+
+    #[test]
+    fn redirect_targets_keep_raw_bytes() {
+        let page = base();
+        let t = |bytes: &[u8]| location_target(&page, bytes).map(String::from);
+        assert_eq!(
+            t("/caf\u{e9}".as_bytes()).unwrap(),
+            "http://example.com/caf%C3%A9"
+        );
+        assert_eq!(
+            t(b"/caf\xe9?q=\xff").unwrap(),
+            "http://example.com/caf%E9?q=%FF"
+        );
+        assert_eq!(
+            t(b" next.html ").unwrap(),
+            "http://example.com/dir/next.html"
+        );
+        assert_eq!(
+            t("http://b\u{fc}cher.de/".as_bytes()).unwrap(),
+            "http://xn--bcher-kva.de/"
+        );
+        assert_eq!(t(b"javascript:alert(1)"), None);
+        assert_eq!(t(b"http://[::1"), None);
+    }
+
+    #[test]
+    fn base_falls_back_to_the_document_url() {
+        let page = base();
+        let b = |href: Option<&str>| base_url(&page, href).to_string();
+        assert_eq!(b(Some("http://other.test/b/")), "http://other.test/b/");
+        assert_eq!(b(Some(" sub/ ")), "http://example.com/dir/sub/");
+        assert_eq!(b(None), page.to_string());
+        for hostile in [
+            "javascript:alert(1)",
+            "JavaScript:void(0)//",
+            "data:text/html,x",
+            "http://[::1",
+        ] {
+            assert_eq!(b(Some(hostile)), page.to_string(), "{hostile}");
+        }
     }
 
     #[test]

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT_ENCODING};
 use reqwest::{redirect, Client};
 
 use super::connections::{idle_timeout, BudgetLayer};
 
 use crate::config::Config;
+use crate::content_encoding;
 use crate::error::{ConfigError, Error};
 use crate::politeness::{AddressGuard, GuardedResolver};
 
@@ -27,6 +28,13 @@ pub(crate) fn build_client(
         let value = HeaderValue::from_str(value)
             .map_err(|e| ConfigError::invalid("headers", format!("{value:?}: {e}")))?;
         headers.insert(name, value);
+    }
+    // Content-Encoding is ours to decode (see content_encoding.rs), so we say what we accept.
+    if !headers.contains_key(ACCEPT_ENCODING) {
+        headers.insert(
+            ACCEPT_ENCODING,
+            HeaderValue::from_static(content_encoding::ACCEPT_ENCODING),
+        );
     }
     let mut builder = Client::builder()
         .user_agent(&config.user_agent)

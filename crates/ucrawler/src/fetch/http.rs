@@ -6,16 +6,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use futures::StreamExt;
 use reqwest::header::{HeaderMap, CONNECTION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Client, Response};
 use url::Url;
 
 use crate::config::Config;
+use crate::content_encoding::decoded_body;
 use crate::error::CrawlError;
 use crate::memory::{MemoryBudget, Part, Reservation, DOM_FACTOR};
 use crate::pipeline::Fetched;
-use crate::politeness::{AddressGuard, RobotsCache, Rules};
-use crate::url::{fingerprint, normalize, Scope};
+use crate::politeness::{AddressGuard, RobotsCache, RobotsFetch, Rules};
+use crate::url::{fingerprint, host_key, location_target, Scope};
 
 /// Whether a Content-Type is one we parse. A missing one is treated as HTML.
 pub fn is_html(content_type: Option<&str>) -> bool {
@@ -42,7 +44,7 @@ pub(crate) struct FetchContext<'a> {
 
 /// Fetches `url` once (retries are the scheduler's, so that a host's pause applies to all its
 /// requests), under the whole-request `timeout`. `same_host_as`: redirects must stay on this
-/// host name (a discovered link under `same_host`); `None` for seeds.
+/// `host:port` (a discovered link under `same_host`); `None` for seeds.
 pub(crate) async fn fetch(cx: &FetchContext<'_>, url: Url, same_host_as: Option<&str>) -> Fetched {
     let started = Instant::now();
     let timeout = cx.config.timeout;
@@ -73,9 +75,15 @@ async fn fetch_hops(
             return Fetched::failed(Some(current), refused, started);
         }
         if config.robots {
-            let rules = cx.robots.rules(cx.client, &current, config.timeout).await;
+            let fetch = RobotsFetch {
+                client: cx.client,
+                guard: cx.guard,
+                scope: cx.scope,
+                timeout: config.timeout,
+            };
+            let rules = cx.robots.rules(&fetch, &current).await;
             if crawl_delay.is_none() {
-                crawl_delay = rules.crawl_delay().map(|d| d.min(config.max_crawl_delay));
+                crawl_delay = rules.crawl_delay(config.max_crawl_delay);
             }
             if let Rules::Unreachable(error) = rules {
                 return Fetched::failed(Some(current), error, started);
@@ -100,8 +108,18 @@ async fn fetch_hops(
             Ok(response) => response,
             Err(e) => return Fetched::failed(Some(current), CrawlError::from_reqwest(&e), started),
         };
-        let Some(location) = redirect_target(&response, &current) else {
-            break response;
+        let location = match redirect_target(&response, &current) {
+            Redirect::None => break response,
+            Redirect::Unusable(location) => {
+                let mut fetched = Fetched::failed(
+                    Some(current),
+                    CrawlError::BadRedirect(format!("Location {location:?} cannot be followed")),
+                    started,
+                );
+                fetched.status = response.status().as_u16();
+                return fetched;
+            }
+            Redirect::To(location) => location,
         };
         redirects += 1;
         let refusal = if redirects > config.max_redirects {
@@ -111,7 +129,7 @@ async fn fetch_hops(
         } else if !visited.insert(fingerprint(location.as_str())) {
             Some(CrawlError::RedirectLoop(location.to_string()))
         } else if !cx.scope.allows_pattern(location.as_str())
-            || same_host_as.is_some_and(|host| location.host_str() != Some(host))
+            || same_host_as.is_some_and(|host| host_key(&location) != host)
         {
             Some(CrawlError::RedirectOutOfScope(location.to_string()))
         } else {
@@ -129,18 +147,30 @@ async fn fetch_hops(
     fetched
 }
 
-/// The target of a 3xx response with a usable Location, normalized.
-fn redirect_target(response: &Response, current: &Url) -> Option<Url> {
+/// Where a response sends us.
+enum Redirect {
+    /// Not a redirect: the response is the page (a 304, or a 300 without `Location`, too).
+    None,
+    To(Url),
+    /// A redirect whose `Location` cannot be followed (not http(s), unparsable).
+    Unusable(String),
+}
+
+fn redirect_target(response: &Response, current: &Url) -> Redirect {
     if !response.status().is_redirection() {
-        return None;
+        return Redirect::None;
     }
-    let location = response.headers().get(LOCATION)?.to_str().ok()?;
-    let target = current.join(location.trim()).ok()?;
-    matches!(target.scheme(), "http" | "https").then(|| normalize(target))
+    match response.headers().get(LOCATION) {
+        None => Redirect::None,
+        Some(location) => match location_target(current, location.as_bytes()) {
+            Some(target) => Redirect::To(target),
+            None => Redirect::Unusable(String::from_utf8_lossy(location.as_bytes()).into_owned()),
+        },
+    }
 }
 
 async fn read_response(
-    mut response: Response,
+    response: Response,
     final_url: Url,
     cx: &FetchContext<'_>,
     started: Instant,
@@ -193,9 +223,17 @@ async fn read_response(
         return fetched;
     }
     let mut body = BytesMut::with_capacity(initial_capacity(&response, limit));
+    let mut stream = match decoded_body(response).await {
+        Ok(stream) => stream,
+        Err(error) => {
+            fetched.error = Some(error);
+            fetched.elapsed = started.elapsed();
+            return fetched;
+        }
+    };
     let mut reservation = Reservation::empty(cx.budget.clone(), Part::Bodies);
     loop {
-        match tokio::time::timeout(config.read_timeout, response.chunk()).await {
+        match tokio::time::timeout(config.read_timeout, stream.next()).await {
             Err(_) => {
                 fetched.error = Some(CrawlError::Timeout(format!(
                     "no data for read_timeout ({:?})",
@@ -203,13 +241,13 @@ async fn read_response(
                 )));
                 break;
             }
-            Ok(Err(e)) => {
+            Ok(Some(Err(error))) => {
                 // A broken body is a transport failure even after an error status.
-                fetched.error = Some(CrawlError::from_reqwest(&e));
+                fetched.error = Some(error);
                 break;
             }
-            Ok(Ok(None)) => break,
-            Ok(Ok(Some(chunk))) => {
+            Ok(None) => break,
+            Ok(Some(Ok(chunk))) => {
                 let room = (limit - body.len() as u64) as usize;
                 let take = chunk.len().min(room);
                 // Reserve for the document it will become too: parsing then stays in budget.

@@ -76,8 +76,8 @@ pub(crate) async fn fetch_page(job: FetchJob) {
                 guard: &ctx.guard,
                 budget: &ctx.budget,
             };
-            let same_host_as = (config.same_host && request.depth > 0)
-                .then(|| url.host_str().unwrap_or_default().to_string());
+            let same_host_as =
+                (config.same_host && request.depth > 0).then(|| crate::url::host_key(url));
             tokio::select! {
                 fetched = fetch(&cx, url.clone(), same_host_as.as_deref()) => Some(fetched),
                 _ = ctx.cancel.cancelled() => None,

@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::error::ConfigError;
-use crate::url::{fingerprint, resolve};
+use crate::url::{base_url, fingerprint, resolve};
 
 /// What a page yielded.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -131,12 +131,11 @@ impl Extractor {
     /// streaming pass fails).
     pub fn extract_dom(&self, html: &str, page_url: &Url) -> Extracted {
         let document = Html::parse_document(html);
-        let base = document
+        let base_href = document
             .select(&self.base)
             .next()
-            .and_then(|el| el.value().attr("href"))
-            .and_then(|href| page_url.join(href.trim()).ok())
-            .unwrap_or_else(|| page_url.clone());
+            .and_then(|el| el.value().attr("href"));
+        let base = base_url(page_url, base_href);
 
         let mut out = Extracted {
             title: document
@@ -266,10 +265,7 @@ fn attribute(value: &str) -> String {
 
 impl Raw {
     fn into_extracted(self, page_url: &Url, max_links: usize) -> Extracted {
-        let base = self
-            .base
-            .and_then(|href| page_url.join(attribute(&href).trim()).ok())
-            .unwrap_or_else(|| page_url.clone());
+        let base = base_url(page_url, self.base.map(|href| attribute(&href)).as_deref());
         let mut out = Extracted {
             title: Some(collapse_whitespace(&htmlize::unescape(&self.title)))
                 .filter(|t| !t.is_empty()),
@@ -349,6 +345,23 @@ mod tests {
                 "http://cdn.test/y"
             ]
         );
+    }
+
+    #[test]
+    fn hostile_base_falls_back_to_the_page_url() {
+        let html = r#"<base href="javascript:alert(1)"><a href="x">1</a><a href="/y">2</a>"#;
+        let url = Url::parse("http://h.test/dir/page").unwrap();
+        let expected = ["http://h.test/dir/x", "http://h.test/y"];
+        let streaming = Extractor::new(&Config::default())
+            .unwrap()
+            .extract(html, &url);
+        let dom = Extractor::new(&Config::default())
+            .unwrap()
+            .extract_dom(html, &url);
+        for page in [streaming, dom] {
+            let links: Vec<_> = page.links.iter().map(Url::as_str).collect();
+            assert_eq!(links, expected);
+        }
     }
 
     #[test]

@@ -11,14 +11,27 @@ use crate::config::PrivateAddresses;
 use crate::error::{CrawlError, REFUSED};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-/// Loopback, private, link-local, unique-local, CGNAT, unspecified, multicast or broadcast.
+/// Loopback, private, link-local, unique-local, CGNAT, unspecified, multicast or broadcast —
+/// also when spelled as an IPv6 address that carries an IPv4 one (see [`embedded_v4`]).
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_private_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_private_v4(v4),
-            None => is_private_v6(v6),
-        },
+        IpAddr::V6(v6) => is_private_v6(v6) || embedded_v4(v6).is_some_and(is_private_v4),
+    }
+}
+
+/// The IPv4 address an IPv6 one carries to the same host or through a translator: mapped
+/// (`::ffff:a.b.c.d`), compatible (`::a.b.c.d`, deprecated but still routed by some stacks),
+/// NAT64 (`64:ff9b::/96` and the local-use `64:ff9b:1::/48`) and 6to4 (`2002:AABB:CCDD::/48`).
+/// Judged by the IPv4 address: a gateway would deliver them there.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let last_32 = || Ipv4Addr::from((u32::from(s[6]) << 16) | u32::from(s[7]));
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0, 0, _, _] => Some(last_32()),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] | [0x64, 0xff9b, 1, ..] => Some(last_32()),
+        [0x2002, high, low, ..] => Some(Ipv4Addr::from((u32::from(high) << 16) | u32::from(low))),
+        _ => None,
     }
 }
 
@@ -167,6 +180,13 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "::169.254.169.254",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::10.0.0.1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
         ] {
             assert!(is_private(ip(private)), "{private}");
         }
@@ -176,6 +196,9 @@ mod tests {
             "100.128.0.1",
             "93.184.216.34",
             "2606:4700::1111",
+            "64:ff9b::8.8.8.8",
+            "2002:808:808::1",
+            "::ffff:8.8.8.8",
         ] {
             assert!(!is_private(ip(public)), "{public}");
         }

@@ -2,22 +2,31 @@
 //! bounded table shared by all crawls of a crawler. Matching (user-agent groups, Allow/Disallow
 //! with `*` and `$`, longest match wins) is the `texting_robots` crate's. A 4xx robots.txt allows
 //! everything; a 5xx (or a robots.txt that times out) disallows everything, and a host whose
-//! robots.txt cannot be reached fails its pages with that transport error (so a dead host reads
-//! as `connect`, not as `robots_disallowed`), both for `UNREACHABLE_TTL`; then robots.txt is
-//! fetched again.
+//! robots.txt cannot be reached — or breaks off mid-body: half a file is not the file — fails
+//! its pages with that transport error (so a dead host reads as `connect`, not as
+//! `robots_disallowed`), both for `UNREACHABLE_TTL`; then robots.txt is fetched again.
+//!
+//! Its redirects (up to five, RFC 9309) are requests like any other: each hop passes the
+//! address guard and the `allow`/`deny` patterns before it is sent, and a refused hop fails the
+//! host's pages with the refusal. A rule too complex to compile does not void the file: see
+//! [`compile`].
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use futures::StreamExt;
 use reqwest::header::LOCATION;
 use reqwest::Client;
 use texting_robots::Robot;
 use tokio::sync::OnceCell;
 use url::Url;
 
+use super::AddressGuard;
+use crate::content_encoding::decoded_body;
 use crate::error::CrawlError;
+use crate::url::{location_target, Scope};
 
 /// How long a fetched robots.txt is trusted.
 const TTL: Duration = Duration::from_secs(24 * 3600);
@@ -48,15 +57,26 @@ impl Rules {
         }
     }
 
-    /// The group's Crawl-delay, if any.
-    pub fn crawl_delay(&self) -> Option<Duration> {
+    /// The group's Crawl-delay, if any, capped at `cap`: an absurd value (`1e20`, `inf`) is
+    /// the cap, never ignored. A negative or non-numeric one is no delay.
+    pub fn crawl_delay(&self, cap: Duration) -> Option<Duration> {
         match self {
             Rules::Parsed(robot) => robot
                 .delay
-                .and_then(|d| Duration::try_from_secs_f32(d).ok()),
+                .filter(|seconds| *seconds >= 0.0) // false for NaN too
+                .map(|seconds| Duration::try_from_secs_f32(seconds).unwrap_or(Duration::MAX))
+                .map(|delay| delay.min(cap)),
             _ => None,
         }
     }
+}
+
+/// What fetching robots.txt needs: the crawl's client, guard and scope.
+pub struct RobotsFetch<'a> {
+    pub client: &'a Client,
+    pub guard: &'a AddressGuard,
+    pub scope: &'a Scope,
+    pub timeout: Duration,
 }
 
 struct Entry {
@@ -142,13 +162,13 @@ impl RobotsCache {
 
     /// The rules for `url`'s origin, fetching robots.txt once if needed (concurrent callers
     /// for one origin share that fetch).
-    pub async fn rules(&self, client: &Client, url: &Url, timeout: Duration) -> Rules {
+    pub async fn rules(&self, fetch: &RobotsFetch<'_>, url: &Url) -> Rules {
         let key = origin(url);
         let entry = self.entry(&key);
         let (rules, _) = entry
             .cell
             .get_or_init(|| async {
-                let (rules, ttl) = self.fetch(client, url, timeout).await;
+                let (rules, ttl) = self.fetch(fetch, url).await;
                 (rules, Instant::now() + ttl)
             })
             .await;
@@ -165,42 +185,67 @@ impl RobotsCache {
             .len()
     }
 
-    async fn fetch(&self, client: &Client, url: &Url, timeout: Duration) -> (Rules, Duration) {
-        let Ok(mut target) = url.join("/robots.txt") else {
+    async fn fetch(&self, fetch: &RobotsFetch<'_>, url: &Url) -> (Rules, Duration) {
+        let Ok(target) = url.join("/robots.txt") else {
             return (Rules::AllowAll, TTL);
         };
-        let fetched = tokio::time::timeout(timeout, async {
-            for _ in 0..=MAX_ROBOTS_REDIRECTS {
-                let mut response = match client.get(target.clone()).send().await {
-                    Ok(response) => response,
-                    Err(e) => return Some(Err(CrawlError::from_reqwest(&e))),
-                };
-                let status = response.status();
-                if status.is_redirection() {
-                    let location = response.headers().get(LOCATION)?.to_str().ok()?;
-                    target = target.join(location).ok()?;
-                    continue;
-                }
-                if !status.is_success() {
-                    return Some(Ok((status.as_u16(), BytesMut::new())));
-                }
-                let mut body = BytesMut::new();
-                while let Ok(Some(chunk)) = response.chunk().await {
+        let fetched = tokio::time::timeout(fetch.timeout, fetch_robots_txt(fetch, target))
+            .await
+            .ok()
+            .flatten();
+        rules_for(&self.agent, fetched)
+    }
+}
+
+/// Fetches robots.txt at `target`, following redirects through the same checks as any
+/// request. `None`: too many redirects, or a redirect without a usable `Location`.
+async fn fetch_robots_txt(
+    fetch: &RobotsFetch<'_>,
+    mut target: Url,
+) -> Option<Result<(u16, BytesMut), CrawlError>> {
+    for hop in 0..=MAX_ROBOTS_REDIRECTS {
+        if let Err(refused) = fetch.guard.check_literal(&target) {
+            return Some(Err(refused));
+        }
+        if hop > 0 && !fetch.scope.allows_pattern(target.as_str()) {
+            return Some(Err(CrawlError::RedirectOutOfScope(target.to_string())));
+        }
+        let response = match fetch.client.get(target.clone()).send().await {
+            Ok(response) => response,
+            Err(e) => return Some(Err(CrawlError::from_reqwest(&e))),
+        };
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response.headers().get(LOCATION)?;
+            target = location_target(&target, location.as_bytes())?;
+            continue;
+        }
+        if !status.is_success() {
+            return Some(Ok((status.as_u16(), BytesMut::new())));
+        }
+        let status = status.as_u16();
+        let mut stream = match decoded_body(response).await {
+            Ok(stream) => stream,
+            Err(error) => return Some(Err(error)),
+        };
+        let mut body = BytesMut::new();
+        loop {
+            match stream.next().await {
+                Some(Ok(chunk)) => {
                     let room = MAX_ROBOTS_BYTES - body.len();
                     body.extend_from_slice(&chunk[..chunk.len().min(room)]);
                     if body.len() >= MAX_ROBOTS_BYTES {
-                        break;
+                        break; // RFC 9309: the first 500 KiB are the file.
                     }
                 }
-                return Some(Ok((status.as_u16(), body)));
+                None => break,
+                // Cut off mid-body: the missing part may hold the Disallow lines.
+                Some(Err(error)) => return Some(Err(error)),
             }
-            None
-        })
-        .await
-        .ok()
-        .flatten();
-        rules_for(&self.agent, fetched)
+        }
+        return Some(Ok((status, body)));
     }
+    None
 }
 
 /// What a robots.txt fetch means: its status and body, a transport error, or `None` when it
@@ -210,13 +255,10 @@ pub(crate) fn rules_for(
     fetched: Option<Result<(u16, BytesMut), CrawlError>>,
 ) -> (Rules, Duration) {
     match fetched {
-        Some(Ok((status, body))) if (200..300).contains(&status) => {
-            match Robot::new(agent, &body) {
-                Ok(robot) => (Rules::Parsed(Arc::new(robot)), TTL),
-                // Unparseable rules: behave as if there were none (RFC 9309 §2.3.1.3 spirit).
-                Err(_) => (Rules::AllowAll, TTL),
-            }
-        }
+        Some(Ok((status, body))) if (200..300).contains(&status) => match compile(agent, &body) {
+            Some(robot) => (Rules::Parsed(Arc::new(robot)), TTL),
+            None => (Rules::DisallowAll, UNREACHABLE_TTL),
+        },
         Some(Ok((status, _))) if (400..500).contains(&status) => (Rules::AllowAll, TTL),
         // Out of descriptors for a moment: ask again at once, never remember it.
         Some(Err(error)) if error.is_out_of_descriptors() => {
@@ -225,6 +267,58 @@ pub(crate) fn rules_for(
         Some(Err(error)) => (Rules::Unreachable(error), UNREACHABLE_TTL),
         _ => (Rules::DisallowAll, UNREACHABLE_TTL),
     }
+}
+
+/// Compiles a robots.txt body for `agent`. `texting_robots` refuses a whole file when one rule's
+/// pattern is too complex for its regex limits (`Disallow: /*a*a*a…$`); such a rule is
+/// replaced rather than dropping the file (RFC 9309 keeps the rules that parse):
+/// - a `Disallow` by its prefix up to the first `*`, which matches everything it would have
+///   and more (erring towards not fetching);
+/// - an `Allow` is removed (erring the same way).
+///
+/// `None` when even that fails: the caller disallows the host for a while.
+fn compile(agent: &str, body: &[u8]) -> Option<Robot> {
+    if let Ok(robot) = Robot::new(agent, body) {
+        return Some(robot);
+    }
+    let mut simplified = Vec::with_capacity(body.len());
+    for line in body.split(|&b| b == b'\n') {
+        match simplify_rule(line) {
+            Some(replacement) => simplified.extend_from_slice(&replacement),
+            None => simplified.extend_from_slice(line),
+        }
+        simplified.push(b'\n');
+    }
+    Robot::new(agent, &simplified).ok()
+}
+
+/// The replacement of an `Allow`/`Disallow` line whose pattern does not compile, if it does not.
+fn simplify_rule(line: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(line).ok()?;
+    let (field, value) = text.split_once(':')?;
+    let field = field.trim().to_ascii_lowercase();
+    if field != "allow" && field != "disallow" {
+        return None;
+    }
+    let pattern = value.split('#').next().unwrap_or_default().trim();
+    let alone = format!("User-agent: *\n{field}: {pattern}\n");
+    if Robot::new("*", alone.as_bytes()).is_ok() {
+        return None;
+    }
+    if field == "allow" {
+        return Some(Vec::new());
+    }
+    let prefix: String = pattern
+        .split('*')
+        .next()
+        .unwrap_or_default()
+        .replace('$', "");
+    let prefix = if prefix.is_empty() {
+        "/"
+    } else {
+        prefix.as_str()
+    };
+    Some(format!("Disallow: {prefix}").into_bytes())
 }
 
 #[cfg(test)]
@@ -251,7 +345,10 @@ mod tests {
         assert!(!allows(&rules, "/private/x"));
         assert!(allows(&rules, "/private/open"), "longest match wins");
         assert!(!allows(&rules, "/private/open/more"), "`$` anchors the end");
-        assert_eq!(rules.crawl_delay(), Some(Duration::from_secs(2)));
+        assert_eq!(
+            rules.crawl_delay(Duration::MAX),
+            Some(Duration::from_secs(2))
+        );
 
         let star =
             robot("User-Agent: *\nDisallow: *.gif$\nDisallow: /example/\nAllow: /publications/\n");
@@ -259,11 +356,73 @@ mod tests {
         assert!(allows(&star, "/img/a.gif?x=1"), "`$` is the end of the URL");
         assert!(!allows(&star, "/example/page.html"));
         assert!(allows(&star, "/publications/x"));
-        assert_eq!(star.crawl_delay(), None);
+        assert_eq!(star.crawl_delay(Duration::MAX), None);
 
         // §2.2.2: when Allow and Disallow match equally long, Allow wins.
         let tie = robot("User-Agent: *\nDisallow: /page\nAllow: /page\n");
         assert!(allows(&tie, "/page"));
+    }
+
+    #[test]
+    fn absurd_crawl_delays_are_capped_not_ignored() {
+        let cap = Duration::from_secs(30);
+        for value in [
+            "1e20",
+            "inf",
+            "99999999999999999999999999999999999999999",
+            "3600",
+        ] {
+            let rules = robot(&format!(
+                "User-agent: *\nCrawl-delay: {value}\nDisallow: /x\n"
+            ));
+            assert_eq!(rules.crawl_delay(cap), Some(cap), "{value}");
+        }
+        for value in ["-5", "NaN", "soon"] {
+            let rules = robot(&format!("User-agent: *\nCrawl-delay: {value}\n"));
+            assert_eq!(rules.crawl_delay(cap), None, "{value}");
+        }
+        let rules = robot("User-agent: *\nCrawl-delay: 0.5\n");
+        assert_eq!(rules.crawl_delay(cap), Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn a_rule_too_complex_to_compile_does_not_void_the_file() {
+        let bomb = format!("/*{}$", "a*".repeat(45));
+        assert!(Robot::new(
+            "ucrawler",
+            format!("User-agent: *\nDisallow: {bomb}\n").as_bytes()
+        )
+        .is_err());
+        let (rules, ttl) = rules_for(
+            "ucrawler",
+            Some(Ok((
+                200,
+                BytesMut::from(
+                    format!("User-agent: *\nDisallow: /private/\nDisallow: /shop{bomb}\nAllow: /shop{bomb}\n").as_str(),
+                ),
+            ))),
+        );
+        assert_eq!(ttl, TTL);
+        assert!(
+            !allows(&rules, "/private/x"),
+            "the rules that parse are kept"
+        );
+        assert!(
+            !allows(&rules, "/shop/anything"),
+            "the complex rule became its prefix"
+        );
+        assert!(allows(&rules, "/public"));
+        let (rules, _) = rules_for(
+            "ucrawler",
+            Some(Ok((
+                200,
+                BytesMut::from(format!("User-agent: *\nDisallow: {bomb}\n").as_str()),
+            ))),
+        );
+        assert!(
+            !allows(&rules, "/anything"),
+            "a bomb from the root disallows the root"
+        );
     }
 
     #[test]

@@ -376,12 +376,7 @@ impl Scheduler {
         let Ready { host, request, url } = ready;
         let (crawl_delay, probing) = match &url {
             Ok(url) if self.ctx.config.robots => match self.ctx.robots.cached(url) {
-                Some(rules) => (
-                    rules
-                        .crawl_delay()
-                        .map(|d| d.min(self.ctx.config.max_crawl_delay)),
-                    false,
-                ),
+                Some(rules) => (rules.crawl_delay(self.ctx.config.max_crawl_delay), false),
                 None => (None, true),
             },
             _ => (None, false),
