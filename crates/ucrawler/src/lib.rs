@@ -30,6 +30,7 @@
 //!   crawler.rs   Crawler: starts crawls, wires stages     runtime.rs threads and connections, per process
 //!   pipeline/    slots, events, the crawl's context, the fetch → parse hand-off, the fetch window
 //!   consumer.rs  Crawl, PageStream: what users hold      bench_support.rs  for benches/, not API
+//!   fuzz_support.rs  for the cargo-fuzz targets (fuzz/), not API
 //! the page's route
 //!   schedule/    scheduler (+ intake of seeds and leases), frontier (a queue per host, spilled
 //!                to disk past its memory share), seen set, journal
@@ -51,6 +52,8 @@ pub mod distributed;
 pub mod error;
 mod fetch;
 mod fork_local;
+#[doc(hidden)]
+pub mod fuzz_support;
 pub mod memory;
 pub mod page;
 pub mod parse;

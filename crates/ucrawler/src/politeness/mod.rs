@@ -7,4 +7,5 @@ mod robots;
 
 pub use address_guard::{AddressGuard, GuardedResolver};
 pub(crate) use host_gate::{process_gate, HostGate, HostHold, HostWait, Limits};
+pub(crate) use robots::rules_for;
 pub use robots::{RobotsCache, RobotsFetch, Rules};
