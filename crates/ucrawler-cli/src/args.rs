@@ -79,6 +79,9 @@ pub struct CrawlOptions {
     /// Links kept from one page [default: 10000]
     #[arg(long, value_name = "N")]
     pub max_links_per_page: Option<usize>,
+    /// Longest URL followed, in bytes; longer links are out of scope [default: 4096]
+    #[arg(long, value_name = "N")]
+    pub max_url_length: Option<usize>,
     /// Include the decoded body in the output
     #[arg(long)]
     pub keep_body: bool,
@@ -239,6 +242,7 @@ impl CrawlOptions {
             max_retry_after,
             max_redirects,
             max_links_per_page,
+            max_url_length,
             parsers,
             buffer,
             io_threads,

@@ -35,7 +35,10 @@ pub fn run(pages: usize, options: &CrawlOptions) -> Result<ExitCode, Failure> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    eprintln!("{}", output::summary(&crawl.stats(), started.elapsed()));
+    eprintln!(
+        "{}",
+        output::summary(&crawl.stats(), started.elapsed(), None)
+    );
     let missing: Vec<_> = expected.difference(&found).collect();
     let unexpected: Vec<_> = found.difference(&expected).collect();
     if missing.is_empty() && unexpected.is_empty() && repeated == 0 {

@@ -5,17 +5,24 @@ mod args;
 mod demo;
 mod output;
 mod shared;
+mod signals;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use ucrawler::Crawler;
+use ucrawler::{Crawl, Crawler, Next};
 
 use crate::args::{CrawlOptions, OutputArgs, RedisTarget};
+use crate::signals::{StopRequest, StopSignal};
+
+/// How often the crawl loop looks for a stop signal while it waits for a page.
+const STOP_POLL: Duration = Duration::from_millis(100);
+/// After a stop signal, pages already fetched are still written for this long at most.
+const STOP_DRAIN: Duration = Duration::from_secs(1);
 
 #[derive(Parser)]
 #[command(
@@ -185,6 +192,7 @@ fn crawl(
         }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
+    let stop = signals::install()?;
     let started = Instant::now();
     let mut crawl = crawler
         .crawl(urls)
@@ -193,21 +201,28 @@ fn crawl(
     // With a journal or a shared crawl a page counts as done once we ask for the next one: it
     // must be written by then.
     let durable = crawler.config().state_dir.is_some() || crawler.config().redis.is_some();
-    for page in crawl.by_ref() {
-        output::write_page(&mut writer, &page)
+    let mut write = |page: &ucrawler::Page| {
+        output::write_page(&mut writer, page)
             .and_then(|()| if durable { writer.flush() } else { Ok(()) })
             .map_err(|e| Failure::Fatal(format!("writing output: {e}")))?;
         bar.inc(1);
-    }
+        Ok::<(), Failure>(())
+    };
+    let stopped_by = consume(&mut crawl, &stop, &mut write)?;
     writer
         .flush()
         .map_err(|e| Failure::Fatal(format!("writing output: {e}")))?;
     bar.finish_and_clear();
     let stats = crawl.stats();
+    // A shared crawl's agent acknowledges what was written and gives back its other leases
+    // before we say we are done (dropping the crawl waits for it).
+    drop(crawl);
     if !quiet {
-        eprintln!("{}", output::summary(&stats, started.elapsed()));
+        eprintln!("{}", output::summary(&stats, started.elapsed(), stopped_by));
     }
-    if crawler.config().redis.is_some() && stats.end_reason == Some(ucrawler::EndReason::Cancelled)
+    if stopped_by.is_none()
+        && crawler.config().redis.is_some()
+        && stats.end_reason == Some(ucrawler::EndReason::Cancelled)
     {
         // Only a Redis failure that retrying cannot fix (logged above) cancels a worker.
         return Err(Failure::Fatal(
@@ -215,4 +230,35 @@ fn crawl(
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Hands every page to `write` until the crawl ends or a stop signal arrives. On a signal:
+/// pages already fetched are written (for `STOP_DRAIN` at most) and acknowledged, then the
+/// crawl is cancelled, so requests under way go back to the crawl (leases to Redis, or left
+/// undone in the journal for `--resume`). Returns the signal that stopped it.
+fn consume(
+    crawl: &mut Crawl,
+    stop: &StopRequest,
+    write: &mut impl FnMut(&ucrawler::Page) -> Result<(), Failure>,
+) -> Result<Option<StopSignal>, Failure> {
+    let signal = loop {
+        if let Some(signal) = stop.get() {
+            break signal;
+        }
+        match crawl.next_timeout(STOP_POLL) {
+            Next::Page(page) => write(&page)?,
+            Next::Pending => {}
+            Next::Finished => return Ok(None),
+        }
+    };
+    let give_up = Instant::now() + STOP_DRAIN;
+    // Asking for the next page acknowledges the ones written: stop at one that is not there.
+    while let Next::Page(page) = crawl.next_timeout(Duration::ZERO) {
+        write(&page)?;
+        if Instant::now() >= give_up {
+            break;
+        }
+    }
+    crawl.cancel();
+    Ok(Some(signal))
 }

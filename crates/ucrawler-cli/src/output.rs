@@ -9,6 +9,8 @@ use serde::Serialize;
 use ucrawler::units::format_size;
 use ucrawler::{CrawlError, EndReason, Page, Stats};
 
+use crate::signals::StopSignal;
+
 /// One line of `crawl` output.
 #[derive(Serialize)]
 struct PageLine<'a> {
@@ -76,7 +78,8 @@ pub fn peak_rss() -> Option<u64> {
     Some(kib * 1024)
 }
 
-pub fn summary(stats: &Stats, wall: Duration) -> String {
+/// The summary printed after a crawl; `stopped_by`: the signal that stopped it, if one did.
+pub fn summary(stats: &Stats, wall: Duration, stopped_by: Option<StopSignal>) -> String {
     let mut text = format!(
         "{} pages, {} errors, {} in {:.2}s ({:.0} pages/s)",
         stats.pages,
@@ -93,7 +96,9 @@ pub fn summary(stats: &Stats, wall: Duration) -> String {
         format_size(stats.memory.peak),
         format_size(stats.memory.limit)
     ));
-    if let Some(reason) = stats.end_reason.filter(|r| *r != EndReason::Finished) {
+    if let Some(signal) = stopped_by {
+        text.push_str(&format!("\n  ended: stopped by {}", signal.name()));
+    } else if let Some(reason) = stats.end_reason.filter(|r| *r != EndReason::Finished) {
         text.push_str(&format!("\n  ended: {reason:?}"));
     }
     for (kind, count) in &stats.errors_by_kind {

@@ -465,3 +465,78 @@ fn follow_keeps_a_worker_waiting_for_new_urls() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn a_worker_stopped_with_sigterm_gives_its_leases_back_at_once() {
+    let dir = TempDir::new("sigterm-worker");
+    let redis = Redis::start(&dir.0, false);
+    let site = site(600);
+    let expected = site.expected_urls(None);
+    enqueue(&redis, "term", &site.url("/"));
+    // Leases that outlive the test: the other worker can finish only if they are given back.
+    let opts = [
+        "--per-host",
+        "4",
+        "--delay",
+        "5ms",
+        "--lease-timeout",
+        "600s",
+    ];
+    let (first, second) = (dir.join("w1.jsonl"), dir.join("w2.jsonl"));
+    let mut stopped = Command::new(env!("CARGO_BIN_EXE_ucrawler"))
+        .args(["worker", "--redis", &redis.url(), "--name", "term"])
+        .args(["--out", first.to_str().unwrap()])
+        .args(opts)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_pages(&first, 100);
+    let leased_before = status(&redis, "term")["leased"].as_u64().unwrap();
+    assert!(leased_before > 0, "the worker holds leases");
+    let sent = Command::new("kill")
+        .args(["-TERM", &stopped.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let signalled = Instant::now();
+    let status_code = loop {
+        if let Some(status) = stopped.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(20),
+            "the worker did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = signalled.elapsed();
+    let mut stderr = String::new();
+    use std::io::Read;
+    let _ = stopped.stderr.take().unwrap().read_to_string(&mut stderr);
+    assert_eq!(status_code.code(), Some(0), "{stderr}");
+    assert!(took < Duration::from_secs(3), "stopping took {took:?}");
+    assert!(stderr.contains("ended: stopped by SIGTERM"), "{stderr}");
+    let text = std::fs::read_to_string(&first).unwrap();
+    assert!(text.ends_with('\n'), "a torn last line");
+    assert!(text
+        .lines()
+        .all(|l| serde_json::from_str::<Value>(l).is_ok()));
+    // Every page written was acknowledged; the leases of the rest were given back (expired
+    // now: the next take reclaims them).
+    let after_stop = status(&redis, "term");
+    assert_eq!(after_stop["done"], urls_in(&first).len(), "{after_stop}");
+
+    // Another worker finishes the crawl at once, not after lease_timeout.
+    let other = worker(&redis, "term", &second, &opts);
+    finish(other, Duration::from_secs(60));
+    let delivered = deliveries(&[first, second]);
+    assert_same(&delivered, &expected);
+    let twice: Vec<_> = delivered.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "delivered twice: {twice:?}");
+    let status = status(&redis, "term");
+    assert_eq!(status["done"], expected.len());
+    assert_eq!(
+        (&status["pending"], &status["leased"]),
+        (&Value::from(0), &Value::from(0))
+    );
+}

@@ -28,6 +28,8 @@ mod rng;
 mod server;
 mod site;
 mod testsite;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use hostile::{CHARSET_TITLE_ISO_8859_1, CHARSET_TITLE_SHIFT_JIS, CHARSET_TITLE_WINDOWS_1251};
 pub use latency::Latency;
@@ -35,6 +37,8 @@ pub use log::{LoggedRequest, RequestLog, MAX_LOGGED};
 pub use server::serve;
 pub use site::{Rendered, Site, DEFAULT_ROBOTS_TXT};
 pub use testsite::TestSite;
+#[cfg(feature = "tls")]
+pub use tls::TlsFront;
 
 /// Configuration of the synthetic site.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -144,6 +144,10 @@ pub struct Config {
     pub max_redirects: usize,
     /// Links kept from one page; the rest are dropped. Default 10,000.
     pub max_links_per_page: usize,
+    /// Longest URL (in bytes, normalized) a crawl follows: a longer link is out of scope, a
+    /// longer redirect target fails with `redirect_out_of_scope` (seeds are taken as given).
+    /// Ends traps where a link grows with every visit. Default 4,096.
+    pub max_url_length: usize,
     /// Keep the decoded body in `Page::body`. Default false (the body never leaves the engine).
     pub keep_body: bool,
     /// Cut a body at `max_body` and parse what came (`Page::truncated`); when false, such a page
@@ -243,6 +247,7 @@ impl Default for Config {
             max_retry_after: Duration::from_secs(60),
             max_redirects: 10,
             max_links_per_page: 10_000,
+            max_url_length: 4096,
             keep_body: false,
             truncate_body: true,
             robots: true,
@@ -308,6 +313,12 @@ impl Config {
             ("io_threads", self.io_threads),
             ("max_links_per_page", self.max_links_per_page),
         ];
+        if self.max_url_length < 64 {
+            return Err(ConfigError::invalid(
+                "max_url_length",
+                "must be at least 64",
+            ));
+        }
         for (option, value) in positive {
             if value == 0 {
                 return Err(ConfigError::invalid(option, "must be at least 1"));
@@ -432,7 +443,7 @@ impl ConfigBuilder {
         concurrency: usize, per_host: usize, delay: Duration, max_pages: Option<u64>,
         same_host: bool, user_agent: String, timeout: Duration, connect_timeout: Duration,
         read_timeout: Duration, max_body: u64, retries: u32, retry_backoff: Duration,
-        max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize,
+        max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize, max_url_length: usize,
         keep_body: bool, parsers: usize, buffer: usize, io_threads: usize, truncate_body: bool,
         robots: bool, max_crawl_delay: Duration, private_addresses: PrivateAddresses, cookies: bool,
         accept_invalid_certs: bool, max_memory: u64, resume: bool, frontier_memory: usize, seen_memory: usize, deadline: Option<Duration>, stall_timeout: Duration,

@@ -34,7 +34,8 @@
 //! the page's route
 //!   schedule/    scheduler (+ intake of seeds and leases), frontier (a queue per host, spilled
 //!                to disk past its memory share), seen set, journal
-//!   fetch/       the fetch task, HTTP exchange, client and descriptor budget, retry policy
+//!   fetch/       the fetch task, HTTP exchange, client and descriptor budget, the address guard
+//!                on a proxied connection's target, retry policy
 //!   parse/       parser pool, page building and follow policy, extraction, charset
 //! services the stages call
 //!   politeness/  host gate, robots.txt, address guard

@@ -155,6 +155,7 @@ pub fn redact_password(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Scope {
     same_host: bool,
+    max_url_length: usize,
     allow: Option<RegexSet>,
     deny: Option<RegexSet>,
 }
@@ -163,6 +164,7 @@ impl Scope {
     pub fn new(config: &Config) -> Result<Self, ConfigError> {
         Ok(Self {
             same_host: config.same_host,
+            max_url_length: config.max_url_length,
             allow: compile("allow", &config.allow)?,
             deny: compile("deny", &config.deny)?,
         })
@@ -176,8 +178,11 @@ impl Scope {
         self.allows_pattern(link.as_str())
     }
 
-    /// Allow/deny rules alone (seeds are checked against these, not against same_host).
+    /// `max_url_length` and the allow/deny rules, not same_host (redirects of seeds).
     pub fn allows_pattern(&self, url: &str) -> bool {
+        if url.len() > self.max_url_length {
+            return false;
+        }
         if self.deny.as_ref().is_some_and(|deny| deny.is_match(url)) {
             return false;
         }
@@ -371,6 +376,12 @@ mod tests {
         assert!(scope.allows(&link("http://other.com/blog/x"), &page, &page));
         assert!(!scope.allows(&link("http://other.com/blog/x.pdf"), &page, &page));
         assert!(!scope.allows(&link("http://other.com/shop/x"), &page, &page));
+
+        config.max_url_length = 64;
+        let scope = Scope::new(&config).unwrap();
+        let long = format!("http://other.com/blog/{}", "x".repeat(64 - 22));
+        assert!(scope.allows(&link(&long), &page, &page));
+        assert!(!scope.allows(&link(&format!("{long}y")), &page, &page));
 
         config.deny = vec!["(".into()];
         let err = Scope::new(&config).unwrap_err().to_string();

@@ -357,3 +357,24 @@ fn every_spelling_of_a_loopback_address_meets_the_guard() {
         secret.hits()
     );
 }
+
+#[test]
+fn a_self_link_doubling_its_query_ends_at_max_url_length() {
+    let site = RawServer::start(|path| {
+        let query = path.split_once("?q=").map_or("a", |(_, q)| q).to_string();
+        Reply::html(&format!(r#"<a href="/grow?q={query}{query}">more</a>"#))
+    });
+    let started = Instant::now();
+    let pages = crawl(
+        quick().depth(1000).max_url_length(1024usize),
+        vec![site.url("/grow")],
+    );
+    let longest = site.hits().iter().map(String::len).max().unwrap_or(0);
+    assert!(longest <= 1024, "requested a {longest}-byte path");
+    assert!(
+        pages.len() >= 9 && pages.len() <= 11,
+        "{} pages",
+        pages.len()
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}

@@ -1,5 +1,6 @@
 //! The HTTP client shared by every crawl of a crawler: headers, timeouts, the connection pool,
-//! TLS, cookies, proxy, and name resolution through the `private_addresses` guard.
+//! TLS, cookies, proxy, and the `private_addresses` guard (in name resolution, or on each
+//! connection's target through a proxy).
 
 use std::sync::Arc;
 
@@ -7,14 +8,16 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT_ENCODING};
 use reqwest::{redirect, Client};
 
 use super::connections::{idle_timeout, BudgetLayer};
+use super::proxy_guard::ProxyTargetLayer;
 
-use crate::config::Config;
+use crate::config::{Config, PrivateAddresses};
 use crate::content_encoding;
 use crate::error::{ConfigError, Error};
 use crate::politeness::{AddressGuard, GuardedResolver};
 
 /// Builds the HTTP client shared by every crawl of a crawler. Redirects are followed by hand
-/// (see [`super::http::fetch`]); name resolution goes through the `private_addresses` guard;
+/// (see [`super::http::fetch`]); every connection's address passes the `private_addresses`
+/// guard (in name resolution, or [`super::proxy_guard`] through a proxy);
 /// new connections are held to the descriptor budget (see [`super::connections`]).
 pub(crate) fn build_client(
     config: &Config,
@@ -48,15 +51,23 @@ pub(crate) fn build_client(
         .tcp_nodelay(true)
         .cookie_store(config.cookies)
         .danger_accept_invalid_certs(config.accept_invalid_certs)
-        .dns_resolver(Arc::new(GuardedResolver(guard)))
         .connector_layer(budget);
     builder = match &config.proxy {
-        Some(proxy) => builder.proxy(
-            reqwest::Proxy::all(proxy)
-                .map_err(|e| ConfigError::invalid("proxy", format!("{proxy:?}: {e}")))?,
-        ),
+        Some(proxy) => {
+            let proxy = reqwest::Proxy::all(proxy)
+                .map_err(|e| ConfigError::invalid("proxy", format!("{proxy:?}: {e}")))?;
+            // The proxy resolves the targets: the guard checks them before each connection
+            // (the resolver sees only the proxy's own name, the operator's choice).
+            let builder = builder.proxy(proxy);
+            match config.private_addresses {
+                PrivateAddresses::Allow => builder,
+                _ => builder.connector_layer(ProxyTargetLayer::new(guard)),
+            }
+        }
         // Only explicit proxies: an ambient HTTP_PROXY must not silently reroute a crawler.
-        None => builder.no_proxy(),
+        None => builder
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver(guard))),
     };
     builder
         .build()

@@ -1,10 +1,12 @@
 //! The fetch stage: the task that fetches one page ([`task`]), one HTTP exchange with its
 //! redirects, caps and timeouts ([`http`]), the shared client ([`client`]) in generations that
-//! keep connections within a descriptor budget ([`connections`]) and the retry policy ([`retry`]).
+//! keep connections within a descriptor budget ([`connections`]), the address guard on a proxied
+//! connection's target ([`proxy_guard`]) and the retry policy ([`retry`]).
 
 mod client;
 mod connections;
 mod http;
+mod proxy_guard;
 mod retry;
 mod task;
 
