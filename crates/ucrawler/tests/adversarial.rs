@@ -378,3 +378,46 @@ fn a_self_link_doubling_its_query_ends_at_max_url_length() {
     );
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+#[test]
+fn header_abuse_gets_a_named_error_or_a_page_never_a_hang() {
+    let long_location = format!("/{}", "l".repeat(100_000));
+    let site = RawServer::start(move |path| {
+        match path {
+        "/two-lengths" => Reply::Bytes(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 50\r\n\r\nhello".to_vec(),
+        ),
+        "/short-length" => Reply::Bytes(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 16\r\n\r\n<title>t</title>tail".to_vec(),
+        ),
+        "/long-length" => Reply::Bytes(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 500\r\n\r\n<title>t</title>".to_vec(),
+        ),
+        "/bad-chunk" => Reply::Bytes(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n".to_vec(),
+        ),
+        "/long-location" => Reply::redirect(long_location.as_bytes()),
+        "/nul-header" => Reply::Bytes(b"HTTP/1.1 200 OK\r\nX-Evil: a\0b\r\nContent-Length: 0\r\n\r\n".to_vec()),
+        _ => Reply::not_found(),
+    }
+    });
+    let paths = [
+        ("/two-lengths", &["protocol"][..]),
+        ("/short-length", &["none"][..]),
+        ("/long-length", &["http"][..]),
+        ("/bad-chunk", &["http", "protocol"][..]),
+        ("/long-location", &["redirect_out_of_scope"][..]),
+        ("/nul-header", &["protocol"][..]),
+    ];
+    let started = Instant::now();
+    let pages = crawl(quick(), paths.iter().map(|(p, _)| site.url(p)).collect());
+    for (path, kinds) in paths {
+        let page = &pages[&site.url(path)];
+        assert!(kinds.contains(&kind(page)), "{path}: {:?}", page.error);
+    }
+    assert_eq!(
+        pages[&site.url("/short-length")].title.as_deref(),
+        Some("t")
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}

@@ -467,3 +467,54 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod oddities {
+    use super::*;
+
+    fn disallows(body: &[u8], path: &str) -> bool {
+        let (rules, _) = rules_for("ucrawler", Some(Ok((200, BytesMut::from(body)))));
+        !rules.allows(&Url::parse(&format!("http://example.com{path}")).unwrap())
+    }
+
+    #[test]
+    fn real_world_spellings() {
+        assert!(
+            disallows(b"\xef\xbb\xbfUser-agent: *\nDisallow: /x\n", "/x"),
+            "BOM"
+        );
+        assert!(
+            disallows(b"User-agent: *\r\nDisallow: /x\r\n", "/x"),
+            "CRLF"
+        );
+        assert!(disallows(b"User-agent: *\rDisallow: /x\r", "/x"), "CR only");
+        assert!(disallows(b"user-AGENT: *\ndisallow: /x\n", "/x"), "case");
+        assert!(disallows(b"User-agent: *\n\x00Disallow: /x\n", "/x"), "NUL");
+        assert!(
+            disallows(b"  User-agent : *  \n  Disallow :   /x  # comment\n", "/x"),
+            "spaces"
+        );
+        assert!(
+            disallows(b"User-agent: UCrawler\nDisallow: /x\n", "/x"),
+            "token case"
+        );
+        assert!(
+            !disallows(b"User-agent: *\nDisallow:\n", "/x"),
+            "empty Disallow"
+        );
+        assert!(
+            disallows(b"User-agent: *\nDisallow: /caf\xc3\xa9\n", "/caf%C3%A9"),
+            "UTF-8"
+        );
+        assert!(
+            !disallows(b"\xff\xfe garbage \x80\x81", "/x"),
+            "binary garbage allows"
+        );
+        let huge: Vec<u8> = b"User-agent: *\nDisallow: /x\n"
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(b'#', 600 * 1024))
+            .collect();
+        assert!(disallows(&huge, "/x"), "a huge file keeps its first rules");
+    }
+}
