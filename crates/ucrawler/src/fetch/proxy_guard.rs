@@ -119,8 +119,14 @@ mod tests {
     use super::*;
     use crate::config::PrivateAddresses;
 
-    #[derive(Debug)]
-    struct Unnameable(#[allow(dead_code)] &'static str);
+    /// Shown as reqwest's is: a derived `Debug` around `http::Uri`, whose `Debug` is its text.
+    struct Unnameable(&'static str);
+
+    impl std::fmt::Debug for Unnameable {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "Unnameable({})", self.0)
+        }
+    }
 
     #[test]
     fn reads_the_destination_as_reqwest_shows_it() {
