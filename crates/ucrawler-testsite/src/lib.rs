@@ -7,7 +7,8 @@
 //!   with whitespace), a few `?sort=asc` duplicates and external links. Same config, same
 //!   bytes. [`Site::expected_urls`] is the exact set a correct crawler finds.
 //! - [`TestSite`] serves it (plus `/robots.txt`, `/img/N.jpg`, `/private/*` and the
-//!   [`hostile`] endpoints) on its own thread; [`serve`] serves on a given listener.
+//!   [`hostile`] and [`dom_bombs`] endpoints) on its own thread; [`serve`] serves on a given
+//!   listener.
 //!
 //! ```no_run
 //! use ucrawler_testsite::{SiteConfig, TestSite};
@@ -18,6 +19,7 @@
 
 mod body;
 mod bomb;
+pub mod dom_bombs;
 pub mod hostile;
 mod html;
 mod latency;

@@ -91,6 +91,10 @@ pub enum CrawlError {
     Protocol(String),
     #[error("could not decode body: {0}")]
     Decode(String),
+    /// The DOM `extract` rules need was refused (a bound of `parse::DomRefusal`, or `max_memory`
+    /// spent): the page has the streaming pass's title and links, and empty rule values.
+    #[error("document tree for extract rules not built: {0}")]
+    DomTooLarge(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -36,7 +36,8 @@
 //!                to disk past its memory share), seen set, journal
 //!   fetch/       the fetch task, HTTP exchange, client and descriptor budget, the address guard
 //!                on a proxied connection's target, retry policy
-//!   parse/       parser pool, page building and follow policy, extraction, charset
+//!   parse/       parser pool, page building and follow policy, extraction, the bounded DOM,
+//!                charset
 //! services the stages call
 //!   politeness/  host gate, robots.txt, address guard
 //!   distributed/ Redis agent, fleet holds, blocking handle, redis/{frontier, client, keys, scripts}

@@ -24,8 +24,9 @@ pub enum Part {
 
 const PARTS: usize = 4;
 
-/// Rough cost of a parsed DOM relative to its HTML (scraper's tree, attributes and text). A body
-/// reserves `1 + DOM_FACTOR` times its size while it is read, so its parse is paid for.
+/// What a body reserves for its parse, relative to its size: it reserves `1 + DOM_FACTOR` times
+/// its size while it is read. A DOM for `extract` rules (typically 5–20× its HTML) takes this
+/// first and the rest from the budget as it grows, or is refused (see `parse::dom`).
 pub const DOM_FACTOR: u64 = 4;
 
 /// One crawler's budget.

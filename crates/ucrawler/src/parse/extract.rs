@@ -1,15 +1,18 @@
 //! Extraction from HTML. Without `extract` rules, a streaming pass (lol_html: no DOM is built)
 //! finds the title, meta tags, canonical and links; with rules, scraper builds the DOM their CSS
-//! selectors need and both come from it. Selectors are compiled once per crawler (an invalid one
-//! is a configuration error naming its rule); each page is parsed once, on a parser thread.
+//! selectors need and both come from it. The DOM is bounded ([`dom`]): a document it refuses
+//! gets the streaming pass's fields, empty rule values and the reason. Selectors are compiled
+//! once per crawler (an invalid one is a configuration error naming its rule); each page is
+//! parsed once, on a parser thread.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Selector};
 use url::Url;
 
+use super::dom::{self, DomBudget, DomMemory, DomRefusal, Unmetered};
 use crate::config::Config;
 use crate::error::ConfigError;
 use crate::url::{base_url, fingerprint, resolve};
@@ -25,6 +28,8 @@ pub struct Extracted {
     /// Absolute, normalized, unique, in document order, at most `max_links_per_page`.
     pub links: Vec<Url>,
     pub extracted: BTreeMap<String, Vec<String>>,
+    /// Why the DOM the rules need was not built (their values are then empty).
+    pub dom_refused: Option<DomRefusal>,
 }
 
 impl Extracted {
@@ -65,6 +70,9 @@ fn is_canonical_rel(rel: &str) -> bool {
     rel.split_ascii_whitespace()
         .any(|r| r.eq_ignore_ascii_case("canonical"))
 }
+
+/// One extracted value's `String`, besides its bytes.
+const VALUE: u64 = std::mem::size_of::<String>() as u64;
 
 struct Rule {
     name: String,
@@ -117,20 +125,63 @@ impl Extractor {
         })
     }
 
-    /// Extracts everything from `html`, served from `page_url` (the final URL).
+    /// Extracts everything from `html`, served from `page_url` (the final URL). The DOM, if
+    /// rules need one, is held to its own bounds only ([`dom`]).
     pub fn extract(&self, html: &str, page_url: &Url) -> Extracted {
+        self.extract_within(html, page_url, &mut Unmetered)
+    }
+
+    /// [`Self::extract`], the DOM's bytes taken from `memory` (the crawl's `max_memory`).
+    pub(crate) fn extract_within(
+        &self,
+        html: &str,
+        page_url: &Url,
+        memory: &mut dyn DomMemory,
+    ) -> Extracted {
         if self.rules.is_empty() {
             if let Some(raw) = scan(html) {
                 return raw.into_extracted(page_url, self.max_links);
             }
         }
-        self.extract_dom(html, page_url)
+        self.extract_dom_within(html, page_url, memory)
     }
 
     /// Extraction from scraper's DOM: what selector rules need (and the fallback if the
     /// streaming pass fails).
     pub fn extract_dom(&self, html: &str, page_url: &Url) -> Extracted {
-        let document = Html::parse_document(html);
+        self.extract_dom_within(html, page_url, &mut Unmetered)
+    }
+
+    fn extract_dom_within(
+        &self,
+        html: &str,
+        page_url: &Url,
+        memory: &mut dyn DomMemory,
+    ) -> Extracted {
+        let mut budget = DomBudget::new(dom::max_bytes(html.len()), memory);
+        self.extract_from_dom(html, page_url, &mut budget)
+            .unwrap_or_else(|refusal| self.refused(html, page_url, refusal))
+    }
+
+    /// A document whose DOM was refused: the streaming pass's fields, every rule empty.
+    fn refused(&self, html: &str, page_url: &Url, refusal: DomRefusal) -> Extracted {
+        let mut out = scan(html)
+            .map(|raw| raw.into_extracted(page_url, self.max_links))
+            .unwrap_or_default();
+        for rule in &self.rules {
+            out.extracted.insert(rule.name.clone(), Vec::new());
+        }
+        out.dom_refused = Some(refusal);
+        out
+    }
+
+    fn extract_from_dom(
+        &self,
+        html: &str,
+        page_url: &Url,
+        budget: &mut DomBudget<'_>,
+    ) -> Result<Extracted, DomRefusal> {
+        let document = dom::parse(html, budget)?;
         let base_href = document
             .select(&self.base)
             .next()
@@ -172,16 +223,21 @@ impl Extractor {
         out.add_links(&base, hrefs.map(Cow::Borrowed), self.max_links);
 
         for rule in &self.rules {
-            let values = document
-                .select(&rule.selector)
-                .filter_map(|el| match &rule.attr {
+            let mut values = Vec::new();
+            for el in document.select(&rule.selector) {
+                let value = match &rule.attr {
                     Some(attr) => el.value().attr(attr).map(|v| v.trim().to_string()),
                     None => Some(text_of(el)),
-                })
-                .collect();
+                };
+                if let Some(value) = value {
+                    // Nested matches repeat their text: values are bounded with the tree.
+                    budget.take(value.len() as u64 + VALUE)?;
+                    values.push(value);
+                }
+            }
             out.extracted.insert(rule.name.clone(), values);
         }
-        out
+        Ok(out)
     }
 }
 
@@ -372,6 +428,35 @@ mod tests {
         assert_eq!(page.extracted["price"], ["$1.00", "$2 50\u{FFFD}"]);
         assert_eq!(page.extracted["hero"], ["/h.jpg"]);
         assert_eq!(page.title, None);
+    }
+
+    /// The DOM refused: title and links from the streaming pass, every rule empty, the reason.
+    #[test]
+    fn a_refused_dom_keeps_the_streaming_fields() {
+        let deep = "<div>".repeat(dom::MAX_DEPTH + 10);
+        let page = extract(&format!(
+            "<title>Deep</title><a href=/x>x</a><p class=price>$1</p>{deep}"
+        ));
+        assert_eq!(page.dom_refused, Some(DomRefusal::TooDeep));
+        assert_eq!(page.title.as_deref(), Some("Deep"));
+        assert_eq!(page.links.len(), 1);
+        assert!(page.extracted["price"].is_empty() && page.extracted["hero"].is_empty());
+    }
+
+    /// Nested matches repeat their text: 200 copies of 100 KB are over the document's bound.
+    #[test]
+    fn extracted_values_are_bounded_with_the_tree() {
+        let config = Config::builder()
+            .extract("all", ExtractRule::text("div"))
+            .build()
+            .unwrap();
+        let html = "<div>".repeat(200) + &"y".repeat(100_000);
+        let page = Extractor::new(&config)
+            .unwrap()
+            .extract(&html, &Url::parse("http://h/").unwrap());
+        let limit = dom::max_bytes(html.len());
+        assert_eq!(page.dom_refused, Some(DomRefusal::TooLarge { limit }));
+        assert!(page.extracted["all"].is_empty());
     }
 
     #[test]

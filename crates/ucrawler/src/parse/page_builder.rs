@@ -1,13 +1,16 @@
 //! From a fetched response to a [`Page`]: decoding, extraction, and the follow policy — which of
 //! the page's links go back to the scheduler (depth, nofollow, status, scope).
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering::Relaxed;
 
 use url::Url;
 
 use super::charset;
+use super::dom::DomMemory;
 use super::extract::Extractor;
 use crate::error::CrawlError;
+use crate::memory::{Part, Reservation, DOM_FACTOR};
 use crate::page::{Page, Request, Timings};
 use crate::pipeline::{CrawlCtx, Fetched};
 
@@ -54,8 +57,13 @@ pub(super) fn build_page(
         return (page, Vec::new());
     };
     let html = charset::decode(body, fetched.content_type.as_deref());
-    // The DOM's memory was reserved with the body (see fetch), so parsing stays in budget.
-    let extracted = extractor.extract(&html, final_url);
+    let decoded_copy = match &html {
+        Cow::Owned(decoded) => decoded.len(),
+        Cow::Borrowed(_) => 0,
+    };
+    let mut memory = DomReservation::new(ctx, body.len(), decoded_copy);
+    let extracted = extractor.extract_within(&html, final_url, &mut memory);
+    drop(memory);
     let follow = page.error.is_none()
         && (200..300).contains(&page.status)
         && !extracted.nofollow
@@ -82,8 +90,55 @@ pub(super) fn build_page(
     page.nofollow = extracted.nofollow;
     page.links = extracted.links.into_iter().map(String::from).collect();
     page.extracted = extracted.extracted;
+    if let Some(refusal) = extracted.dom_refused {
+        // Not a failed fetch: the links found by the streaming pass were followed.
+        let refused = CrawlError::DomTooLarge(refusal.to_string());
+        page.error.get_or_insert(refused);
+    }
     if ctx.config.keep_body {
         page.body = Some(html.into_owned());
     }
     (page, to_follow)
+}
+
+/// Where a page's DOM takes its bytes: first what its body reserved for it while it was read
+/// (`DOM_FACTOR` times its size, less a decoded copy), then the rest of `max_memory`. A parse
+/// that finds the budget spent is refused, not waited for: like a body cut by the budget, the
+/// page still comes out.
+struct DomReservation {
+    prepaid: u64,
+    extra: Reservation,
+}
+
+impl DomReservation {
+    fn new(ctx: &CrawlCtx, body: usize, decoded_copy: usize) -> Self {
+        Self {
+            prepaid: (body as u64 * DOM_FACTOR).saturating_sub(decoded_copy as u64),
+            extra: Reservation::empty(ctx.budget.clone(), Part::Pages),
+        }
+    }
+
+    /// What `prepaid` does not cover of `bytes`.
+    fn beyond_prepaid(&mut self, bytes: u64) -> u64 {
+        let covered = bytes.min(self.prepaid);
+        self.prepaid -= covered;
+        bytes - covered
+    }
+}
+
+impl DomMemory for DomReservation {
+    fn try_grow(&mut self, bytes: u64) -> bool {
+        let prepaid = self.prepaid;
+        let rest = self.beyond_prepaid(bytes);
+        if rest == 0 || self.extra.try_grow(rest) {
+            return true;
+        }
+        self.prepaid = prepaid;
+        false
+    }
+
+    fn force_grow(&mut self, bytes: u64) {
+        let rest = self.beyond_prepaid(bytes);
+        self.extra.force_grow(rest);
+    }
 }
