@@ -25,6 +25,7 @@ mod html;
 mod latency;
 mod links;
 mod log;
+pub mod raw;
 mod reply;
 mod rng;
 mod server;

@@ -4,15 +4,12 @@
 //! and misspelled `Content-Encoding`; a hostile `<base>`; malformed responses; and the
 //! spellings of a loopback address that must all meet the address guard.
 
-#[path = "support/raw_server.rs"]
-mod raw_server;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use raw_server::{RawServer, Reply};
 use ucrawler::{Config, ConfigBuilder, Crawler, Page};
+use ucrawler_testsite::raw::{RawServer, Reply};
 
 fn quick() -> ConfigBuilder {
     Config::builder()

@@ -1,6 +1,17 @@
-//! A loopback HTTP server that answers byte for byte what a test tells it (malformed heads,
-//! raw bytes in headers, stacked encodings, bodies cut short), and records every request path.
-//! One thread per connection; every reply ends its connection.
+//! The adversarial half of the test site: a loopback HTTP server that answers byte for byte
+//! what a test tells it — what a well-behaved HTTP library cannot send (malformed heads, raw
+//! bytes and NULs in headers, conflicting lengths, stacked encodings, bodies cut short or
+//! dripped) — and records every request path. One thread per connection; every reply ends its
+//! connection. The engine's `tests/adversarial.rs` drives it, one scenario per server.
+//!
+//! ```no_run
+//! use ucrawler_testsite::raw::{RawServer, Reply};
+//! let server = RawServer::start(|path| match path {
+//!     "/robots.txt" => Reply::redirect(b"http://169.254.169.254/latest/meta-data/"),
+//!     _ => Reply::html("<title>hi</title>"),
+//! });
+//! println!("crawl {}", server.url("/"));
+//! ```
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
