@@ -514,7 +514,7 @@ fn a_worker_stopped_with_sigterm_gives_its_leases_back_at_once() {
     use std::io::Read;
     let _ = stopped.stderr.take().unwrap().read_to_string(&mut stderr);
     assert_eq!(status_code.code(), Some(0), "{stderr}");
-    assert!(took < Duration::from_secs(3), "stopping took {took:?}");
+    assert!(took < Duration::from_secs(5), "stopping took {took:?}");
     assert!(stderr.contains("ended: stopped by SIGTERM"), "{stderr}");
     let text = std::fs::read_to_string(&first).unwrap();
     assert!(text.ends_with('\n'), "a torn last line");
