@@ -1,0 +1,30 @@
+//! What every extracted page must satisfy, whichever path (streaming or DOM) produced it.
+
+use std::collections::HashSet;
+
+use ucrawler::parse::Extracted;
+use ucrawler::url::parse_request_url;
+use url::Url;
+
+pub const MAX_LINKS: usize = 64;
+
+pub fn page_url() -> Url {
+    Url::parse("http://example.com/dir/page.html").expect("constant URL")
+}
+
+/// Links: at most `MAX_LINKS`, unique, each already in the form a queue gives back.
+pub fn check(page: &Extracted) {
+    assert!(page.links.len() <= MAX_LINKS, "{} links", page.links.len());
+    let mut seen = HashSet::new();
+    for link in &page.links {
+        assert!(seen.insert(link.as_str()), "duplicate link {link}");
+        let again = parse_request_url(link.as_str()).map(String::from);
+        assert_eq!(again.as_deref(), Ok(link.as_str()), "link not stable");
+    }
+    if let Some(canonical) = &page.canonical {
+        assert!(
+            parse_request_url(canonical).is_ok(),
+            "canonical {canonical:?}"
+        );
+    }
+}
