@@ -90,7 +90,7 @@ pub fn normalize(mut url: Url) -> Url {
     url
 }
 
-fn normalize_escapes(input: &str) -> String {
+pub(crate) fn normalize_escapes(input: &str) -> String {
     let bytes = input.as_bytes();
     let mut out = String::with_capacity(input.len());
     let mut i = 0;

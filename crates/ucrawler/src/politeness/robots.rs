@@ -1,6 +1,6 @@
 //! robots.txt (RFC 9309): fetched once per host (`scheme://host:port`) and cached with a TTL in a
-//! bounded table shared by all crawls of a crawler. Matching (user-agent groups, Allow/Disallow
-//! with `*` and `$`, longest match wins) is the `texting_robots` crate's. A 4xx robots.txt allows
+//! table shared by all crawls of a crawler, bounded in entries and in bytes. Parsing and matching
+//! are [`rules::RobotRules`]'s (no regex: an origin costs about the bytes of its group). A 4xx robots.txt allows
 //! everything; a 5xx (or a robots.txt that times out) disallows everything, and a host whose
 //! robots.txt cannot be reached — or breaks off mid-body: half a file is not the file — fails
 //! its pages with that transport error (so a dead host reads as `connect`, not as
@@ -8,10 +8,10 @@
 //!
 //! Its redirects (up to five, RFC 9309) are requests like any other: each hop passes the
 //! address guard and the `allow`/`deny` patterns before it is sent, and a refused hop fails the
-//! host's pages with the refusal. A rule too complex to compile does not void the file: see
-//! [`compile`].
+//! host's pages with the refusal.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,6 @@ use bytes::BytesMut;
 use futures::StreamExt;
 use reqwest::header::LOCATION;
 use reqwest::Client;
-use texting_robots::Robot;
 use tokio::sync::OnceCell;
 use url::Url;
 
@@ -27,6 +26,10 @@ use super::AddressGuard;
 use crate::content_encoding::decoded_body;
 use crate::error::CrawlError;
 use crate::url::{location_target, Scope};
+
+mod rules;
+
+pub use rules::RobotRules;
 
 /// How long a fetched robots.txt is trusted.
 const TTL: Duration = Duration::from_secs(24 * 3600);
@@ -36,13 +39,16 @@ pub const UNREACHABLE_TTL: Duration = Duration::from_secs(60);
 const MAX_ROBOTS_BYTES: usize = 512 * 1024;
 /// Redirects followed for robots.txt (RFC 9309: at least five).
 const MAX_ROBOTS_REDIRECTS: usize = 5;
+/// The bytes the cache's rules may hold; past it the oldest origins are forgotten (and fetched
+/// again when needed). A fixed overhead beside `max_memory`, whatever the number of hosts.
+pub const MAX_CACHE_BYTES: usize = 32 << 20;
 
 /// The rules for one origin.
 #[derive(Debug, Clone)]
 pub enum Rules {
     AllowAll,
     DisallowAll,
-    Parsed(Arc<Robot>),
+    Parsed(Arc<RobotRules>),
     /// robots.txt could not be fetched at all (refused address, DNS, connect, timeout): pages
     /// of the host fail with this error until `UNREACHABLE_TTL` has passed.
     Unreachable(CrawlError),
@@ -53,7 +59,7 @@ impl Rules {
         match self {
             Rules::AllowAll => true,
             Rules::DisallowAll | Rules::Unreachable(_) => url.path() == "/robots.txt",
-            Rules::Parsed(robot) => robot.allowed(url.as_str()),
+            Rules::Parsed(robot) => robot.allowed(url),
         }
     }
 
@@ -62,11 +68,19 @@ impl Rules {
     pub fn crawl_delay(&self, cap: Duration) -> Option<Duration> {
         match self {
             Rules::Parsed(robot) => robot
-                .delay
+                .crawl_delay
                 .filter(|seconds| *seconds >= 0.0) // false for NaN too
-                .map(|seconds| Duration::try_from_secs_f32(seconds).unwrap_or(Duration::MAX))
+                .map(|seconds| Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX))
                 .map(|delay| delay.min(cap)),
             _ => None,
+        }
+    }
+
+    /// Bytes held, for the cache's bound.
+    fn memory(&self) -> usize {
+        match self {
+            Rules::Parsed(robot) => robot.memory(),
+            _ => std::mem::size_of::<Self>(),
         }
     }
 }
@@ -81,6 +95,8 @@ pub struct RobotsFetch<'a> {
 
 struct Entry {
     cell: OnceCell<(Rules, Instant)>,
+    /// What its rules hold, once known (counted in `Table::bytes`).
+    bytes: AtomicUsize,
 }
 
 /// The per-crawler robots.txt cache.
@@ -95,6 +111,20 @@ pub struct RobotsCache {
 struct Table {
     map: HashMap<String, Arc<Entry>>,
     order: VecDeque<String>,
+    bytes: usize,
+}
+
+impl Table {
+    /// Forgets the oldest origin (an entry already replaced is skipped).
+    fn evict_oldest(&mut self) -> bool {
+        let Some(oldest) = self.order.pop_front() else {
+            return false;
+        };
+        if let Some(entry) = self.map.remove(&oldest) {
+            self.bytes -= entry.bytes.load(Relaxed);
+        }
+        true
+    }
 }
 
 /// `scheme://host:port`, the unit robots.txt applies to.
@@ -126,9 +156,8 @@ impl RobotsCache {
     }
 
     fn entry(&self, key: &str) -> Arc<Entry> {
-        let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let Table { map, order } = &mut *guard;
-        if let Some(entry) = map.get(key) {
+        let mut table = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = table.map.get(key) {
             let expired = entry
                 .cell
                 .get()
@@ -137,20 +166,34 @@ impl RobotsCache {
                 return entry.clone();
             }
         }
-        while map.len() >= self.capacity {
-            // Oldest first; an entry already replaced is skipped.
-            let Some(oldest) = order.pop_front() else {
-                break;
-            };
-            map.remove(&oldest);
-        }
+        while table.map.len() >= self.capacity && table.evict_oldest() {}
         let entry = Arc::new(Entry {
             cell: OnceCell::new(),
+            bytes: AtomicUsize::new(0),
         });
-        if map.insert(key.to_string(), entry.clone()).is_none() {
-            order.push_back(key.to_string());
+        match table.map.insert(key.to_string(), entry.clone()) {
+            Some(replaced) => table.bytes -= replaced.bytes.load(Relaxed),
+            None => table.order.push_back(key.to_string()),
         }
         entry
+    }
+
+    /// Counts what `entry`'s rules hold, and forgets the oldest origins while the cache holds
+    /// more than [`MAX_CACHE_BYTES`].
+    fn account(&self, key: &str, entry: &Arc<Entry>, bytes: usize) {
+        let mut table = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if !table.map.get(key).is_some_and(|e| Arc::ptr_eq(e, entry)) {
+            return; // evicted while it was fetched
+        }
+        entry.bytes.store(bytes, Relaxed);
+        table.bytes += bytes;
+        while table.bytes > MAX_CACHE_BYTES && table.map.len() > 1 && table.evict_oldest() {}
+    }
+
+    /// Bytes the cached rules hold.
+    #[cfg(test)]
+    pub fn bytes(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).bytes
     }
 
     /// The rules for `url`'s origin if already known (no fetching).
@@ -169,6 +212,7 @@ impl RobotsCache {
             .cell
             .get_or_init(|| async {
                 let (rules, ttl) = self.fetch(fetch, url).await;
+                self.account(&key, &entry, rules.memory());
                 (rules, Instant::now() + ttl)
             })
             .await;
@@ -255,10 +299,10 @@ pub(crate) fn rules_for(
     fetched: Option<Result<(u16, BytesMut), CrawlError>>,
 ) -> (Rules, Duration) {
     match fetched {
-        Some(Ok((status, body))) if (200..300).contains(&status) => match compile(agent, &body) {
-            Some(robot) => (Rules::Parsed(Arc::new(robot)), TTL),
-            None => (Rules::DisallowAll, UNREACHABLE_TTL),
-        },
+        Some(Ok((status, body))) if (200..300).contains(&status) => (
+            Rules::Parsed(Arc::new(RobotRules::parse(agent, &body))),
+            TTL,
+        ),
         Some(Ok((status, _))) if (400..500).contains(&status) => (Rules::AllowAll, TTL),
         // Out of descriptors for a moment: ask again at once, never remember it.
         Some(Err(error)) if error.is_out_of_descriptors() => {
@@ -267,58 +311,6 @@ pub(crate) fn rules_for(
         Some(Err(error)) => (Rules::Unreachable(error), UNREACHABLE_TTL),
         _ => (Rules::DisallowAll, UNREACHABLE_TTL),
     }
-}
-
-/// Compiles a robots.txt body for `agent`. `texting_robots` refuses a whole file when one rule's
-/// pattern is too complex for its regex limits (`Disallow: /*a*a*a…$`); such a rule is
-/// replaced rather than dropping the file (RFC 9309 keeps the rules that parse):
-/// - a `Disallow` by its prefix up to the first `*`, which matches everything it would have
-///   and more (erring towards not fetching);
-/// - an `Allow` is removed (erring the same way).
-///
-/// `None` when even that fails: the caller disallows the host for a while.
-fn compile(agent: &str, body: &[u8]) -> Option<Robot> {
-    if let Ok(robot) = Robot::new(agent, body) {
-        return Some(robot);
-    }
-    let mut simplified = Vec::with_capacity(body.len());
-    for line in body.split(|&b| b == b'\n') {
-        match simplify_rule(line) {
-            Some(replacement) => simplified.extend_from_slice(&replacement),
-            None => simplified.extend_from_slice(line),
-        }
-        simplified.push(b'\n');
-    }
-    Robot::new(agent, &simplified).ok()
-}
-
-/// The replacement of an `Allow`/`Disallow` line whose pattern does not compile, if it does not.
-fn simplify_rule(line: &[u8]) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(line).ok()?;
-    let (field, value) = text.split_once(':')?;
-    let field = field.trim().to_ascii_lowercase();
-    if field != "allow" && field != "disallow" {
-        return None;
-    }
-    let pattern = value.split('#').next().unwrap_or_default().trim();
-    let alone = format!("User-agent: *\n{field}: {pattern}\n");
-    if Robot::new("*", alone.as_bytes()).is_ok() {
-        return None;
-    }
-    if field == "allow" {
-        return Some(Vec::new());
-    }
-    let prefix: String = pattern
-        .split('*')
-        .next()
-        .unwrap_or_default()
-        .replace('$', "");
-    let prefix = if prefix.is_empty() {
-        "/"
-    } else {
-        prefix.as_str()
-    };
-    Some(format!("Disallow: {prefix}").into_bytes())
 }
 
 #[cfg(test)]
