@@ -154,6 +154,21 @@ RSpec.describe UcrawlerNative::Crawler, "#crawl" do
       expect(stats[:errors_by_kind]).to eq(http_status: 1)
     end
 
+    it "a page whose DOM is refused has error kind :dom_too_large, its title and links, empty rules" do
+      crawler = described_class.new(depth: 0, extract: { price: ".price" })
+      pages, stats = crawl_all(crawler, site_url("/hostile/dom/formatting-bomb"))
+      page = pages.fetch(0)
+
+      expect(page.status).to eq(200)
+      expect(page).not_to be_ok
+      expect(page.error.kind).to eq(:dom_too_large)
+      expect(page.error.message).to include("nest deeper than 256")
+      expect(page.title).to eq("Formatting bomb")
+      expect(page.links).to eq([site_url("/hostile/dom/target")])
+      expect(page.extracted).to eq(price: [])
+      expect(stats[:errors_by_kind]).to eq(dom_too_large: 1)
+    end
+
     it "a 500 has error kind :http_status" do
       page = crawl_all(crawler, site_url("/hostile/status/500")).first.fetch(0)
 
