@@ -73,7 +73,8 @@ fn is_crawlable(url: &Url) -> bool {
 /// Normalizes a parsed URL: the `url` crate already lower-cases scheme and host, converts IDN
 /// hosts to punycode, removes default ports and dot segments and turns an empty path into `/`;
 /// on top of that we drop the fragment and put percent-escapes into one form (unreserved
-/// characters decoded, other escapes in upper-case hex), so `/%7euser` and `/~user` are one URL.
+/// characters decoded, other escapes in upper-case hex, a `%` that starts none as `%25`), so
+/// `/%7euser` and `/~user` are one URL, and normalizing twice changes nothing.
 pub fn normalize(mut url: Url) -> Url {
     url.set_fragment(None);
     if url.path().contains('%') {
@@ -111,6 +112,14 @@ pub(crate) fn normalize_escapes(input: &str) -> String {
                 i += 3;
                 continue;
             }
+        }
+        if bytes[i] == b'%' {
+            // A `%` that starts no escape is written as one, `%25`: left bare, it could join a
+            // decoded hex digit into a new escape (`%%44f` → `%Df`), and normalizing again
+            // would change the URL — and its fingerprint, so dedup would miss it.
+            out.push_str("%25");
+            i += 1;
+            continue;
         }
         // Not an escape: copy the (possibly multi-byte) character as is.
         let ch_len = input[i..].chars().next().map_or(1, char::len_utf8);
@@ -316,8 +325,13 @@ mod tests {
         assert_eq!(n("http://h/x?a=%41&b=%2f"), "http://h/x?a=A&b=%2F");
         assert_eq!(n("http://h/x?"), "http://h/x");
         assert_eq!(n("http://h/x#f"), "http://h/x");
-        assert_eq!(n("http://h/%"), "http://h/%");
-        assert_eq!(n("http://h/%zz"), "http://h/%zz");
+        assert_eq!(n("http://h/%"), "http://h/%25");
+        assert_eq!(n("http://h/%zz"), "http://h/%25zz");
+        // Found by the fuzzer: a bare `%` before a decoded hex digit made a new escape.
+        for path in ["%%44f", "%%32b", "4%4%44", "%%%41%", "a%2%41"] {
+            let once = n(&format!("http://h/{path}?{path}"));
+            assert_eq!(n(&once), once, "{path}");
+        }
     }
 
     #[test]
