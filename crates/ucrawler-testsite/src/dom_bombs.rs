@@ -5,7 +5,7 @@
 //! |------|------|--------------------------------|
 //! | `/hostile/dom/nested-divs` | [`NESTED_DIVS`] nested `<div>` (~1 MB) | html5ever scans its stack of open elements per tag: quadratic, minutes |
 //! | `/hostile/dom/formatting-bomb` | [`BOMB_TAGS`] distinct `<b>`-like tags left open in a paragraph, then [`BOMB_PARAGRAPHS`] paragraphs (~27 KB) | each paragraph re-creates every open formatting element: 2.25 M elements, ~390 MiB |
-//! | `/hostile/dom/formatting-bomb-shallow` | the same with [`SHALLOW_BOMB_TAGS`] tags (nesting stays shallow) and [`SHALLOW_BOMB_PARAGRAPHS`] paragraphs (~30 KB) | 600 k elements, ~100 MiB |
+//! | `/hostile/dom/formatting-bomb-shallow` | the same with [`SHALLOW_BOMB_TAGS`] tags (nesting stays shallow) and [`SHALLOW_BOMB_PARAGRAPHS`] paragraphs (~26 KB) | 600 k elements, ~100 MiB |
 //! | `/hostile/dom/target` | a small page | — |
 
 use std::fmt::Write;
