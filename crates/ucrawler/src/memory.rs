@@ -24,10 +24,22 @@ pub enum Part {
 
 const PARTS: usize = 4;
 
-/// What a body reserves for its parse, relative to its size: it reserves `1 + DOM_FACTOR` times
-/// its size while it is read. A DOM for `extract` rules (typically 5–20× its HTML) takes this
-/// first and the rest from the budget as it grows, or is refused (see `parse::dom`).
+/// What a body reserves for its DOM, relative to its size, when `extract` rules need one (see
+/// [`body_reservation_factor`]). The DOM (typically 5–20× its HTML) takes this first and the
+/// rest from the budget as it grows, or is refused (see `parse::dom`).
 pub const DOM_FACTOR: u64 = 4;
+
+/// What a body reserves per byte while it is read: itself and a decoded copy (a page not in
+/// UTF-8 is converted before parsing); `1 + DOM_FACTOR` when `extract` rules will build a DOM.
+/// Without rules the streaming parse builds no tree, and reserving for one would only shrink
+/// how many pages fit in `max_memory`.
+pub fn body_reservation_factor(builds_dom: bool) -> u64 {
+    if builds_dom {
+        1 + DOM_FACTOR
+    } else {
+        2
+    }
+}
 
 /// One crawler's budget.
 #[derive(Debug)]

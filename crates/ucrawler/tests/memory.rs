@@ -148,3 +148,32 @@ fn a_seen_set_spilled_to_disk_crawls_the_same_site() {
         "{peak_seen_bytes} bytes for {seen} URLs"
     );
 }
+
+/// A body reserves room for a DOM only when `extract` rules will build one: without rules a
+/// page may take about half the budget (itself and a decoded copy), with rules a fifth.
+#[test]
+fn a_body_reserves_for_a_dom_only_when_rules_build_one() {
+    let site = TestSite::start(SiteConfig {
+        pages: 1,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let budget: u64 = 4 << 20;
+    let largest_page = |with_rules: bool| {
+        let mut config = Config::builder()
+            .depth(0)
+            .concurrency(1usize)
+            .max_body(64u64 << 20)
+            .max_memory(budget);
+        if with_rules {
+            config = config.extract("title", ucrawler::ExtractRule::text("title"));
+        }
+        let crawler = Crawler::new(config.build().unwrap()).unwrap();
+        let crawl = crawler.crawl([site.url("/hostile/huge")]).unwrap();
+        crawl.map(|page| page.bytes).max().unwrap_or(0)
+    };
+    let streaming = largest_page(false);
+    let dom = largest_page(true);
+    assert!(streaming > budget / 3, "{streaming} bytes without rules");
+    assert!(dom <= budget / 5, "{dom} bytes with rules");
+}

@@ -14,7 +14,7 @@ use url::Url;
 use crate::config::Config;
 use crate::content_encoding::decoded_body;
 use crate::error::CrawlError;
-use crate::memory::{MemoryBudget, Part, Reservation, DOM_FACTOR};
+use crate::memory::{body_reservation_factor, MemoryBudget, Part, Reservation};
 use crate::pipeline::Fetched;
 use crate::politeness::{AddressGuard, RobotsCache, RobotsFetch, Rules};
 use crate::url::{fingerprint, host_key, location_target, Scope};
@@ -232,6 +232,7 @@ async fn read_response(
         }
     };
     let mut reservation = Reservation::empty(cx.budget.clone(), Part::Bodies);
+    let reservation_factor = body_reservation_factor(!config.extract.is_empty());
     loop {
         match tokio::time::timeout(config.read_timeout, stream.next()).await {
             Err(_) => {
@@ -253,7 +254,7 @@ async fn read_response(
                 // Reserve for the document it will become too: parsing then stays in budget.
                 if !reserve(
                     &mut reservation,
-                    take as u64 * (1 + DOM_FACTOR),
+                    take as u64 * reservation_factor,
                     config.read_timeout,
                 )
                 .await

@@ -10,7 +10,7 @@ use super::charset;
 use super::dom::DomMemory;
 use super::extract::Extractor;
 use crate::error::CrawlError;
-use crate::memory::{Part, Reservation, DOM_FACTOR};
+use crate::memory::{body_reservation_factor, Part, Reservation};
 use crate::page::{Page, Request, Timings};
 use crate::pipeline::{CrawlCtx, Fetched};
 
@@ -102,7 +102,8 @@ pub(super) fn build_page(
 }
 
 /// Where a page's DOM takes its bytes: first what its body reserved for it while it was read
-/// (`DOM_FACTOR` times its size, less a decoded copy), then the rest of `max_memory`. A parse
+/// beyond itself (`DOM_FACTOR` times its size with `extract` rules, once without, less a decoded
+/// copy: see [`body_reservation_factor`]), then the rest of `max_memory`. A parse
 /// that finds the budget spent is refused, not waited for: like a body cut by the budget, the
 /// page still comes out.
 struct DomReservation {
@@ -113,7 +114,8 @@ struct DomReservation {
 impl DomReservation {
     fn new(ctx: &CrawlCtx, body: usize, decoded_copy: usize) -> Self {
         Self {
-            prepaid: (body as u64 * DOM_FACTOR).saturating_sub(decoded_copy as u64),
+            prepaid: (body as u64 * (body_reservation_factor(!ctx.config.extract.is_empty()) - 1))
+                .saturating_sub(decoded_copy as u64),
             extra: Reservation::empty(ctx.budget.clone(), Part::Pages),
         }
     }
