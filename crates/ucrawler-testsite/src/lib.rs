@@ -7,8 +7,8 @@
 //!   with whitespace), a few `?sort=asc` duplicates and external links. Same config, same
 //!   bytes. [`Site::expected_urls`] is the exact set a correct crawler finds.
 //! - [`TestSite`] serves it (plus `/robots.txt`, `/img/N.jpg`, `/private/*` and the
-//!   [`hostile`] and [`dom_bombs`] endpoints) on its own thread; [`serve`] serves on a given
-//!   listener.
+//!   [`hostile`] and [`dom_bombs`] endpoints, and `/moved/*` redirecting to the site's pages)
+//!   on its own thread; [`serve`] serves on a given listener.
 //!
 //! ```no_run
 //! use ucrawler_testsite::{SiteConfig, TestSite};
@@ -25,6 +25,7 @@ mod html;
 mod latency;
 mod links;
 mod log;
+mod moved;
 pub mod raw;
 mod reply;
 mod rng;
@@ -37,6 +38,7 @@ mod tls;
 pub use hostile::{CHARSET_TITLE_ISO_8859_1, CHARSET_TITLE_SHIFT_JIS, CHARSET_TITLE_WINDOWS_1251};
 pub use latency::Latency;
 pub use log::{LoggedRequest, RequestLog, MAX_LOGGED};
+pub use moved::moved_url;
 pub use server::serve;
 pub use site::{Rendered, Site, DEFAULT_ROBOTS_TXT};
 pub use testsite::TestSite;

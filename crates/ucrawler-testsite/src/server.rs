@@ -151,6 +151,9 @@ fn route(
     if let Some(resp) = crate::dom_bombs::respond(path) {
         return resp;
     }
+    if let Some(resp) = crate::moved::respond(path) {
+        return resp;
+    }
     let mut base = String::with_capacity(7 + host.len());
     base.push_str("http://");
     base.push_str(host);

@@ -106,9 +106,14 @@ impl Crawl {
             };
             self.unacked_leases.push((lease, outcome));
         }
+        let covers_target = delivered.covers_target;
         let page = take(delivered);
         if self.done.is_some() {
             self.unacked.push(fingerprint(&page.url));
+            if covers_target {
+                // Its redirect's target was crawled with it (never enqueued on its own).
+                self.unacked.push(fingerprint(&page.final_url));
+            }
         }
         page
     }

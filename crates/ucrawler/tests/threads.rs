@@ -90,7 +90,8 @@ fn many_crawlers_share_a_bounded_number_of_threads() {
     let grown = threads() - base_threads;
     assert!(grown <= 3 + 4, "{grown} threads more after 300 crawlers");
 
-    // The crawlers kept alive hold no connection past their idle timeout (1 s here).
+    // The crawlers kept alive hold no connection: a crawler's HTTP client goes with its last
+    // crawl.
     let released = eventually(Duration::from_secs(5), || {
         sockets().is_subset(&base_sockets)
     });

@@ -147,6 +147,7 @@ fn finish(
         slot,
         memory,
         lease,
+        covers_target: false,
     });
     let _ = ctx.events.send(Event::Parsed {
         final_url,

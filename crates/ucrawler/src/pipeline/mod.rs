@@ -55,6 +55,9 @@ pub(crate) struct Delivered {
     pub memory: Reservation,
     /// Its request's lease in a Redis frontier, acknowledged once the consumer is done with it.
     pub lease: Option<Lease>,
+    /// It was redirected to a URL not seen before, whose links were followed from it: that URL
+    /// is done when it is (set by the scheduler).
+    pub covers_target: bool,
 }
 
 /// Messages to the scheduler.

@@ -2,11 +2,14 @@
 //!
 //! - `enqueued.log`: every request the crawl queued (seeds and discovered links), appended and
 //!   flushed *before* the page that found them is handed to the consumer;
-//! - `done.log`: the fingerprint of every page the consumer has finished with — a page is
-//!   acknowledged when the consumer asks for the next one.
+//! - `done.log`: the fingerprint of every page the consumer has finished with, and of the new
+//!   URL it was redirected to, if its links were followed from it — a page is acknowledged when
+//!   the consumer asks for the next one, written at once (no buffer: it keeps pace with what the
+//!   consumer wrote).
 //!
-//! On resume, everything enqueued is seen again and everything enqueued but not done is queued
-//! again: nothing is lost, and only pages the consumer had not finished are fetched twice.
+//! On resume, everything enqueued or done is seen again and everything enqueued but not done is
+//! queued again: nothing is lost, and only pages the consumer had not finished are fetched twice
+//! (at most `concurrency + buffer` in flight or waiting for it, and the one it was handling).
 //! A record torn by the kill (the end of a file) is ignored.
 
 use std::collections::HashSet;
@@ -36,6 +39,8 @@ pub struct DoneLog {
 pub struct Replay {
     /// Every request enqueued, in order, with whether it was done.
     pub requests: Vec<(Request, bool)>,
+    /// Every URL done, by fingerprint: redirect targets among them were never enqueued.
+    pub done: HashSet<u64>,
 }
 
 /// Opens the journal in `dir`, creating it; with `resume`, reads what is there.
@@ -98,7 +103,10 @@ pub(crate) fn replay(mut enqueued: impl Read, mut done: impl Read) -> Replay {
         let done = done_set.contains(&fingerprint(&request.url));
         requests.push((request, done));
     }
-    Replay { requests }
+    Replay {
+        requests,
+        done: done_set,
+    }
 }
 
 #[cfg(test)]

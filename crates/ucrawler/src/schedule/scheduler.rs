@@ -287,7 +287,7 @@ impl Scheduler {
             Event::Parsed {
                 final_url,
                 links,
-                delivered,
+                mut delivered,
             } => {
                 self.outstanding -= 1;
                 if self.shared.is_some() {
@@ -301,7 +301,10 @@ impl Scheduler {
                 }
                 // A redirect target already crawled (or queued) is not crawled again: its
                 // links are (or will be) followed from there.
+                let redirected = final_url.is_some();
                 let fresh_target = final_url.is_none_or(|url| self.seen.insert(fingerprint(&url)));
+                // Journaled as done with the page: a resumed crawl must not fetch it again.
+                delivered.covers_target = redirected && fresh_target;
                 if fresh_target {
                     for link in links {
                         if self.seen.insert(fingerprint(&link.url)) {

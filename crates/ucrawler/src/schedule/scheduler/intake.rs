@@ -15,6 +15,11 @@ impl Scheduler {
     pub fn set_journal(&mut self, journal: Journal, replay: Option<Replay>) {
         if let Some(replay) = replay {
             self.resumed = true;
+            // Redirect targets were fetched with the page that led there: seen, though never
+            // enqueued.
+            for done_url in replay.done {
+                self.seen.insert(done_url);
+            }
             for (request, done) in replay.requests {
                 if request.depth == 0 {
                     // A seed of the earlier run: its host is trusted before anything is fetched
