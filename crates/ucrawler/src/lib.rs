@@ -20,7 +20,7 @@
 //!
 //! ```text
 //! leaf types (import no stage)
-//!   config.rs    Config, its builder and checks           error.rs   ConfigError, CrawlError, Error
+//!   config.rs    Config and its checks (+ builder.rs)       error.rs   ConfigError, CrawlError, Error
 //!   page.rs      Request, Page, Timings, Lease            url.rs     normalization, fingerprints, Scope
 //!   units.rs     sizes and durations                      stats.rs   Stats, EndReason, counters
 //!   memory.rs    the max_memory budget                    codec.rs   a Request's binary form
