@@ -44,38 +44,23 @@ impl ParseJob {
     }
 }
 
-/// The parser threads and their queue. Clones submit to the same threads.
 #[derive(Clone)]
 pub(crate) struct ParserPool {
     jobs: Sender<ParseJob>,
-    /// What a thread added by [`ParserPool::grow_to`] takes its jobs from.
-    queue: Receiver<ParseJob>,
-    threads: usize,
 }
 
 impl ParserPool {
-    /// A pool with no thread yet (see [`ParserPool::grow_to`]).
-    pub fn new() -> Self {
+    pub fn new(threads: usize) -> Result<Self, Error> {
         // Unbounded in type only: every job holds a page slot, so the queue never exceeds them.
-        let (jobs, queue) = crossbeam_channel::unbounded::<ParseJob>();
-        Self {
-            jobs,
-            queue,
-            threads: 0,
-        }
-    }
-
-    /// Starts threads until there are `threads` (at least one); never stops any.
-    pub fn grow_to(&mut self, threads: usize) -> Result<(), Error> {
-        while self.threads < threads.max(1) {
-            let queue = self.queue.clone();
+        let (jobs, receiver) = crossbeam_channel::unbounded::<ParseJob>();
+        for i in 0..threads.max(1) {
+            let receiver = receiver.clone();
             std::thread::Builder::new()
-                .name(format!("ucrawler-parse-{}", self.threads))
-                .spawn(move || work(queue))
+                .name(format!("ucrawler-parse-{i}"))
+                .spawn(move || work(receiver))
                 .map_err(|e| Error::Startup(format!("parser thread: {e}")))?;
-            self.threads += 1;
         }
-        Ok(())
+        Ok(Self { jobs })
     }
 
     pub fn submit(&self, job: ParseJob) {
@@ -92,7 +77,7 @@ impl ParserPool {
 }
 
 fn work(jobs: Receiver<ParseJob>) {
-    // Ends when every handle on the pool is gone (the process-wide pool never goes).
+    // Ends when the pool (its sender) is dropped.
     for job in jobs {
         let FetchedPage {
             ctx,
