@@ -7,18 +7,11 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use ucrawler::parse::{charset, Extractor};
-use ucrawler::Config;
 
 #[path = "common/pages.rs"]
 mod pages;
 
-static EXTRACTOR: LazyLock<Extractor> = LazyLock::new(|| {
-    let config = Config {
-        max_links_per_page: pages::MAX_LINKS,
-        ..Config::default()
-    };
-    Extractor::new(&config).expect("no rules to reject")
-});
+static EXTRACTOR: LazyLock<Extractor> = LazyLock::new(pages::plain_extractor);
 
 fuzz_target!(|data: &[u8]| {
     let html = charset::decode(data, Some("text/html"));

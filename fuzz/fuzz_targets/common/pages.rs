@@ -2,11 +2,21 @@
 
 use std::collections::HashSet;
 
-use ucrawler::parse::Extracted;
+use ucrawler::parse::{Extracted, Extractor};
 use ucrawler::url::parse_request_url;
 use url::Url;
 
 pub const MAX_LINKS: usize = 64;
+
+/// An extractor without rules, links capped at `MAX_LINKS` (not every target uses it).
+#[allow(dead_code)]
+pub fn plain_extractor() -> Extractor {
+    let config = ucrawler::Config {
+        max_links_per_page: MAX_LINKS,
+        ..ucrawler::Config::default()
+    };
+    Extractor::new(&config).expect("no rules to reject")
+}
 
 pub fn page_url() -> Url {
     Url::parse("http://example.com/dir/page.html").expect("constant URL")

@@ -14,7 +14,7 @@
 //!   `Disallow` is no rule; `/robots.txt` is always allowed.
 //! - Bytes outside ASCII are percent-encoded and escapes put in the same form as our URLs.
 
-use url::Url;
+use url::{Position, Url};
 
 use crate::url::normalize_escapes;
 
@@ -165,17 +165,15 @@ impl RobotRules {
 
     /// Whether `url` may be fetched.
     pub fn allowed(&self, url: &Url) -> bool {
-        let path = match url.query() {
-            Some(query) => format!("{}?{query}", url.path()),
-            None => url.path().to_string(),
-        };
+        // Path and query, borrowed from the URL's text: checked for every request, so no copy.
+        let path = &url[Position::BeforePath..Position::AfterQuery];
         if path == "/robots.txt" {
             return true;
         }
         let mut best: Option<(usize, bool)> = None;
         for rule in &self.rules {
             let candidate = (rule.weight(), rule.allow);
-            if best.is_none_or(|b| candidate > b) && rule.matches(&path) {
+            if best.is_none_or(|b| candidate > b) && rule.matches(path) {
                 best = Some(candidate);
             }
         }
