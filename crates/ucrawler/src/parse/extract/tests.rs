@@ -1,0 +1,160 @@
+//! Tests of `extract`.
+use super::*;
+use crate::config::ExtractRule;
+
+fn extract(html: &str) -> Extracted {
+    let config = Config::builder()
+        .extract("price", ExtractRule::text(".price"))
+        .extract("hero", ExtractRule::attr("img.hero", "src"))
+        .build()
+        .unwrap();
+    Extractor::new(&config)
+        .unwrap()
+        .extract(html, &Url::parse("http://h.test/dir/page").unwrap())
+}
+
+#[test]
+fn builtin_fields() {
+    let page = extract(
+        r#"<html><head><title>  Hello
+           World </title><meta name="Description" content=" A  page "><link rel="alternate canonical" href="/canon">
+           <meta name="robots" content="NOINDEX, follow"></head><body></body></html>"#,
+    );
+    assert_eq!(page.title.as_deref(), Some("Hello World"));
+    assert_eq!(page.description.as_deref(), Some("A page"));
+    assert_eq!(page.canonical.as_deref(), Some("http://h.test/canon"));
+    assert!(page.noindex && !page.nofollow);
+    assert!(extract(r#"<meta name=robots content="none">"#).nofollow);
+}
+
+#[test]
+fn links_resolved_against_base_and_deduplicated() {
+    let page = extract(
+        r#"<base href="http://other.test/base/"><a href="x">1</a><a href="x#frag">2</a>
+           <a href=" /abs ">3</a><a href="mailto:a@b">4</a><a>no href</a><area href="//cdn.test/y">
+           <a href="">empty</a><a href="javascript:void(0)">js</a>"#,
+    );
+    let links: Vec<_> = page.links.iter().map(Url::as_str).collect();
+    assert_eq!(
+        links,
+        [
+            "http://other.test/base/x",
+            "http://other.test/abs",
+            "http://cdn.test/y"
+        ]
+    );
+}
+
+#[test]
+fn hostile_base_falls_back_to_the_page_url() {
+    let html = r#"<base href="javascript:alert(1)"><a href="x">1</a><a href="/y">2</a>"#;
+    let url = Url::parse("http://h.test/dir/page").unwrap();
+    let expected = ["http://h.test/dir/x", "http://h.test/y"];
+    let streaming = Extractor::new(&Config::default())
+        .unwrap()
+        .extract(html, &url);
+    let dom = Extractor::new(&Config::default())
+        .unwrap()
+        .extract_dom(html, &url);
+    for page in [streaming, dom] {
+        let links: Vec<_> = page.links.iter().map(Url::as_str).collect();
+        assert_eq!(links, expected);
+    }
+}
+
+#[test]
+fn rules_and_broken_html() {
+    let page = extract(
+        "<p class=price>$1.00<p class=price> $2 <b>50</b>\u{FFFD}<img class=hero src=' /h.jpg '><div><span></table></html>",
+    );
+    assert_eq!(page.extracted["price"], ["$1.00", "$2 50\u{FFFD}"]);
+    assert_eq!(page.extracted["hero"], ["/h.jpg"]);
+    assert_eq!(page.title, None);
+}
+
+/// The DOM refused: title and links from the streaming pass, every rule empty, the reason.
+#[test]
+fn a_refused_dom_keeps_the_streaming_fields() {
+    let deep = "<div>".repeat(dom::MAX_DEPTH + 10);
+    let page = extract(&format!(
+        "<title>Deep</title><a href=/x>x</a><p class=price>$1</p>{deep}"
+    ));
+    assert_eq!(page.dom_refused, Some(DomRefusal::TooDeep));
+    assert_eq!(page.title.as_deref(), Some("Deep"));
+    assert_eq!(page.links.len(), 1);
+    assert!(page.extracted["price"].is_empty() && page.extracted["hero"].is_empty());
+}
+
+/// Nested matches repeat their text: 200 copies of 100 KB are over the document's bound.
+#[test]
+fn extracted_values_are_bounded_with_the_tree() {
+    let config = Config::builder()
+        .extract("all", ExtractRule::text("div"))
+        .build()
+        .unwrap();
+    let html = "<div>".repeat(200) + &"y".repeat(100_000);
+    let page = Extractor::new(&config)
+        .unwrap()
+        .extract(&html, &Url::parse("http://h/").unwrap());
+    let limit = dom::max_bytes(html.len());
+    assert_eq!(page.dom_refused, Some(DomRefusal::TooLarge { limit }));
+    assert!(page.extracted["all"].is_empty());
+}
+
+#[test]
+fn max_links_is_a_bound() {
+    let html: String = (0..50).map(|i| format!("<a href=/p{i}>x</a>")).collect();
+    let config = Config {
+        max_links_per_page: 10,
+        ..Config::default()
+    };
+    let page = Extractor::new(&config)
+        .unwrap()
+        .extract(&html, &Url::parse("http://h/").unwrap());
+    assert_eq!(page.links.len(), 10);
+}
+
+/// The streaming pass and the DOM agree on the built-in fields, whatever the markup.
+#[test]
+fn streaming_and_dom_agree() {
+    let extractor = Extractor::new(&Config::default()).unwrap();
+    let url = Url::parse("http://h.test/dir/page").unwrap();
+    let site = ucrawler_testsite::Site::new(ucrawler_testsite::SiteConfig::default());
+    let mut cases: Vec<String> = (1..=20)
+        .filter_map(|id| site.page_html("http://h.test", id))
+        .collect();
+    cases.extend(
+        [
+            r#"<title>Tom &amp; Jerry &eacute;t&eacute; &#x41;&#66;</title><a href="/x?a=1&amp;b=2">x</a>"#,
+            r#"<a href="/caf&eacute;">1</a><a href="/?x=1&copy=2">2</a><a href='/?q="&lt;"'>3</a>"#,
+            r#"<base href="/base/"><a href=rel>1</a><link rel="Canonical" href="../canon?a&amp;b">"#,
+            r#"<meta name=ROBOTS content="noindex, NoFollow"><meta name=description content=" a &amp;  b ">"#,
+            r#"<meta name=description content=first><meta name=description content=second>"#,
+            "<title>one</title><title>two</title><a href=/a><area href=/b><a href=/a#f>",
+            "<html><head><title>Malformed</title><a href=/1><div><a href='/2'><table><a href=/3></table></html>",
+            "<title>  spaced\n\n title </title><!-- <a href=/commented> --><script>var a = '<a href=/js>';</script>",
+            "<svg><title>svg title</title></svg><a href=\"javascript:x\">j</a><a href=\"mailto:a@b\">m</a>",
+            "",
+            "no markup at all",
+            "<a href=/unterminated",
+            "<title>unterminated",
+        ]
+        .map(String::from),
+    );
+    for html in &cases {
+        let streamed = scan(html)
+            .expect("lol_html takes any input")
+            .into_extracted(&url, 10_000);
+        assert_eq!(streamed, extractor.extract_dom(html, &url), "{html}");
+    }
+}
+
+#[test]
+fn invalid_selector_names_the_rule() {
+    let config = Config::builder()
+        .extract("broken", ExtractRule::text("p["))
+        .build()
+        .unwrap();
+    let err = Extractor::new(&config).err().unwrap().to_string();
+    assert!(err.contains("broken") && err.contains("p["), "{err}");
+}
