@@ -15,7 +15,8 @@ pub(crate) struct FleetHold {
     frontier: RedisFrontier,
     host: String,
     token: String,
-    released: bool,
+    /// Redis may hold the host under `token`: dropped, the hold is given back.
+    held: bool,
 }
 
 impl FleetHold {
@@ -34,20 +35,32 @@ impl FleetHold {
         };
         // Longer than any fetch can take, so it only expires for a worker that is gone.
         let expiry = config.timeout * 2 + config.connect_timeout + Duration::from_secs(5);
-        let token = agent.map(AgentHandle::hold_token).unwrap_or_default();
+        let mut hold = FleetHold {
+            frontier: frontier.clone(),
+            host: host.to_string(),
+            token: agent.map(AgentHandle::hold_token).unwrap_or_default(),
+            held: false,
+        };
         loop {
-            let asked = frontier.acquire_host(host, &token, per_host, gap, expiry);
+            // Cancelled while its script is in Redis, the request may have been granted
+            // there all the same: the hold is given back on drop as if it had been.
+            hold.held = true;
+            let asked = frontier.acquire_host(host, &hold.token, per_host, gap, expiry);
             let wait = tokio::select! {
                 asked = asked => asked,
                 _ = cancel.cancelled() => return Err(()),
             };
             match wait {
-                Ok(None) => break,
-                Ok(Some(wait)) => tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = cancel.cancelled() => return Err(()),
-                },
+                Ok(None) => return Ok(Some(hold)),
+                Ok(Some(wait)) => {
+                    hold.held = false;
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = cancel.cancelled() => return Err(()),
+                    }
+                }
                 Err(e) => {
+                    hold.held = false;
                     // Not a connection problem (those are retried): politeness cannot be
                     // shared, so keep to this process's own.
                     tracing::error!("fleet-wide politeness for {}: {e}", host);
@@ -55,16 +68,9 @@ impl FleetHold {
                 }
             }
         }
-        Ok(Some(FleetHold {
-            frontier: frontier.clone(),
-            host: host.to_string(),
-            token,
-            released: false,
-        }))
     }
 
     pub async fn release(mut self, pause: Duration) {
-        self.released = true;
         if let Err(e) = self
             .frontier
             .release_host(&self.host, &self.token, pause)
@@ -72,13 +78,14 @@ impl FleetHold {
         {
             tracing::error!("fleet-wide politeness for {}: {e}", self.host);
         }
+        self.held = false;
     }
 }
 
 impl Drop for FleetHold {
     /// A fetch cancelled mid-way gives its hold back at once rather than when it expires.
     fn drop(&mut self) {
-        if self.released {
+        if !self.held {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
