@@ -1,8 +1,10 @@
 # frozen_string_literal: true
 
 module UcrawlerNative
-  # A configured crawler. Build one per process (or per configuration) and reuse it: crawls on it
-  # share its connection pool, threads and global concurrency limit.
+  # A configured crawler. Reuse one per configuration where you can: crawls running on it share
+  # its connections, robots.txt cache and global concurrency limit. Building one per call is fine
+  # too: every crawler shares the process's engine threads, and holds no connection once its
+  # crawls are over.
   #
   #   crawler = UcrawlerNative::Crawler.new(depth: 1, extract: { price: ".price" })
   #   crawler.crawl(urls) { |page| Site.where(url: page.url).update_all(title: page.title) }

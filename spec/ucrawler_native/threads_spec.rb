@@ -192,6 +192,57 @@ RSpec.describe UcrawlerNative::Crawler, "threads, interrupts, fork and GC" do
     expect(again).to match_array(parent_urls)
   end
 
+  # A job or controller building a crawler per call (`Crawler.new(...).crawl(...)`): Ruby frees
+  # them only when its GC runs, here never (all 300 stay referenced). The engine's threads are
+  # the process's (one I/O thread and the parser pool), and a crawler holds no connection once
+  # its crawl is over. In a child process, to count its threads and memory alone; it forks too,
+  # as Puma and Sidekiq do after boot: the grandchild builds its own threads.
+  it "300 crawlers in a loop hold a bounded number of threads, and fork still works", timeout: 120 do
+    script = <<~'RUBY'
+      require "json"
+      require "ucrawler_native"
+      base = ARGV.fetch(0)
+      threads = -> { Dir.children("/proc/self/task").size }
+      rss_kib = -> { File.read("/proc/self/status")[/^VmRSS:\s+(\d+)/, 1].to_i }
+      options = { depth: 0, parsers: 2, io_threads: 1 }
+      UcrawlerNative::Crawler.new(**options).crawl("#{base}/page/1.html") { nil }
+      before = [threads.call, rss_kib.call]
+      ok = 0
+      crawlers = Array.new(300) do |i|
+        crawler = UcrawlerNative::Crawler.new(**options)
+        crawler.crawl("#{base}/page/#{1 + (i % 50)}.html") { |page| ok += 1 if page.ok? }
+        crawler
+      end
+      after = [threads.call, rss_kib.call]
+      reader, writer = IO.pipe
+      pid = fork do
+        reader.close
+        pages = 0
+        crawlers.last.crawl("#{base}/page/2.html") { |page| pages += 1 if page.ok? }
+        UcrawlerNative::Crawler.new(**options).crawl("#{base}/page/3.html") { |page| pages += 1 if page.ok? }
+        writer.puts(JSON.generate(pages: pages, threads: threads.call))
+        exit!(0)
+      end
+      writer.close
+      child = JSON.parse(reader.read)
+      Process.wait(pid)
+      puts JSON.generate(ok: ok, kept: crawlers.size, threads: after[0] - before[0],
+                         rss_mib: (after[1] - before[1]) / 1024.0, child: child, parent_threads: after[0])
+    RUBY
+    output, status, = run_command({}, RbConfig.ruby, "-I", File.join(TestSite::ROOT, "lib"), "-e", script, base_url,
+                                  limit: 100)
+    expect(status).to be_success, output
+    result = JSON.parse(output.lines.last, symbolize_names: true)
+
+    expect(result[:ok]).to eq(300)
+    expect(result[:kept]).to eq(300)
+    # Before, each crawler kept an I/O thread and its parsers: 900 threads more here.
+    expect(result[:threads]).to be <= 2, output
+    expect(result[:rss_mib]).to be < 20, output
+    expect(result[:child][:pages]).to eq(2), output
+    expect(result[:child][:threads]).to be <= result[:parent_threads], output
+  end
+
   # In a child process with a small heap: 2990 pages hold ~16 MiB of native memory, about what
   # Ruby's malloc limit lets pile up before it collects by itself; the extension runs a minor GC
   # every 1 MiB of pages handed out, so the pages the block let go of never pile up.

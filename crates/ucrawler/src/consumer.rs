@@ -13,9 +13,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::distributed::{AgentHandle, Command, Outcome};
+use crate::fetch::DescriptorBudget;
 use crate::memory::MemoryBudget;
 use crate::page::{Lease, Page, Request};
-use crate::pipeline::{CrawlCtx, Delivered};
+use crate::pipeline::{CrawlCtx, Delivered, FetchWindow};
 use crate::runtime::Runtime;
 use crate::schedule::DoneLog;
 use crate::stats::{Counters, Stats};
@@ -46,8 +47,10 @@ pub struct Crawl {
     /// acknowledged (on the consumer's next call).
     agent: Option<Arc<AgentHandle>>,
     unacked_leases: Vec<(Lease, Outcome)>,
-    // Keeps threads and connections alive while pages are still coming.
-    runtime: Arc<Runtime>,
+    /// For the stats. Not the crawler's runtime: its connections go when its last crawl ends,
+    /// even if the consumer keeps this (as Ruby does until its GC runs).
+    window: Arc<FetchWindow>,
+    descriptors: Arc<DescriptorBudget>,
 }
 
 /// A seed could not be queued now: the seed buffer is full (try again after taking pages) or the
@@ -59,11 +62,7 @@ pub enum FeedError {
 }
 
 impl Crawl {
-    pub(crate) fn new(
-        results: Receiver<Delivered>,
-        ctx: Arc<CrawlCtx>,
-        runtime: Arc<Runtime>,
-    ) -> Self {
+    pub(crate) fn new(results: Receiver<Delivered>, ctx: Arc<CrawlCtx>, runtime: &Runtime) -> Self {
         Self {
             results,
             counters: ctx.counters.clone(),
@@ -75,7 +74,8 @@ impl Crawl {
             unacked: Vec::new(),
             agent: ctx.agent.clone(),
             unacked_leases: Vec::new(),
-            runtime,
+            window: runtime.window.clone(),
+            descriptors: runtime.connections.budget().clone(),
         }
     }
 
@@ -156,8 +156,8 @@ impl Crawl {
     pub fn stats(&self) -> Stats {
         let mut stats = self.counters.snapshot();
         stats.memory = self.budget.stats();
-        stats.fetch_window = self.runtime.window.size() as u64;
-        stats.descriptors = self.runtime.connections.stats();
+        stats.fetch_window = self.window.size() as u64;
+        stats.descriptors = self.descriptors.stats();
         stats
     }
 

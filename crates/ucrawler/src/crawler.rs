@@ -1,10 +1,11 @@
 //! `Crawler`: a configured engine — its options, compiled rules, robots.txt cache, address guard
 //! and memory budget — shared by all the crawls it starts. It wires the stages of each crawl:
 //! the scheduler task, the Redis agent of a shared crawl, the journal, and the consumer's end.
-//! Threads and connections live in the per-process [`Runtime`], built on first use.
+//! Threads are the process's and connections the crawler's (see [`Runtime`]), built on first use.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
+use reqwest::cookie::Jar;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
@@ -25,8 +26,8 @@ use crate::url::Scope;
 /// Seeds waiting between the caller and the scheduler.
 const SEED_CHANNEL: usize = 1024;
 
-/// The configured crawler. Cheap to clone; one per process is normal; many crawls may run on it
-/// at once and share its `concurrency` limit.
+/// The configured crawler. Cheap to clone; many crawls may run on it at once and share its
+/// connections and `concurrency` limit. Any number of crawlers share the process's threads.
 #[derive(Clone)]
 pub struct Crawler {
     inner: Arc<Inner>,
@@ -36,7 +37,11 @@ struct Inner {
     shared: Shared,
     /// The compiled extraction rules, handed to the parse stage with each page.
     extractor: Arc<Extractor>,
-    runtime: ForkLocal<Arc<Runtime>>,
+    /// Its runtime in this process while a crawl of it runs: its crawls hold it, and its
+    /// connections close when the last one ends, whether or not this crawler is dropped.
+    runtime: ForkLocal<Weak<Runtime>>,
+    /// With `cookies`: the crawler's cookies, kept across the HTTP clients of its crawls.
+    cookies: Option<Arc<Jar>>,
 }
 
 /// robots.txt files cached per crawler, at most.
@@ -47,6 +52,7 @@ impl Crawler {
     pub fn new(config: Config) -> Result<Crawler, Error> {
         config.validate()?;
         let extractor = Arc::new(Extractor::new(&config)?);
+        let cookies = config.cookies.then(Arc::default);
         let shared = Shared {
             scope: Arc::new(Scope::new(&config)?),
             robots: Arc::new(RobotsCache::new(&config.user_agent, ROBOTS_CACHE)),
@@ -59,6 +65,7 @@ impl Crawler {
                 shared,
                 extractor,
                 runtime: ForkLocal::new(),
+                cookies,
             }),
         })
     }
@@ -108,9 +115,7 @@ impl Crawler {
         let (seed_tx, seed_rx) = mpsc::channel(SEED_CHANNEL);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
-        let tokio = runtime
-            .handle()
-            .ok_or_else(|| Error::Startup("runtime is shut down".into()))?;
+        let tokio = runtime.handle();
         let mut ctx = CrawlCtx::new(&self.inner.shared, counters, events_tx, results_tx);
         let leased = config.redis.is_some().then(|| {
             let _runtime = tokio.enter();
@@ -120,7 +125,7 @@ impl Crawler {
             leased
         });
         let ctx = Arc::new(ctx);
-        let mut crawl = Crawl::new(results_rx, ctx.clone(), runtime.clone());
+        let mut crawl = Crawl::new(results_rx, ctx.clone(), &runtime);
         let mut scheduler = Scheduler::new(
             ctx,
             runtime.clone(),
@@ -139,12 +144,22 @@ impl Crawler {
         Ok((crawl, seed_tx))
     }
 
-    /// The per-process runtime, built on first use and again after a fork.
+    /// The crawler's runtime in this process: the running crawls' one, or a new one (after a
+    /// fork too).
     fn runtime(&self) -> Result<Arc<Runtime>, Error> {
-        let shared = &self.inner.shared;
-        self.inner.runtime.with(
-            || Runtime::build(&shared.config, &shared.guard).map(Arc::new),
-            |runtime| runtime.clone(),
-        )
+        let Inner {
+            shared, cookies, ..
+        } = &*self.inner;
+        let current = |runtime: &mut Weak<Runtime>| {
+            if let Some(running) = runtime.upgrade() {
+                return Ok(running);
+            }
+            let built = Arc::new(Runtime::build(&shared.config, &shared.guard, cookies)?);
+            *runtime = Arc::downgrade(&built);
+            Ok(built)
+        };
+        self.inner
+            .runtime
+            .with(|| Ok::<_, Error>(Weak::new()), current)?
     }
 }

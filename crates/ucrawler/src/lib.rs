@@ -27,7 +27,7 @@
 //!   random.rs    jitter and ids                           fork_local.rs  a value owned by one process
 //!   content_encoding.rs  gzip/deflate bodies, decoded (stacked, any spelling) or refused
 //! wiring
-//!   crawler.rs   Crawler: starts crawls, wires stages     runtime.rs threads and connections, per process
+//!   crawler.rs   Crawler: starts crawls, wires stages     runtime.rs shared threads, per-crawler clients
 //!   pipeline/    slots, events, the crawl's context, the fetch → parse hand-off, the fetch window
 //!   consumer.rs  Crawl, PageStream: what users hold      bench_support.rs  for benches/, not API
 //!   fuzz_support.rs  for the cargo-fuzz targets (fuzz/), not API

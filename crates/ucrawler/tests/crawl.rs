@@ -333,3 +333,56 @@ fn a_resumed_crawl_trusts_its_journaled_seed_hosts() {
     assert_eq!(url_set(&all), site.expected_urls(None));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A crawler's HTTP client lives while one of its crawls runs (its connections close when the
+/// last one ends); its cookie store is the crawler's and outlives the clients.
+#[test]
+fn cookies_outlive_the_crawl_that_received_them() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // Answers two requests (one per crawl) and reports the Cookie header of each.
+    let server = std::thread::spawn(move || {
+        let mut cookies = Vec::new();
+        for answer in ["Set-Cookie: session=7\r\n", ""] {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut cookie = None;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("cookie:") {
+                    cookie = Some(value.trim().to_string());
+                }
+            }
+            cookies.push(cookie);
+            let body = "<html><title>t</title></html>";
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\n{answer}Content-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(reply.as_bytes()).unwrap();
+        }
+        cookies
+    });
+    let crawler = Crawler::new(
+        config()
+            .cookies(true)
+            .robots(false)
+            .depth(0u32)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    for path in ["/a", "/b"] {
+        let pages: Vec<Page> = crawler.crawl([format!("{base}{path}")]).unwrap().collect();
+        assert!(pages[0].is_ok(), "{:?}", pages[0].error);
+    }
+    assert_eq!(
+        server.join().unwrap(),
+        [None, Some("session=7".to_string())]
+    );
+}

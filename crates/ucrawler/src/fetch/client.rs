@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use reqwest::cookie::Jar;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT_ENCODING};
 use reqwest::{redirect, Client};
 
@@ -23,6 +24,7 @@ pub(crate) fn build_client(
     config: &Config,
     guard: Arc<AddressGuard>,
     budget: BudgetLayer,
+    cookies: Option<Arc<Jar>>,
 ) -> Result<Client, Error> {
     let mut headers = HeaderMap::new();
     for (name, value) in &config.headers {
@@ -69,6 +71,10 @@ pub(crate) fn build_client(
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver(guard))),
     };
+    if let Some(jar) = cookies {
+        // The crawler's store, kept across the clients of its crawls.
+        builder = builder.cookie_provider(jar);
+    }
     builder
         .build()
         .map_err(|e| Error::Startup(format!("HTTP client: {e}")))

@@ -130,6 +130,14 @@ impl DescriptorBudget {
         self.open().saturating_sub(self.baseline)
     }
 
+    pub fn stats(&self) -> DescriptorStats {
+        DescriptorStats {
+            open: self.open(),
+            budget: self.baseline + self.limit,
+            waits: self.waits.load(Ordering::Relaxed),
+        }
+    }
+
     /// Whether connections should be let go after their request (past half the budget).
     fn under_pressure(&self) -> bool {
         self.used() * 2 >= self.limit
@@ -242,12 +250,9 @@ impl Connections {
         self.budget.under_pressure()
     }
 
-    pub fn stats(&self) -> DescriptorStats {
-        DescriptorStats {
-            open: self.budget.open(),
-            budget: self.budget.baseline + self.budget.limit,
-            waits: self.budget.waits.load(Ordering::Relaxed),
-        }
+    /// The budget, for stats that outlive the client.
+    pub fn budget(&self) -> &Arc<DescriptorBudget> {
+        &self.budget
     }
 }
 

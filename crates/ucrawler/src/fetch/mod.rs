@@ -11,6 +11,6 @@ mod retry;
 mod task;
 
 pub(crate) use client::build_client;
-pub(crate) use connections::Connections;
+pub(crate) use connections::{Connections, DescriptorBudget};
 pub use http::is_html;
 pub(crate) use task::{fetch_page, FetchJob};

@@ -44,23 +44,38 @@ impl ParseJob {
     }
 }
 
+/// The parser threads and their queue. Clones submit to the same threads.
 #[derive(Clone)]
 pub(crate) struct ParserPool {
     jobs: Sender<ParseJob>,
+    /// What a thread added by [`ParserPool::grow_to`] takes its jobs from.
+    queue: Receiver<ParseJob>,
+    threads: usize,
 }
 
 impl ParserPool {
-    pub fn new(threads: usize) -> Result<Self, Error> {
+    /// A pool with no thread yet (see [`ParserPool::grow_to`]).
+    pub fn new() -> Self {
         // Unbounded in type only: every job holds a page slot, so the queue never exceeds them.
-        let (jobs, receiver) = crossbeam_channel::unbounded::<ParseJob>();
-        for i in 0..threads.max(1) {
-            let receiver = receiver.clone();
-            std::thread::Builder::new()
-                .name(format!("ucrawler-parse-{i}"))
-                .spawn(move || work(receiver))
-                .map_err(|e| Error::Startup(format!("parser thread: {e}")))?;
+        let (jobs, queue) = crossbeam_channel::unbounded::<ParseJob>();
+        Self {
+            jobs,
+            queue,
+            threads: 0,
         }
-        Ok(Self { jobs })
+    }
+
+    /// Starts threads until there are `threads` (at least one); never stops any.
+    pub fn grow_to(&mut self, threads: usize) -> Result<(), Error> {
+        while self.threads < threads.max(1) {
+            let queue = self.queue.clone();
+            std::thread::Builder::new()
+                .name(format!("ucrawler-parse-{}", self.threads))
+                .spawn(move || work(queue))
+                .map_err(|e| Error::Startup(format!("parser thread: {e}")))?;
+            self.threads += 1;
+        }
+        Ok(())
     }
 
     pub fn submit(&self, job: ParseJob) {
@@ -77,7 +92,7 @@ impl ParserPool {
 }
 
 fn work(jobs: Receiver<ParseJob>) {
-    // Ends when the pool (its sender) is dropped.
+    // Ends when every handle on the pool is gone (the process-wide pool never goes).
     for job in jobs {
         let FetchedPage {
             ctx,
