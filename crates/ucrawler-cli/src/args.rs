@@ -126,6 +126,11 @@ pub struct CrawlOptions {
     /// Continue the crawl journaled in --state-dir
     #[arg(long, requires = "state_dir")]
     pub resume: bool,
+    /// Start the next generation of the crawl kept in --state-dir: revisit every URL it
+    /// visited, conditionally (If-None-Match, If-Modified-Since), and report each page's
+    /// change (new, changed, unchanged, gone)
+    #[arg(long, requires = "state_dir")]
+    pub recrawl: bool,
     /// End the crawl after this long [default: none]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<Duration>,
@@ -276,6 +281,7 @@ impl CrawlOptions {
             config.state_dir = Some(dir.clone());
         }
         config.resume |= self.resume;
+        config.recrawl |= self.recrawl;
         if let Some(deadline) = self.deadline {
             config.deadline = Some(deadline);
         }

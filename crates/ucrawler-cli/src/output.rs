@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use ucrawler::units::format_size;
-use ucrawler::{CrawlError, EndReason, Page, Stats};
+use ucrawler::{Change, CrawlError, EndReason, Page, Stats};
 
 use crate::signals::StopSignal;
 
@@ -28,6 +28,12 @@ struct PageLine<'a> {
     attempts: u32,
     elapsed_ms: f64,
     error: Option<&'a CrawlError>,
+    /// Against the page's last visit (a recrawl): new, changed, unchanged, gone; null when
+    /// this visit tells nothing.
+    change: Option<Change>,
+    etag: Option<&'a str>,
+    last_modified: Option<&'a str>,
+    content_hash: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     headers: &'a [(String, String)],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,6 +55,10 @@ pub fn write_page(out: &mut impl Write, page: &Page) -> std::io::Result<()> {
         attempts: page.attempts,
         elapsed_ms: page.elapsed().as_secs_f64() * 1000.0,
         error: page.error.as_ref(),
+        change: page.change,
+        etag: page.etag.as_deref(),
+        last_modified: page.last_modified.as_deref(),
+        content_hash: page.content_hash.as_deref(),
         headers: &page.headers,
         body: page.body.as_deref(),
     };
@@ -96,6 +106,20 @@ pub fn summary(stats: &Stats, wall: Duration, stopped_by: Option<StopSignal>) ->
         format_size(stats.memory.peak),
         format_size(stats.memory.limit)
     ));
+    let changes = &stats.changes;
+    if changes.changed + changes.unchanged + changes.gone > 0 {
+        // Pages with a body this time: what each 304 would have cost, on average.
+        let full = stats.pages.saturating_sub(changes.not_modified).max(1);
+        text.push_str(&format!(
+            "\n  recrawl: {} new, {} changed, {} unchanged ({} not modified: ~{} not downloaded), {} gone",
+            changes.new,
+            changes.changed,
+            changes.unchanged,
+            changes.not_modified,
+            format_size(stats.bytes / full * changes.not_modified),
+            changes.gone
+        ));
+    }
     if let Some(signal) = stopped_by {
         text.push_str(&format!("\n  ended: stopped by {}", signal.name()));
     } else if let Some(reason) = stats.end_reason.filter(|r| *r != EndReason::Finished) {

@@ -1,17 +1,21 @@
 //! The binary form of a [`Request`], shared by everything that stores requests outside the
 //! heap: the crawl journal, the spilling frontier's segment files and a Redis frontier's items.
 //!
-//! Item (version 1): `0x01 | varint depth | varint meta_len+1 (0 = no meta) | meta | url`. The
-//! first byte is a version so the format can change later. Files frame each item with its
-//! length (`u32` little endian) so a reader finds a record torn by a kill.
+//! Item (version 1): `0x01 | varint depth | field meta | url`, where a field is `varint len+1
+//! (0 = none) | bytes`. A revisit (a request with a [`LastVisit`]) is version 2: `0x02 | varint
+//! depth | field meta | field etag | field last_modified | field content_hash | url`. The first
+//! byte is a version so the format can change later. Files frame each item with its length
+//! (`u32` little endian) so a reader finds a record torn by a kill.
 
 use std::io::{self, Read, Write};
 
 use bytes::Bytes;
 
+use crate::last_visit::LastVisit;
 use crate::page::Request;
 
 const ITEM_V1: u8 = 1;
+const ITEM_V2: u8 = 2;
 
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -34,17 +38,34 @@ fn get_varint(input: &mut &[u8]) -> Option<u64> {
     None
 }
 
+fn put_field(out: &mut Vec<u8>, field: Option<&[u8]>) {
+    match field {
+        None => put_varint(out, 0),
+        Some(bytes) => {
+            put_varint(out, bytes.len() as u64 + 1);
+            out.extend_from_slice(bytes);
+        }
+    }
+}
+
 /// Encodes a request as one item.
 pub fn encode(request: &Request) -> Vec<u8> {
     let meta = request.meta.as_deref();
-    let mut out = Vec::with_capacity(12 + meta.map_or(0, <[u8]>::len) + request.url.len());
-    out.push(ITEM_V1);
+    let last = request.last_visit.as_deref();
+    let validators = last.map_or(0, |l| {
+        [&l.etag, &l.last_modified, &l.content_hash]
+            .iter()
+            .map(|v| v.as_ref().map_or(1, |v| v.len() + 2))
+            .sum()
+    });
+    let mut out =
+        Vec::with_capacity(12 + meta.map_or(0, <[u8]>::len) + validators + request.url.len());
+    out.push(if last.is_some() { ITEM_V2 } else { ITEM_V1 });
     put_varint(&mut out, u64::from(request.depth));
-    match meta {
-        None => put_varint(&mut out, 0),
-        Some(meta) => {
-            put_varint(&mut out, meta.len() as u64 + 1);
-            out.extend_from_slice(meta);
+    put_field(&mut out, meta);
+    if let Some(last) = last {
+        for value in [&last.etag, &last.last_modified, &last.content_hash] {
+            put_field(&mut out, value.as_deref().map(str::as_bytes));
         }
     }
     out.extend_from_slice(request.url.as_bytes());
@@ -58,7 +79,7 @@ pub fn decode(item: &[u8]) -> Result<Request, String> {
         format!("{} bytes starting {head}", item.len())
     };
     let (&version, mut rest) = item.split_first().ok_or_else(|| "empty item".to_string())?;
-    if version != ITEM_V1 {
+    if version != ITEM_V1 && version != ITEM_V2 {
         return Err(format!(
             "unknown item version {version} (written by another ucrawler version?): {}",
             preview()
@@ -67,20 +88,29 @@ pub fn decode(item: &[u8]) -> Result<Request, String> {
     let depth = get_varint(&mut rest)
         .and_then(|d| u32::try_from(d).ok())
         .ok_or_else(|| format!("bad depth: {}", preview()))?;
-    let meta_len = get_varint(&mut rest)
-        .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| format!("bad meta length: {}", preview()))?;
-    let meta = match meta_len {
-        0 => None,
-        n => {
-            let len = n - 1;
-            if rest.len() < len {
-                return Err(format!("meta longer than the item: {}", preview()));
-            }
-            let (meta, after) = rest.split_at(len);
-            rest = after;
-            Some(Bytes::copy_from_slice(meta))
-        }
+    let meta = get_field(&mut rest, "meta")
+        .map_err(|e| format!("{e}: {}", preview()))?
+        .map(Bytes::copy_from_slice);
+    let last_visit = if version == ITEM_V2 {
+        let mut text = |name: &str| -> Result<Option<String>, String> {
+            get_field(&mut rest, name)
+                .and_then(|field| {
+                    field
+                        .map(|b| {
+                            String::from_utf8(b.to_vec())
+                                .map_err(|_| format!("{name} is not UTF-8"))
+                        })
+                        .transpose()
+                })
+                .map_err(|e| format!("{e}: {}", preview()))
+        };
+        Some(Box::new(LastVisit {
+            etag: text("etag")?,
+            last_modified: text("last_modified")?,
+            content_hash: text("content_hash")?,
+        }))
+    } else {
+        None
     };
     let url = std::str::from_utf8(rest)
         .map_err(|_| format!("URL is not UTF-8: {}", preview()))?
@@ -91,7 +121,27 @@ pub fn decode(item: &[u8]) -> Result<Request, String> {
     let mut request = Request::new(url);
     request.depth = depth;
     request.meta = meta;
+    request.last_visit = last_visit;
     Ok(request)
+}
+
+/// One `varint len+1 | bytes` field; `None` for an absent one.
+fn get_field<'a>(input: &mut &'a [u8], name: &str) -> Result<Option<&'a [u8]>, String> {
+    let len = get_varint(input)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| format!("bad {name} length"))?;
+    match len {
+        0 => Ok(None),
+        n => {
+            let len = n - 1;
+            if input.len() < len {
+                return Err(format!("{name} longer than the item"));
+            }
+            let (field, after) = input.split_at(len);
+            *input = after;
+            Ok(Some(field))
+        }
+    }
 }
 
 /// Writes one length-framed item.
@@ -136,6 +186,30 @@ mod tests {
         }
         let short = encode(&Request::new("http://h/"));
         assert_eq!(short.len(), 3 + "http://h/".len(), "compact");
+    }
+
+    #[test]
+    fn revisits_round_trip_as_version_2() {
+        let mut request = Request::new("http://example.com/a").with_meta(&b"7"[..]);
+        for last in [
+            LastVisit::default(),
+            LastVisit {
+                etag: Some("W/\"x\"".into()),
+                last_modified: Some("Wed, 21 Oct 2015 07:28:00 GMT".into()),
+                content_hash: Some("00ff00ff00ff00ff".into()),
+            },
+        ] {
+            request.last_visit = Some(Box::new(last));
+            let item = encode(&request);
+            assert_eq!(item[0], ITEM_V2);
+            assert_eq!(decode(&item).unwrap(), request);
+        }
+        assert!(decode(b"\x02\x00\x00\x05ab")
+            .unwrap_err()
+            .contains("etag longer"));
+        assert!(decode(b"\x02\x00\x00\x02\xff\x00\x00http://h/")
+            .unwrap_err()
+            .contains("etag is not UTF-8"));
     }
 
     #[test]

@@ -186,12 +186,18 @@ pub struct Config {
     /// index in memory, ~1.3 bytes per URL. At least 16. Default 1,000,000 (~10 MB).
     pub seen_memory: usize,
     /// Directory for the crawl journal: with it, a crawl killed (even with -9) continues with
-    /// `resume`. One crawl per directory. Default none (no journal).
+    /// `resume`; and for the visits log, every URL visited with its validators and content
+    /// hash, which the next `recrawl` starts from. One crawl per directory. Default none.
     pub state_dir: Option<std::path::PathBuf>,
     /// Continue the crawl journaled in `state_dir`: what was enqueued and not done is crawled,
-    /// nothing done is fetched again. Without it, a non-empty `state_dir` is an error. Default
-    /// false.
+    /// nothing done is fetched again. Without it, a non-empty journal is an error (unless
+    /// `recrawl`). Default false.
     pub resume: bool,
+    /// Start the next generation of the crawl kept in `state_dir`: every URL the last complete
+    /// crawl visited is revisited conditionally (at its depth, with its meta), besides the
+    /// seeds; pages report what `change`d. With `resume`, continues a recrawl that was cut
+    /// short. Default false.
+    pub recrawl: bool,
     /// End the crawl (reason `deadline`) after this long. Default none.
     #[serde(with = "units::opt_duration")]
     pub deadline: Option<Duration>,
@@ -265,6 +271,7 @@ impl Default for Config {
             seen_memory: 1_000_000,
             state_dir: None,
             resume: false,
+            recrawl: false,
             deadline: None,
             stall_timeout: Duration::from_secs(300),
             parsers: 0,
@@ -337,11 +344,13 @@ impl Config {
                 format!("must be at least {MIN_SEEN_MEMORY}"),
             ));
         }
-        if self.resume && self.state_dir.is_none() {
-            return Err(ConfigError::invalid(
-                "resume",
-                "needs state_dir, the directory of the crawl to continue",
-            ));
+        for (option, set) in [("resume", self.resume), ("recrawl", self.recrawl)] {
+            if set && self.state_dir.is_none() {
+                return Err(ConfigError::invalid(
+                    option,
+                    "needs state_dir, the directory of the crawl to continue",
+                ));
+            }
         }
         if self.max_body == 0 {
             return Err(ConfigError::invalid("max_body", "must be at least 1 byte"));

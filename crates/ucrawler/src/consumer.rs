@@ -18,7 +18,8 @@ use crate::memory::MemoryBudget;
 use crate::page::{Lease, Page, Request};
 use crate::pipeline::{CrawlCtx, Delivered, FetchWindow};
 use crate::runtime::Runtime;
-use crate::schedule::DoneLog;
+use crate::schedule::visits::visit_record;
+use crate::schedule::{DoneLog, VisitLog};
 use crate::stats::{Counters, Stats};
 use crate::url::fingerprint;
 
@@ -43,6 +44,9 @@ pub struct Crawl {
     /// With a journal: pages taken and not yet acknowledged (on the consumer's next call).
     done: Option<DoneLog>,
     unacked: Vec<u64>,
+    /// With a state_dir: the generation's visits, recorded with their acknowledgement.
+    visits: Option<VisitLog>,
+    unacked_visits: Vec<Request>,
     /// With a Redis frontier: where acknowledgements go, and the leases taken and not yet
     /// acknowledged (on the consumer's next call).
     agent: Option<Arc<AgentHandle>>,
@@ -72,6 +76,8 @@ impl Crawl {
             seeds: None,
             done: None,
             unacked: Vec::new(),
+            visits: None,
+            unacked_visits: Vec::new(),
             agent: ctx.agent.clone(),
             unacked_leases: Vec::new(),
             window: runtime.window.clone(),
@@ -79,8 +85,9 @@ impl Crawl {
         }
     }
 
-    pub(crate) fn set_done_log(&mut self, done: DoneLog) {
+    pub(crate) fn set_logs(&mut self, done: DoneLog, visits: VisitLog) {
         self.done = Some(done);
+        self.visits = Some(visits);
     }
 
     /// The consumer asks for more: it has finished with the pages it took before.
@@ -90,12 +97,33 @@ impl Crawl {
                 let _ = agent.commands.send(Command::Ack(lease, outcome));
             }
         }
+        if let Some(visits) = &mut self.visits {
+            for visit in self.unacked_visits.drain(..) {
+                if let Err(e) = visits.record(&visit) {
+                    tracing::error!("cannot write the visits log: {e}");
+                }
+            }
+        }
         let Some(done) = &mut self.done else { return };
         for fingerprint in self.unacked.drain(..) {
             if let Err(e) = done.record(fingerprint) {
                 tracing::error!("cannot write the crawl journal: {e}");
             }
         }
+    }
+
+    /// The pages have all come out (and were acknowledged by the call that found out): a crawl
+    /// that ran out of work is a complete generation for the next recrawl.
+    fn ended(&mut self) {
+        let Some(visits) = &mut self.visits else {
+            return;
+        };
+        if self.counters.snapshot().end_reason == Some(crate::EndReason::Finished) {
+            if let Err(e) = visits.promote() {
+                tracing::error!("cannot keep the visits log for the next recrawl: {e}");
+            }
+        }
+        self.visits = None;
     }
 
     fn take(&mut self, mut delivered: Delivered) -> Page {
@@ -107,7 +135,11 @@ impl Crawl {
             self.unacked_leases.push((lease, outcome));
         }
         let covers_target = delivered.covers_target;
+        let carried = delivered.last_visit.take();
         let page = take(delivered);
+        if self.visits.is_some() {
+            self.unacked_visits.extend(visit_record(&page, carried));
+        }
         if self.done.is_some() {
             self.unacked.push(fingerprint(&page.url));
             if covers_target {
@@ -167,7 +199,10 @@ impl Crawl {
         match self.results.recv_timeout(timeout) {
             Ok(delivered) => Next::Page(Box::new(self.take(delivered))),
             Err(RecvTimeoutError::Timeout) => Next::Pending,
-            Err(RecvTimeoutError::Disconnected) => Next::Finished,
+            Err(RecvTimeoutError::Disconnected) => {
+                self.ended();
+                Next::Finished
+            }
         }
     }
 
@@ -198,7 +233,10 @@ impl Iterator for Crawl {
 
     fn next(&mut self) -> Option<Page> {
         self.ack();
-        let delivered = self.results.recv().ok()?;
+        let Ok(delivered) = self.results.recv() else {
+            self.ended();
+            return None;
+        };
         Some(self.take(delivered))
     }
 }
@@ -232,7 +270,10 @@ impl Stream for PageStream {
         for attempt in 0..2 {
             match crawl.results.try_recv() {
                 Ok(delivered) => return Poll::Ready(Some(crawl.take(delivered))),
-                Err(TryRecvError::Disconnected) => return Poll::Ready(None),
+                Err(TryRecvError::Disconnected) => {
+                    crawl.ended();
+                    return Poll::Ready(None);
+                }
                 // Register, then look once more: a page sent in between is not missed.
                 Err(TryRecvError::Empty) if attempt == 0 => crawl.waker.register(cx.waker()),
                 Err(TryRecvError::Empty) => {}

@@ -19,7 +19,7 @@ use crate::parse::Extractor;
 use crate::pipeline::{CrawlCtx, Shared};
 use crate::politeness::{AddressGuard, RobotsCache};
 use crate::runtime::Runtime;
-use crate::schedule::{journal, Scheduler};
+use crate::schedule::{journal, visits, Scheduler, VisitLog};
 use crate::stats::Counters;
 use crate::url::Scope;
 
@@ -83,16 +83,7 @@ impl Crawler {
         I::IntoIter: Send,
     {
         let (crawl, sender) = self.start()?;
-        std::thread::Builder::new()
-            .name("ucrawler-seeds".into())
-            .spawn(move || {
-                for seed in seeds {
-                    if sender.blocking_send(seed.into()).is_err() {
-                        break; // the crawl was cancelled or dropped
-                    }
-                }
-            })
-            .map_err(|e| Error::Startup(format!("seed thread: {e}")))?;
+        spawn_feeder("seeds", seeds.into_iter().map(Into::into), sender)?;
         Ok(crawl)
     }
 
@@ -107,8 +98,15 @@ impl Crawler {
     fn start(&self) -> Result<(Crawl, mpsc::Sender<Request>), Error> {
         let config = &self.inner.shared.config;
         let journal = match &config.state_dir {
-            Some(dir) => Some(journal::open(dir, config.resume)?),
+            Some(dir) => Some((
+                journal::open(dir, config.resume, config.recrawl)?,
+                VisitLog::open(dir, config.resume)?,
+            )),
             None => None,
+        };
+        let revisits = match (&config.state_dir, config.recrawl) {
+            (Some(dir), true) => Some(feed_revisits(visits::revisits(dir)?)?),
+            _ => None,
         };
         let runtime = self.runtime()?;
         let counters = Arc::new(Counters::new());
@@ -136,9 +134,12 @@ impl Crawler {
         if let Some(leased) = leased {
             scheduler.set_shared_feed(leased);
         }
-        if let Some((journal, done, replay)) = journal {
-            crawl.set_done_log(done);
+        if let Some(((journal, done, replay), visits)) = journal {
+            crawl.set_logs(done, visits);
             scheduler.set_journal(journal, replay);
+        }
+        if let Some(revisits) = revisits {
+            scheduler.set_revisits(revisits);
         }
         tokio.spawn(scheduler.run());
         Ok((crawl, seed_tx))
@@ -162,4 +163,33 @@ impl Crawler {
             .runtime
             .with(|| Ok::<_, Error>(Weak::new()), current)?
     }
+}
+
+/// Sends `requests` into a crawl's channel from a thread of their own (an iterator over
+/// millions of URLs, or a file of them, is never collected).
+fn spawn_feeder(
+    what: &str,
+    requests: impl Iterator<Item = Request> + Send + 'static,
+    sender: mpsc::Sender<Request>,
+) -> Result<(), Error> {
+    std::thread::Builder::new()
+        .name(format!("ucrawler-{what}"))
+        .spawn(move || {
+            for request in requests {
+                if sender.blocking_send(request).is_err() {
+                    break; // the crawl was cancelled or dropped
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| Error::Startup(format!("{what} thread: {e}")))
+}
+
+/// A recrawl's revisits, read into a channel for the scheduler.
+fn feed_revisits(
+    revisits: impl Iterator<Item = Request> + Send + 'static,
+) -> Result<mpsc::Receiver<Request>, Error> {
+    let (sender, receiver) = mpsc::channel(SEED_CHANNEL);
+    spawn_feeder("revisits", revisits, sender)?;
+    Ok(receiver)
 }

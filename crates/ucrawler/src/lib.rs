@@ -26,6 +26,7 @@
 //!   memory.rs    the max_memory budget                    codec.rs   a Request's binary form
 //!   random.rs    jitter and ids                           fork_local.rs  a value owned by one process
 //!   content_encoding.rs  gzip/deflate bodies, decoded (stacked, any spelling) or refused
+//!   last_visit.rs  recrawling: what a visit learned (validators, content hash), Change
 //! wiring
 //!   crawler.rs   Crawler: starts crawls, wires stages     runtime.rs shared threads, per-crawler clients
 //!   pipeline/    slots, events, the crawl's context, the fetch → parse hand-off, the fetch window
@@ -56,6 +57,7 @@ mod fetch;
 mod fork_local;
 #[doc(hidden)]
 pub mod fuzz_support;
+pub mod last_visit;
 pub mod memory;
 pub mod page;
 pub mod parse;
@@ -76,5 +78,6 @@ pub use distributed::{
 };
 pub use error::{ConfigError, CrawlError, Error};
 pub use fetch::is_html;
+pub use last_visit::{Change, LastVisit};
 pub use page::{Page, Request, Timings};
-pub use stats::{DescriptorStats, EndReason, Stats};
+pub use stats::{ChangeStats, DescriptorStats, EndReason, Stats};

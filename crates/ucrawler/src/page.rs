@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde::{Serialize, Serializer};
 
 use crate::error::CrawlError;
+use crate::last_visit::{Change, LastVisit};
 
 /// A URL to crawl. `meta` is opaque to the engine and comes back with the page (and with every
 /// page discovered from it), so a caller can carry a record id without keeping per-URL state.
@@ -16,6 +17,9 @@ pub struct Request {
     pub url: String,
     pub depth: u32,
     pub meta: Option<Bytes>,
+    /// What the last visit learned: the fetch is conditional, and the page says what changed.
+    /// Boxed: most requests have none.
+    pub last_visit: Option<Box<LastVisit>>,
     /// Attempts already made (the engine counts retries here).
     pub(crate) attempts: u32,
     /// Dispatched before and sent back for another attempt.
@@ -30,6 +34,7 @@ impl Request {
             url: url.into(),
             depth: 0,
             meta: None,
+            last_visit: None,
             attempts: 0,
             retrying: false,
             lease: None,
@@ -38,6 +43,12 @@ impl Request {
 
     pub fn with_meta(mut self, meta: impl Into<Bytes>) -> Self {
         self.meta = Some(meta.into());
+        self
+    }
+
+    /// A revisit: `last` is what the previous visit learned (see [`LastVisit::sanitized`]).
+    pub fn with_last_visit(mut self, last: LastVisit) -> Self {
+        self.last_visit = Some(Box::new(last.sanitized()));
         self
     }
 }
@@ -139,6 +150,16 @@ pub struct Page {
     pub truncated: bool,
     /// Attempts made (1 unless retried).
     pub attempts: u32,
+    /// The `ETag` and `Last-Modified` the server sent (kept from the last visit on a `304`);
+    /// `None` past [`MAX_VALIDATOR_LEN`](crate::last_visit::MAX_VALIDATOR_LEN).
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// A hash of the text a reader sees (see [`crate::last_visit`]), 16 hex digits; kept from
+    /// the last visit on a `304`; `None` for a page not parsed.
+    pub content_hash: Option<String>,
+    /// Against the request's last visit; `None` when this visit tells nothing about the
+    /// content (see [`crate::last_visit::classify`]).
+    pub change: Option<Change>,
     pub error: Option<CrawlError>,
 }
 
@@ -146,6 +167,15 @@ impl Page {
     /// Fetched with a 2xx status and no error.
     pub fn is_ok(&self) -> bool {
         self.error.is_none() && (200..300).contains(&self.status)
+    }
+
+    /// What this visit learned, for the next one.
+    pub fn last_visit(&self) -> LastVisit {
+        LastVisit {
+            etag: self.etag.clone(),
+            last_modified: self.last_modified.clone(),
+            content_hash: self.content_hash.clone(),
+        }
     }
 
     /// Total time spent on this page inside the engine.
@@ -167,6 +197,9 @@ impl Page {
                     &self.description,
                     &self.canonical,
                     &self.content_type,
+                    &self.etag,
+                    &self.last_modified,
+                    &self.content_hash,
                 ]
                 .into_iter()
                 .flatten(),

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::CrawlError;
+use crate::last_visit::Change;
 use crate::memory::MemoryStats;
 
 /// Live counters of one crawl, updated by every stage without locks.
@@ -30,6 +31,9 @@ pub(crate) struct Counters {
     pub frontier: AtomicU64,
     pub seen: AtomicU64,
     pub out_of_scope: AtomicU64,
+    /// Pages by [`Change`], in the order of [`Change::ALL`].
+    changes: [AtomicU64; Change::ALL.len()],
+    pub not_modified: AtomicU64,
 }
 
 impl Counters {
@@ -48,6 +52,14 @@ impl Counters {
             frontier: AtomicU64::new(0),
             seen: AtomicU64::new(0),
             out_of_scope: AtomicU64::new(0),
+            changes: std::array::from_fn(|_| AtomicU64::new(0)),
+            not_modified: AtomicU64::new(0),
+        }
+    }
+
+    pub fn record_change(&self, change: Change) {
+        if let Some(i) = Change::ALL.iter().position(|c| *c == change) {
+            self.changes[i].fetch_add(1, Relaxed);
         }
     }
 
@@ -93,6 +105,17 @@ impl Counters {
             frontier: self.frontier.load(Relaxed),
             seen: self.seen.load(Relaxed),
             out_of_scope: self.out_of_scope.load(Relaxed),
+            changes: {
+                let [new, changed, unchanged, gone] =
+                    std::array::from_fn(|i| self.changes[i].load(Relaxed));
+                ChangeStats {
+                    new,
+                    changed,
+                    unchanged,
+                    gone,
+                    not_modified: self.not_modified.load(Relaxed),
+                }
+            },
             fetch_window: 0,
             descriptors: DescriptorStats::default(),
             end_reason: EndReason::from_u8(self.end_reason.load(Relaxed)),
@@ -124,6 +147,8 @@ pub struct Stats {
     pub seen: u64,
     /// Discovered links not followed because of the scope rules.
     pub out_of_scope: u64,
+    /// Pages by what changed since their last visit (pages with no [`Change`] not counted).
+    pub changes: ChangeStats,
     /// Requests the crawler lets run ahead of its parsers now (fetching or waiting for a parser
     /// thread): between one per parser and `concurrency`, shared by its crawls.
     pub fetch_window: u64,
@@ -133,6 +158,17 @@ pub struct Stats {
     pub end_reason: Option<EndReason>,
     /// The crawler's memory budget and what is accounted against it now (shared by its crawls).
     pub memory: MemoryStats,
+}
+
+/// Pages by [`Change`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeStats {
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub gone: u64,
+    /// `304 Not Modified` answers (among `unchanged`): no body was sent.
+    pub not_modified: u64,
 }
 
 /// Open files of the process against the crawler's descriptor budget.

@@ -18,6 +18,18 @@ pub fn plain_extractor() -> Extractor {
     Extractor::new(&config).expect("no rules to reject")
 }
 
+/// [`plain_extractor`] with rules, so every page also gets a DOM (two rules).
+#[allow(dead_code)]
+pub fn rules_extractor() -> Extractor {
+    let config = ucrawler::Config::builder()
+        .max_links_per_page(MAX_LINKS)
+        .extract("text", ucrawler::ExtractRule::text("p, li > span, div.price, h1"))
+        .extract("src", ucrawler::ExtractRule::attr("img[src], a.hero", "src"))
+        .build()
+        .expect("valid rules");
+    Extractor::new(&config).expect("valid selectors")
+}
+
 pub fn page_url() -> Url {
     Url::parse("http://example.com/dir/page.html").expect("constant URL")
 }

@@ -31,7 +31,7 @@ impl ConfigBuilder {
         max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize, max_url_length: usize,
         keep_body: bool, parsers: usize, buffer: usize, io_threads: usize, truncate_body: bool,
         robots: bool, max_crawl_delay: Duration, private_addresses: PrivateAddresses, cookies: bool,
-        accept_invalid_certs: bool, max_memory: u64, resume: bool, frontier_memory: usize, seen_memory: usize, deadline: Option<Duration>, stall_timeout: Duration,
+        accept_invalid_certs: bool, max_memory: u64, resume: bool, recrawl: bool, frontier_memory: usize, seen_memory: usize, deadline: Option<Duration>, stall_timeout: Duration,
     }
 
     /// Limits link depth (0 = seeds only).

@@ -7,13 +7,17 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use futures::StreamExt;
-use reqwest::header::{HeaderMap, CONNECTION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, CONNECTION, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    LOCATION, RETRY_AFTER,
+};
 use reqwest::{Client, Response};
 use url::Url;
 
 use crate::config::Config;
 use crate::content_encoding::decoded_body;
 use crate::error::CrawlError;
+use crate::last_visit::{LastVisit, MAX_VALIDATOR_LEN};
 use crate::memory::{body_reservation_factor, MemoryBudget, Part, Reservation};
 use crate::pipeline::Fetched;
 use crate::politeness::{AddressGuard, RobotsCache, RobotsFetch, Rules};
@@ -44,11 +48,18 @@ pub(crate) struct FetchContext<'a> {
 
 /// Fetches `url` once (retries are the scheduler's, so that a host's pause applies to all its
 /// requests), under the whole-request `timeout`. `same_host_as`: redirects must stay on this
-/// `host:port` (a discovered link under `same_host`); `None` for seeds.
-pub(crate) async fn fetch(cx: &FetchContext<'_>, url: Url, same_host_as: Option<&str>) -> Fetched {
+/// `host:port` (a discovered link under `same_host`); `None` for seeds. With a `last` visit
+/// the request is conditional.
+pub(crate) async fn fetch(
+    cx: &FetchContext<'_>,
+    url: Url,
+    same_host_as: Option<&str>,
+    last: Option<&LastVisit>,
+) -> Fetched {
     let started = Instant::now();
     let timeout = cx.config.timeout;
-    match tokio::time::timeout(timeout, fetch_hops(cx, url.clone(), same_host_as, started)).await {
+    let hops = fetch_hops(cx, url.clone(), same_host_as, last, started);
+    match tokio::time::timeout(timeout, hops).await {
         Ok(fetched) => fetched,
         Err(_) => Fetched::failed(
             Some(url),
@@ -62,6 +73,7 @@ async fn fetch_hops(
     cx: &FetchContext<'_>,
     url: Url,
     same_host_as: Option<&str>,
+    last: Option<&LastVisit>,
     started: Instant,
 ) -> Fetched {
     let config = cx.config;
@@ -103,6 +115,13 @@ async fn fetch_hops(
         let mut request = cx.client.get(current.clone());
         if !cx.keep_alive {
             request = request.header(CONNECTION, "close");
+        }
+        // On every hop: the last visit's validators are the final URL's, wherever it was.
+        if let Some(etag) = last.and_then(|l| l.etag.as_deref()) {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(date) = last.and_then(|l| l.last_modified.as_deref()) {
+            request = request.header(IF_MODIFIED_SINCE, date);
         }
         let response = match request.send().await {
             Ok(response) => response,
@@ -157,7 +176,8 @@ enum Redirect {
 }
 
 fn redirect_target(response: &Response, current: &Url) -> Redirect {
-    if !response.status().is_redirection() {
+    let status = response.status();
+    if !status.is_redirection() || status == reqwest::StatusCode::NOT_MODIFIED {
         return Redirect::None;
     }
     match response.headers().get(LOCATION) {
@@ -190,6 +210,9 @@ async fn read_response(
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
+    let validator =
+        |name| header_string(response.headers(), name).filter(|v| v.len() <= MAX_VALIDATOR_LEN);
+    let (etag, last_modified) = (validator(ETAG.as_str()), validator(LAST_MODIFIED.as_str()));
     let mut fetched = Fetched {
         final_url: Some(final_url),
         status,
@@ -205,13 +228,15 @@ async fn read_response(
         memory_cut: false,
         deferred: false,
         reservation: None,
+        etag,
+        last_modified,
         error: None,
     };
     if status >= 400 {
         fetched.error = Some(CrawlError::HttpStatus(status));
     }
-    if !is_html(fetched.content_type.as_deref()) {
-        // Reported, not parsed: never download a body we will not use.
+    if status == 304 || !is_html(fetched.content_type.as_deref()) {
+        // Reported, not parsed: never download a body we will not use (a 304 has none).
         fetched.elapsed = started.elapsed();
         return fetched;
     }

@@ -79,7 +79,7 @@ pub(crate) async fn fetch_page(job: FetchJob) {
             let same_host_as =
                 (config.same_host && request.depth > 0).then(|| crate::url::host_key(url));
             tokio::select! {
-                fetched = fetch(&cx, url.clone(), same_host_as.as_deref()) => Some(fetched),
+                fetched = fetch(&cx, url.clone(), same_host_as.as_deref(), request.last_visit.as_deref()) => Some(fetched),
                 _ = ctx.cancel.cancelled() => None,
             }
         }

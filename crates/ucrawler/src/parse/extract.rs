@@ -1,9 +1,12 @@
-//! Extraction from HTML. Without `extract` rules, a streaming pass (lol_html: no DOM is built)
-//! finds the title, meta tags, canonical and links; with rules, scraper builds the DOM their CSS
-//! selectors need and both come from it. The DOM is bounded ([`dom`]): a document it refuses
-//! gets the streaming pass's fields, empty rule values and the reason. Selectors are compiled
-//! once per crawler (an invalid one is a configuration error naming its rule); each page is
-//! parsed once, on a parser thread.
+//! Extraction from HTML. A streaming pass (lol_html: no DOM is built) finds the title, meta
+//! tags, canonical and links; with `extract` rules, scraper also builds the DOM their CSS
+//! selectors need. The built-in fields come from the streaming pass either way (the DOM's only
+//! if lol_html gives up on the input), so rules never change which links a crawl follows: the
+//! two parsers differ at the edges (an `<a>` inside `<select>` is a link to lol_html, as in
+//! today's HTML parser, and dropped by html5ever's older tree rules). The DOM is bounded
+//! ([`dom`]): a document it refuses keeps its built-in fields, gets empty rule values and the
+//! reason. Selectors are compiled once per crawler (an invalid one is a configuration error
+//! naming its rule); each page is parsed on a parser thread.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -13,6 +16,7 @@ use scraper::{ElementRef, Selector};
 use url::Url;
 
 use super::dom::{self, DomBudget, DomMemory, DomRefusal, Unmetered};
+use super::text_hash::TextHash;
 use crate::config::Config;
 use crate::error::ConfigError;
 use crate::url::{base_url, fingerprint, resolve};
@@ -28,6 +32,9 @@ pub struct Extracted {
     /// Absolute, normalized, unique, in document order, at most `max_links_per_page`.
     pub links: Vec<Url>,
     pub extracted: BTreeMap<String, Vec<String>>,
+    /// The text a reader sees, hashed ([`crate::last_visit`]); `None` if the streaming pass
+    /// gave up on the page.
+    pub content_hash: Option<String>,
     /// Why the DOM the rules need was not built (their values are then empty).
     pub dom_refused: Option<DomRefusal>,
 }
@@ -146,8 +153,7 @@ impl Extractor {
         self.extract_dom_within(html, page_url, memory)
     }
 
-    /// Extraction from scraper's DOM: what selector rules need (and the fallback if the
-    /// streaming pass fails).
+    /// [`Self::extract`] with the DOM built even without rules (its bounds then apply).
     pub fn extract_dom(&self, html: &str, page_url: &Url) -> Extracted {
         self.extract_dom_within(html, page_url, &mut Unmetered)
     }
@@ -182,6 +188,30 @@ impl Extractor {
         budget: &mut DomBudget<'_>,
     ) -> Result<Extracted, DomRefusal> {
         let document = dom::parse(html, budget)?;
+        let mut out = match scan(html) {
+            Some(raw) => raw.into_extracted(page_url, self.max_links),
+            None => self.builtins_from_dom(&document, page_url),
+        };
+        for rule in &self.rules {
+            let mut values = Vec::new();
+            for el in document.select(&rule.selector) {
+                let value = match &rule.attr {
+                    Some(attr) => el.value().attr(attr).map(|v| v.trim().to_string()),
+                    None => Some(text_of(el)),
+                };
+                if let Some(value) = value {
+                    // Nested matches repeat their text: values are bounded with the tree.
+                    budget.take(value.len() as u64 + VALUE)?;
+                    values.push(value);
+                }
+            }
+            out.extracted.insert(rule.name.clone(), values);
+        }
+        Ok(out)
+    }
+
+    /// The built-in fields read from the DOM, for a page the streaming pass gave up on.
+    fn builtins_from_dom(&self, document: &scraper::Html, page_url: &Url) -> Extracted {
         let base_href = document
             .select(&self.base)
             .next()
@@ -221,23 +251,7 @@ impl Extractor {
             .select(&self.links)
             .filter_map(|anchor| anchor.value().attr("href"));
         out.add_links(&base, hrefs.map(Cow::Borrowed), self.max_links);
-
-        for rule in &self.rules {
-            let mut values = Vec::new();
-            for el in document.select(&rule.selector) {
-                let value = match &rule.attr {
-                    Some(attr) => el.value().attr(attr).map(|v| v.trim().to_string()),
-                    None => Some(text_of(el)),
-                };
-                if let Some(value) = value {
-                    // Nested matches repeat their text: values are bounded with the tree.
-                    budget.take(value.len() as u64 + VALUE)?;
-                    values.push(value);
-                }
-            }
-            out.extracted.insert(rule.name.clone(), values);
-        }
-        Ok(out)
+        out
     }
 }
 
@@ -252,13 +266,24 @@ struct Raw {
     robots: Vec<String>,
     canonical: Option<String>,
     hrefs: Vec<String>,
+    text: TextHash,
 }
 
 /// The streaming pass; `None` if lol_html gives up on the input (the DOM path then decides).
 fn scan(html: &str) -> Option<Raw> {
-    use lol_html::{element, text, HtmlRewriter, Settings};
+    use lol_html::{doc_text, element, text, HtmlRewriter, Settings};
     let raw = RefCell::new(Raw::default());
     let settings = Settings::new()
+        .append_document_content_handler(doc_text!(|chunk| {
+            if TextHash::counts(chunk.text_type()) {
+                let text = &mut raw.borrow_mut().text;
+                text.add(chunk.as_str());
+                if chunk.last_in_text_node() {
+                    text.end_node();
+                }
+            }
+            Ok(())
+        }))
         .append_element_content_handler(element!("title", |_| {
             raw.borrow_mut().titles += 1;
             Ok(())
@@ -316,15 +341,26 @@ fn scan(html: &str) -> Option<Raw> {
 
 /// An attribute value with its character references decoded (the HTML attribute rules).
 fn attribute(value: &str) -> String {
-    htmlize::unescape_attribute(value).into_owned()
+    htmlize::unescape_attribute(without_nul(value)).into_owned()
+}
+
+/// A NUL in an attribute or a title is U+FFFD to the HTML tokenizer (lol_html passes it on).
+fn without_nul(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 impl Raw {
     fn into_extracted(self, page_url: &Url, max_links: usize) -> Extracted {
         let base = base_url(page_url, self.base.map(|href| attribute(&href)).as_deref());
         let mut out = Extracted {
-            title: Some(collapse_whitespace(&htmlize::unescape(&self.title)))
-                .filter(|t| !t.is_empty()),
+            title: Some(collapse_whitespace(&htmlize::unescape(without_nul(
+                &self.title,
+            ))))
+            .filter(|t| !t.is_empty()),
             description: self
                 .description
                 .map(|d| collapse_whitespace(&attribute(&d))),
@@ -332,6 +368,7 @@ impl Raw {
                 .canonical
                 .and_then(|href| resolve(&base, &attribute(&href)))
                 .map(String::from),
+            content_hash: Some(self.text.finish()),
             ..Extracted::default()
         };
         for content in &self.robots {

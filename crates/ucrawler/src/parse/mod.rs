@@ -1,13 +1,15 @@
 //! The parse stage: a pool of std threads ([`pool`]) turns fetched bodies into pages — charset
 //! decoding ([`charset`]), extraction ([`extract`]: streaming lol_html, scraper's DOM only when
-//! `extract` rules need it, built within bounds by [`dom`]) and page building with the follow
-//! policy ([`page_builder`]) — so parsing never stalls the I/O threads.
+//! `extract` rules need it, built within bounds by [`dom`]; the content hash, [`text_hash`]) and
+//! page building with the follow policy ([`page_builder`]) — so parsing never stalls the I/O
+//! threads.
 
 pub mod charset;
 mod dom;
 mod extract;
 mod page_builder;
 mod pool;
+mod text_hash;
 
 pub use dom::{DomRefusal, MAX_DEPTH, MAX_DOM_RATIO};
 pub use extract::{Extracted, Extractor};

@@ -10,6 +10,7 @@ use super::charset;
 use super::dom::DomMemory;
 use super::extract::Extractor;
 use crate::error::CrawlError;
+use crate::last_visit::classify;
 use crate::memory::{body_reservation_factor, Part, Reservation};
 use crate::page::{Page, Request, Timings};
 use crate::pipeline::{CrawlCtx, Fetched};
@@ -54,6 +55,7 @@ pub(super) fn build_page(
 ) -> (Page, Vec<Request>) {
     let mut page = base_page(request, fetched);
     let (Some(body), Some(final_url)) = (&fetched.body, &fetched.final_url) else {
+        compare_with_last_visit(&mut page, request, fetched);
         return (page, Vec::new());
     };
     let html = charset::decode(body, fetched.content_type.as_deref());
@@ -90,6 +92,9 @@ pub(super) fn build_page(
     page.nofollow = extracted.nofollow;
     page.links = extracted.links.into_iter().map(String::from).collect();
     page.extracted = extracted.extracted;
+    // A body cut by memory pressure would hash differently on every visit.
+    page.content_hash = extracted.content_hash.filter(|_| !fetched.memory_cut);
+    compare_with_last_visit(&mut page, request, fetched);
     if let Some(refusal) = extracted.dom_refused {
         // Not a failed fetch: the links found by the streaming pass were followed.
         let refused = CrawlError::DomTooLarge(refusal.to_string());
@@ -99,6 +104,28 @@ pub(super) fn build_page(
         page.body = Some(html.into_owned());
     }
     (page, to_follow)
+}
+
+/// The page's validators, and what changed since the request's last visit. A `304` keeps
+/// what the last visit knew, except what the server sent anew.
+fn compare_with_last_visit(page: &mut Page, request: &Request, fetched: &Fetched) {
+    let last = request.last_visit.as_deref();
+    page.etag = fetched.etag.clone();
+    page.last_modified = fetched.last_modified.clone();
+    if let (304, Some(last)) = (fetched.status, last) {
+        page.etag = page.etag.take().or_else(|| last.etag.clone());
+        page.last_modified = page
+            .last_modified
+            .take()
+            .or_else(|| last.last_modified.clone());
+        page.content_hash = last.content_hash.clone();
+    }
+    page.change = classify(
+        last,
+        fetched.status,
+        fetched.error.is_some(),
+        &page.last_visit(),
+    );
 }
 
 /// Where a page's DOM takes its bytes: first what its body reserved for it while it was read

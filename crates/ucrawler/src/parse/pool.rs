@@ -13,6 +13,7 @@ use url::Url;
 use super::extract::Extractor;
 use super::page_builder::{build_page, failed_page};
 use crate::error::{panic_message, Error};
+use crate::last_visit::LastVisit;
 use crate::memory::{Part, Reservation};
 use crate::page::{Lease, Page, Request};
 use crate::pipeline::{CrawlCtx, Delivered, Event, Fetched, Slot, WindowPermit};
@@ -85,8 +86,8 @@ impl ParserPool {
             // rather than lose it.
             let mut job = job.start();
             let page = failed_page(&job.request, &job.fetched, "parser pool is gone");
-            let lease = job.request.lease.take();
-            finish(job.ctx, job.slot, page, Vec::new(), lease, job.fetched);
+            let carried = (job.request.lease.take(), job.request.last_visit.take());
+            finish(job.ctx, job.slot, page, Vec::new(), carried, job.fetched);
         }
     }
 }
@@ -117,7 +118,8 @@ fn work(jobs: Receiver<ParseJob>) {
             }
         };
         page.timings.parse = started.elapsed();
-        finish(ctx, slot, page, links, request.lease.take(), fetched);
+        let carried = (request.lease.take(), request.last_visit.take());
+        finish(ctx, slot, page, links, carried, fetched);
     }
 }
 
@@ -126,7 +128,7 @@ fn finish(
     slot: Slot,
     page: Page,
     links: Vec<Request>,
-    lease: Option<Lease>,
+    (lease, last_visit): (Option<Lease>, Option<Box<LastVisit>>),
     fetched: Fetched,
 ) {
     // The body's memory goes back before the page moves on: once the scheduler has it, the
@@ -138,6 +140,12 @@ fn finish(
     if let Some(error) = &page.error {
         counters.record_error(error);
     }
+    if let Some(change) = page.change {
+        counters.record_change(change);
+    }
+    if page.status == 304 {
+        counters.not_modified.fetch_add(1, Relaxed);
+    }
     // Through the scheduler, which queues (and journals) the links before the page goes out.
     let final_url = (page.final_url != page.url).then(|| page.final_url.clone());
     let mut memory = Reservation::empty(ctx.budget.clone(), Part::Pages);
@@ -148,6 +156,7 @@ fn finish(
         memory,
         lease,
         covers_target: false,
+        last_visit,
     });
     let _ = ctx.events.send(Event::Parsed {
         final_url,

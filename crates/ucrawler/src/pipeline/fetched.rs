@@ -33,6 +33,9 @@ pub struct Fetched {
     pub deferred: bool,
     /// The body's bytes in the memory budget, held until the page is parsed.
     pub reservation: Option<Reservation>,
+    /// The response's validators (at most `MAX_VALIDATOR_LEN` each).
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
     pub error: Option<CrawlError>,
 }
 
@@ -62,6 +65,8 @@ impl Fetched {
             memory_cut: false,
             deferred: false,
             reservation: None,
+            etag: None,
+            last_modified: None,
             error: Some(error),
         }
     }

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::distributed::AgentHandle;
+use crate::last_visit::LastVisit;
 use crate::memory::{MemoryBudget, Reservation};
 use crate::page::{Lease, Page, Request};
 use crate::politeness::{AddressGuard, RobotsCache};
@@ -58,6 +59,8 @@ pub(crate) struct Delivered {
     /// It was redirected to a URL not seen before, whose links were followed from it: that URL
     /// is done when it is (set by the scheduler).
     pub covers_target: bool,
+    /// Its request's last visit, kept for the next generation if this visit learned nothing.
+    pub last_visit: Option<Box<LastVisit>>,
 }
 
 /// Messages to the scheduler.

@@ -43,8 +43,14 @@ pub struct Replay {
     pub done: HashSet<u64>,
 }
 
-/// Opens the journal in `dir`, creating it; with `resume`, reads what is there.
-pub fn open(dir: &Path, resume: bool) -> Result<(Journal, DoneLog, Option<Replay>), JournalError> {
+/// Opens the journal in `dir`, creating it; with `resume`, reads what is there. An earlier
+/// crawl's journal is an error, unless this crawl is its next generation (`recrawl`): then it
+/// is started afresh.
+pub fn open(
+    dir: &Path,
+    resume: bool,
+    recrawl: bool,
+) -> Result<(Journal, DoneLog, Option<Replay>), JournalError> {
     let io_err = |e| JournalError::Io(dir.to_path_buf(), e);
     std::fs::create_dir_all(dir).map_err(io_err)?;
     let enqueued_path = dir.join(ENQUEUED);
@@ -53,6 +59,12 @@ pub fn open(dir: &Path, resume: bool) -> Result<(Journal, DoneLog, Option<Replay
         .map(|m| m.len() > 0)
         .unwrap_or(false);
     let replay = match (existing, resume) {
+        (true, false) if recrawl => {
+            for path in [&enqueued_path, &done_path] {
+                File::create(path).map_err(io_err)?;
+            }
+            None
+        }
         (true, false) => return Err(JournalError::NotEmpty(dir.to_path_buf())),
         (true, true) => Some(read(&enqueued_path, &done_path).map_err(io_err)?),
         (false, _) => None,
@@ -117,7 +129,7 @@ mod tests {
     fn replays_what_was_not_done_and_ignores_a_torn_tail() {
         let dir = std::env::temp_dir().join(format!("ucrawler-journal-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let (mut journal, mut done, replay) = open(&dir, false).unwrap();
+        let (mut journal, mut done, replay) = open(&dir, false, false).unwrap();
         assert!(replay.is_none());
         let a = Request::new("http://h/a").with_meta(&b"7"[..]);
         let mut b = Request::new("http://h/b");
@@ -134,8 +146,11 @@ mod tests {
             .unwrap();
         file.write_all(&[40, 0, 0, 0, 1, 2]).unwrap();
 
-        assert!(matches!(open(&dir, false), Err(JournalError::NotEmpty(_))));
-        let (_, _, replay) = open(&dir, true).unwrap();
+        assert!(matches!(
+            open(&dir, false, false),
+            Err(JournalError::NotEmpty(_))
+        ));
+        let (_, _, replay) = open(&dir, true, false).unwrap();
         let requests = replay.unwrap().requests;
         assert_eq!(requests.len(), 2);
         assert_eq!(requests[0], (a, true));

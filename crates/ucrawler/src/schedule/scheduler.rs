@@ -16,6 +16,7 @@ use super::seen::SeenSet;
 use crate::distributed::{AgentHandle, Command};
 use crate::error::CrawlError;
 use crate::fetch::{fetch_page, FetchJob};
+use crate::last_visit::LastVisit;
 use crate::memory::Part;
 use crate::page::Request;
 use crate::parse::Extractor;
@@ -42,6 +43,10 @@ pub(crate) struct Scheduler {
     extractor: Arc<Extractor>,
     events: mpsc::UnboundedReceiver<Event>,
     seeds: mpsc::Receiver<Request>,
+    /// A recrawl's revisits (the last generation's visits), all queued before any seed is and
+    /// before anything is dispatched: a seed given again, or a link, must not get ahead of its
+    /// URL's revisit.
+    revisits: Option<mpsc::Receiver<Request>>,
     slots: Arc<Semaphore>,
     frontier: Frontier,
     seen: SeenSet,
@@ -60,6 +65,9 @@ pub(crate) struct Scheduler {
     journal: Option<Journal>,
     /// Continuing a journaled crawl: seeds already seen are not fetched again.
     resumed: bool,
+    /// A seed carried a last visit: a recrawl, whose seeds are taken as fast as they come (see
+    /// `add_seed`).
+    revisiting: bool,
     /// A shared crawl: requests leased from Redis by the agent (`None` once the shared crawl is
     /// over); seeds and links go to Redis, which deduplicates them.
     shared: Option<SharedFeed>,
@@ -81,9 +89,31 @@ struct SharedFeed {
 
 /// What a queued request costs in memory.
 fn request_bytes(request: &Request) -> u64 {
+    let last_visit = request.last_visit.as_deref().map_or(0, |last| {
+        std::mem::size_of::<LastVisit>()
+            + [&last.etag, &last.last_modified, &last.content_hash]
+                .iter()
+                .map(|v| v.as_ref().map_or(0, String::len))
+                .sum::<usize>()
+    });
     (std::mem::size_of::<Request>()
         + request.url.len()
-        + request.meta.as_ref().map_or(0, |m| m.len())) as u64
+        + request.meta.as_ref().map_or(0, |m| m.len())
+        + last_visit) as u64
+}
+
+/// The next revisit while there are any, then the next seed; `None` once the seeds are closed.
+async fn next_seed(
+    revisits: &mut Option<mpsc::Receiver<Request>>,
+    seeds: &mut mpsc::Receiver<Request>,
+) -> Option<Request> {
+    if let Some(queue) = revisits {
+        match queue.recv().await {
+            Some(revisit) => return Some(revisit),
+            None => *revisits = None,
+        }
+    }
+    seeds.recv().await
 }
 
 /// A request chosen to go next, waiting for its permits.
@@ -121,6 +151,7 @@ impl Scheduler {
             extractor,
             events,
             seeds,
+            revisits: None,
             slots,
             frontier,
             seen,
@@ -133,6 +164,7 @@ impl Scheduler {
             published: (0, 0),
             journal: None,
             resumed: false,
+            revisiting: false,
             shared: None,
         }
     }
@@ -185,7 +217,9 @@ impl Scheduler {
         loop {
             // A request ended somewhere (the gate's watch): hosts waiting for one may be free.
             freed |= self.host_finished.has_changed().unwrap_or(false);
-            if next.is_none() && self.dispatched < max_pages {
+            // A recrawl dispatches once every revisit is queued (and seen): no link found on
+            // a page can reach a known URL before its revisit, which would fetch it as new.
+            if next.is_none() && self.dispatched < max_pages && self.revisits.is_none() {
                 self.host_finished.borrow_and_update();
                 next = self.pick(Instant::now(), std::mem::take(&mut freed));
             }
@@ -213,7 +247,9 @@ impl Scheduler {
             let held = self.frontier.len();
             let want_seeds = self.seeds_open
                 && !limit_reached
-                && (self.shared.is_some() || self.frontier.len() < SEED_LOW_WATER);
+                && (self.shared.is_some()
+                    || self.revisiting
+                    || self.frontier.len() < SEED_LOW_WATER);
             let want_leased = shared_open
                 && !limit_reached
                 && self.shared.as_ref().is_some_and(|r| {
@@ -239,7 +275,7 @@ impl Scheduler {
                         return EndReason::Cancelled; // semaphores closed: the engine is going away
                     }
                 }
-                seed = self.seeds.recv(), if want_seeds => match seed {
+                seed = next_seed(&mut self.revisits, &mut self.seeds), if want_seeds => match seed {
                     Some(request) if self.shared.is_some() => self.forward_seeds(request),
                     Some(request) => self.add_seed(request),
                     None => {

@@ -114,7 +114,15 @@ fn max_links_is_a_bound() {
     assert_eq!(page.links.len(), 10);
 }
 
-/// The streaming pass and the DOM agree on the built-in fields, whatever the markup.
+/// The DOM's built-in fields, as a page the streaming pass gave up on gets them.
+fn from_dom(extractor: &Extractor, html: &str, url: &Url) -> Extracted {
+    let mut memory = Unmetered;
+    let mut budget = DomBudget::new(dom::max_bytes(html.len()), &mut memory);
+    let document = dom::parse(html, &mut budget).expect("within the DOM's bounds");
+    extractor.builtins_from_dom(&document, url)
+}
+
+/// The streaming pass and the DOM agree on the built-in fields (the DOM's are the fallback).
 #[test]
 fn streaming_and_dom_agree() {
     let extractor = Extractor::new(&Config::default()).unwrap();
@@ -138,15 +146,46 @@ fn streaming_and_dom_agree() {
             "no markup at all",
             "<a href=/unterminated",
             "<title>unterminated",
+            "<title>a\0b</title><a href=\"/a\0b\">n</a><meta name=description content=\"x\0\">",
+            "<base href=\"/b\0/\"><a href=c>1</a><link rel=canonical href=\"/\0\">",
         ]
         .map(String::from),
     );
     for html in &cases {
-        let streamed = scan(html)
+        let mut streamed = scan(html)
             .expect("lol_html takes any input")
             .into_extracted(&url, 10_000);
-        assert_eq!(streamed, extractor.extract_dom(html, &url), "{html}");
+        assert!(
+            streamed.content_hash.take().is_some(),
+            "the streaming pass hashes"
+        );
+        assert_eq!(streamed, from_dom(&extractor, html, &url), "{html}");
     }
+}
+
+/// Where the two parsers differ, the streaming pass decides, with rules or without: a crawl
+/// with `extract` rules follows the same links as one without.
+#[test]
+fn rules_do_not_change_the_builtin_fields() {
+    let plain = Extractor::new(&Config::default()).unwrap();
+    let config = Config::builder()
+        .extract("anchors", ExtractRule::text("a"))
+        .build()
+        .unwrap();
+    let with_rules = Extractor::new(&config).unwrap();
+    let url = Url::parse("http://h.test/").unwrap();
+    let html =
+        "<title>t\0</title><select><option>1<a href=/in-select>x</a></select><a href=/out>y</a>";
+    let streamed = plain.extract(html, &url);
+    let links: Vec<&str> = streamed.links.iter().map(Url::path).collect();
+    assert_eq!(links, ["/in-select", "/out"]);
+    assert_eq!(streamed.title.as_deref(), Some("t\u{FFFD}"));
+    // html5ever's tree rules drop an <a> inside <select>: the DOM alone would lose the link.
+    assert_eq!(from_dom(&plain, html, &url).links.len(), 1);
+    let mut ruled = with_rules.extract(html, &url);
+    assert_eq!(ruled.extracted["anchors"], ["y"]);
+    ruled.extracted.clear();
+    assert_eq!(ruled, streamed);
 }
 
 #[test]
@@ -157,4 +196,46 @@ fn invalid_selector_names_the_rule() {
         .unwrap();
     let err = Extractor::new(&config).err().unwrap().to_string();
     assert!(err.contains("broken") && err.contains("p["), "{err}");
+}
+
+/// The content hash follows the text a reader sees, not the markup around it.
+#[test]
+fn content_hash_ignores_markup_scripts_and_attributes() {
+    let plain = Extractor::new(&Config::default()).unwrap();
+    let url = Url::parse("http://h.test/").unwrap();
+    let hash = |html: &str| plain.extract(html, &url).content_hash.unwrap();
+    let page = |token: &str, script: &str| {
+        format!(
+            "<title>Shop</title><form><input type=hidden name=csrf value={token}></form>\
+             <script>var now = {script};</script><style>p {{ color: red }}</style>\
+             <p class=a>Price: <b>10</b> EUR</p>"
+        )
+    };
+    let first = hash(&page("abc", "1"));
+    assert_eq!(hash(&page("xyz", "2")), first, "token and script differ");
+    assert_eq!(
+        hash("<title>Shop</title>\n<div><p id=x>Price:  <i>10</i>\n EUR</p></div>"),
+        first,
+        "markup and whitespace differ"
+    );
+    assert_ne!(
+        hash(&page("abc", "1").replace("10", "11")),
+        first,
+        "the price"
+    );
+    assert_ne!(
+        hash(&page("abc", "1").replace("Shop", "Shop 2")),
+        first,
+        "the title"
+    );
+    // With rules the hash is the same: it comes from the streaming pass either way.
+    let config = Config::builder()
+        .extract("p", ExtractRule::text("p"))
+        .build()
+        .unwrap();
+    let ruled = Extractor::new(&config).unwrap();
+    assert_eq!(
+        ruled.extract(&page("q", "3"), &url).content_hash.unwrap(),
+        first
+    );
 }

@@ -36,6 +36,11 @@ impl Scheduler {
         self.journal = Some(journal);
     }
 
+    /// Makes this crawl a recrawl: `revisits` are taken before the seeds.
+    pub fn set_revisits(&mut self, revisits: mpsc::Receiver<Request>) {
+        self.revisits = Some(revisits);
+    }
+
     pub(super) fn journal(&mut self, request: &Request) {
         if let Some(journal) = &mut self.journal {
             if let Err(e) = journal.record(request) {
@@ -46,9 +51,21 @@ impl Scheduler {
 
     /// Seeds are always fetched, even if repeated (each may carry its own `meta`), and mark
     /// their URL as seen so discovered links do not fetch it again.
+    ///
+    /// Revisits (seeds with a last visit: a recrawl's known URLs, at their depth) are taken as
+    /// fast as they come, the frontier spilling to disk, so a recrawl's are all seen before any
+    /// link is followed (see `Scheduler::revisits`); a revisit given as a seed (Ruby, or
+    /// `crawl` with last visits) of a URL already seen is dropped: a link got there first.
     pub(super) fn add_seed(&mut self, mut request: Request) {
         self.normalize_seed(&mut request);
         let new = self.seen.insert(fingerprint(&request.url));
+        if request.last_visit.is_some() {
+            self.revisiting = true;
+        }
+        if self.revisiting && !new {
+            // A recrawl's seed given again is its revisit, already queued.
+            return;
+        }
         if self.resumed && !new {
             return; // done, or already queued again from the journal
         }
@@ -58,10 +75,11 @@ impl Scheduler {
     }
 
     /// Normalizes a seed's URL (an invalid one stays as it is, to fail as a page) and trusts its
-    /// host (see `private_addresses`).
+    /// host (see `private_addresses`), unless it was found by a link (a recrawl's revisit of a
+    /// discovered page: its host proved nothing, and may resolve elsewhere now).
     fn normalize_seed(&self, request: &mut Request) {
         if let Ok(url) = parse_request_url(&request.url) {
-            if let Some(host) = url.host_str() {
+            if let Some(host) = url.host_str().filter(|_| request.depth == 0) {
                 self.ctx.guard.trust_seed_host(host);
             }
             request.url = url.into();
