@@ -1,25 +1,34 @@
 //! Exports the test site as static files for another web server (bench/run serves them with
 //! nginx) and writes the URLs a complete same-host crawl from `/` must find:
-//! `cargo run --release -p ucrawler-testsite --example export -- PAGES DIR BASE EXPECTED_FILE`
-//! where BASE is `http://127.0.0.1:PORT` (the absolute links in the pages use it).
+//! `cargo run --release -p ucrawler-testsite --example export -- PAGES DIR BASE EXPECTED_FILE
+//! [GENERATION]` where BASE is `http://127.0.0.1:PORT` (the absolute links in the pages use
+//! it). Exporting generation 1 over an export of generation 0 rewrites the changed pages,
+//! deletes the removed ones and leaves the others untouched (default churn: 5 % changed, 1 %
+//! removed, 2 % added).
 
 use ucrawler_testsite::{Site, SiteConfig};
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [pages, dir, base, expected] = args.as_slice() else {
-        eprintln!("usage: export PAGES DIR BASE EXPECTED_FILE");
-        std::process::exit(2);
+    let (pages, dir, base, expected, generation) = match args.as_slice() {
+        [p, d, b, e] => (p, d, b, e, "0"),
+        [p, d, b, e, g] => (p, d, b, e, g.as_str()),
+        _ => {
+            eprintln!("usage: export PAGES DIR BASE EXPECTED_FILE [GENERATION]");
+            std::process::exit(2);
+        }
     };
     let pages: usize = pages.parse().expect("PAGES is a number");
+    let generation: u32 = generation.parse().expect("GENERATION is a number");
     let base = base.trim_end_matches('/');
     let site = Site::new(SiteConfig {
         pages,
         ..SiteConfig::default()
     });
-    site.export(std::path::Path::new(dir), base)?;
+    let done = site.export_at(std::path::Path::new(dir), base, generation)?;
+    eprintln!("{done:?}");
     let mut list = String::new();
-    for url in site.expected_urls(base, None) {
+    for url in site.expected_urls_at(base, None, generation) {
         list.push_str(&url);
         list.push('\n');
     }

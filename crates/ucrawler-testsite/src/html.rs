@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use crate::links::{self, push_num, Link};
-use crate::rng::{Rng, STREAM_PRICE, STREAM_TEXT, STREAM_TITLE};
+use crate::rng::{at_version, Rng, STREAM_PRICE, STREAM_TEXT, STREAM_TITLE};
 
 /// 256 words (a power of two, so picking one is a mask).
 const WORDS: [&str; 256] = [
@@ -71,9 +71,23 @@ const EXTERNAL: [(&str, &str); 7] = [
     ("https://cdn.example.net/assets/app.css", "Stylesheet"),
 ];
 
-/// The words of the title after "Page N — ".
-pub(crate) fn title(seed: u64, id: usize) -> String {
-    let mut rng = Rng::new(seed, id as u64, STREAM_TITLE);
+/// What one version of a page carries. Version 0 of page `id < pages` is the original page;
+/// each later version has its own text, title words and price.
+pub(crate) struct PageSpec<'a> {
+    pub(crate) seed: u64,
+    /// Pages of generation 0 (the range of image numbers).
+    pub(crate) pages: usize,
+    pub(crate) id: usize,
+    pub(crate) version: u32,
+    /// The navigation bar.
+    pub(crate) nav: &'a [Link],
+    /// The in-site links of the body, in page order.
+    pub(crate) body: &'a [Link],
+}
+
+/// The title ("Page N — " and words of its own per version).
+pub(crate) fn title(seed: u64, id: usize, version: u32) -> String {
+    let mut rng = Rng::new(seed, id as u64, at_version(STREAM_TITLE, version));
     let mut out = String::with_capacity(48);
     out.push_str("Page ");
     push_num(&mut out, id as u64);
@@ -84,8 +98,8 @@ pub(crate) fn title(seed: u64, id: usize) -> String {
 }
 
 /// `$N.NN`
-pub(crate) fn price(seed: u64, id: usize) -> String {
-    let mut rng = Rng::new(seed, id as u64, STREAM_PRICE);
+pub(crate) fn price(seed: u64, id: usize, version: u32) -> String {
+    let mut rng = Rng::new(seed, id as u64, at_version(STREAM_PRICE, version));
     let dollars = rng.range(1, 999);
     let cents = rng.below(100);
     let mut out = String::with_capacity(8);
@@ -161,13 +175,20 @@ fn push_paragraph(out: &mut String, rng: &mut Rng) {
     out.push_str("</p>\n");
 }
 
-/// A complete page. `base` is `http://host:port`; `id < pages`.
-pub(crate) fn page(seed: u64, pages: usize, id: usize, base: &str) -> String {
+/// A complete page. `base` is `http://host:port`.
+pub(crate) fn page(spec: &PageSpec, base: &str) -> String {
+    let PageSpec {
+        seed,
+        pages,
+        id,
+        version,
+        ..
+    } = *spec;
     let authority = links::authority(base);
-    let mut rng = Rng::new(seed, id as u64, STREAM_TEXT);
+    let mut rng = Rng::new(seed, id as u64, at_version(STREAM_TEXT, version));
     let target_len = rng.range(32_000, 76_000) as usize;
     let mut out = String::with_capacity(target_len + 4096);
-    let title = title(seed, id);
+    let title = title(seed, id, version);
 
     // <head>
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -190,9 +211,9 @@ pub(crate) fn page(seed: u64, pages: usize, id: usize, base: &str) -> String {
     out.push_str("<span class=\"tagline\">");
     push_words(&mut out, &mut rng, 4, true);
     out.push_str("</span></header>\n<nav class=\"main-nav\"><ul>\n");
-    for link in links::nav_links(pages) {
+    for link in spec.nav {
         out.push_str("<li><a href=\"");
-        links::push_href(&mut out, &link, id, base, authority);
+        links::push_href(&mut out, link, id, base, authority);
         if link.target == 0 {
             out.push_str("\">Home</a></li>\n");
         } else {
@@ -211,13 +232,13 @@ pub(crate) fn page(seed: u64, pages: usize, id: usize, base: &str) -> String {
     out.push_str(".jpg\" alt=\"");
     push_words(&mut out, &mut rng, 3, true);
     out.push_str("\" width=\"800\" height=\"400\">\n<div class=\"product\"><span class=\"price\">");
-    out.push_str(&price(seed, id));
+    out.push_str(&price(seed, id, version));
     out.push_str("</span><span class=\"sku\">SKU-");
     push_num(&mut out, id as u64);
     out.push_str("</span></div>\n");
 
     // Body links (20..=80 of them), spread over paragraphs in three sections.
-    let body = links::body_links(seed, pages, id);
+    let body = spec.body;
     let per_section = body.len().div_ceil(3).max(1);
     for (section, chunk) in body.chunks(per_section).enumerate() {
         push_section_heading(&mut out, &mut rng, section + 1);

@@ -10,6 +10,23 @@
 //!   [`hostile`] and [`dom_bombs`] endpoints, and `/moved/*` redirecting to the site's pages)
 //!   on its own thread; [`serve`] serves on a given listener.
 //!
+//! Recrawls (all off or inert by default: generation 0 is the original site, byte for byte):
+//!
+//! - **Validators**: pages carry a strong `ETag` (a hash of the bytes served) and a
+//!   `Last-Modified` (2024-01-01 plus one day per generation since the page's last change,
+//!   see [`validators`]), and answer `304` to a matching `If-None-Match` (lists, `*`, weak
+//!   comparison) or, without one, to an `If-Modified-Since` not older than the page.
+//!   `SiteConfig::validators = false` sends none (a dynamic site).
+//! - **Generations**: [`Site::set_generation`] / [`TestSite::set_generation`] (or `GET
+//!   /__testsite/generation/N`, never linked) move the site to a generation where a share of
+//!   the pages ([`Churn`]) changed, was removed (404, or 410 for a fixed quarter) or was
+//!   added — new pages linked only from changed pages. Unchanged pages keep their bytes.
+//!   [`Site::changes`] gives the URL sets a recrawl must report, [`Site::expected_urls_at`]
+//!   what it finds (removed pages still linked by unchanged ones included), [`Site::export_at`]
+//!   rewrites only what changed in a static export.
+//! - **Volatile**: `SiteConfig::volatile` adds a per-request CSRF token and timestamp to the
+//!   markup (text and links unchanged) and drops the validators.
+//!
 //! ```no_run
 //! use ucrawler_testsite::{SiteConfig, TestSite};
 //! let site = TestSite::start(SiteConfig { pages: 100, ..SiteConfig::default() }).unwrap();
@@ -19,29 +36,43 @@
 
 mod body;
 mod bomb;
+mod changes;
+mod churn;
+mod control;
 pub mod dom_bombs;
+mod export;
 pub mod hostile;
 mod html;
 mod latency;
 mod links;
 mod log;
 mod moved;
+mod page_reply;
 pub mod raw;
 mod reply;
 mod rng;
 mod server;
 mod site;
 mod testsite;
+mod timeline;
 #[cfg(feature = "tls")]
 mod tls;
+pub mod validators;
+mod version;
+mod volatile;
+
+pub use changes::Changes;
+pub use churn::Churn;
+pub use export::Exported;
 
 pub use hostile::{CHARSET_TITLE_ISO_8859_1, CHARSET_TITLE_SHIFT_JIS, CHARSET_TITLE_WINDOWS_1251};
 pub use latency::Latency;
 pub use log::{LoggedRequest, RequestLog, MAX_LOGGED};
 pub use moved::moved_url;
 pub use server::serve;
-pub use site::{Rendered, Site, DEFAULT_ROBOTS_TXT};
+pub use site::{Rendered, Site, DEFAULT_ROBOTS_TXT, MAX_GENERATION};
 pub use testsite::TestSite;
+pub use timeline::PageState;
 #[cfg(feature = "tls")]
 pub use tls::TlsFront;
 
@@ -58,6 +89,17 @@ pub struct SiteConfig {
     pub log_requests: bool,
     /// How long each host takes to answer (default: at once).
     pub latency: Latency,
+    /// The generation served first (default 0, the original site).
+    pub generation: u32,
+    /// How much each generation changes (default: 5 % changed, 1 % removed, 2 % added).
+    pub churn: Churn,
+    /// Pages carry `ETag` and `Last-Modified` and answer conditional requests with `304`
+    /// (default true).
+    pub validators: bool,
+    /// Each page served carries a per-request token (a hidden `csrf` input and a timestamp
+    /// `<script>`), so its bytes change on every request while its text and links do not;
+    /// such pages send no validators (default false).
+    pub volatile: bool,
 }
 
 impl Default for SiteConfig {
@@ -68,6 +110,10 @@ impl Default for SiteConfig {
             robots_txt: None,
             log_requests: false,
             latency: Latency::None,
+            generation: 0,
+            churn: Churn::default(),
+            validators: true,
+            volatile: false,
         }
     }
 }

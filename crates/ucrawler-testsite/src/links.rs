@@ -95,7 +95,7 @@ pub(crate) fn body_links(seed: u64, pages: usize, id: usize) -> Vec<Link> {
     out
 }
 
-fn spell(rng: &mut Rng, target: usize, sort: bool) -> Link {
+pub(crate) fn spell(rng: &mut Rng, target: usize, sort: bool) -> Link {
     let form = FORMS[rng.below(FORMS.len() as u64) as usize];
     let fragment = if rng.chance(6) {
         rng.range(1, 3) as u8

@@ -7,6 +7,25 @@ pub(crate) const STREAM_LINKS: u64 = 1;
 pub(crate) const STREAM_TEXT: u64 = 2;
 pub(crate) const STREAM_TITLE: u64 = 3;
 pub(crate) const STREAM_PRICE: u64 = 4;
+/// Generations: which pages are removed, which change, which page adopts a new one, and
+/// whether a removed page answers `410`. (9 is the latency draws'.)
+pub(crate) const STREAM_REMOVE: u64 = 5;
+pub(crate) const STREAM_CHANGE: u64 = 6;
+pub(crate) const STREAM_PARENT: u64 = 7;
+pub(crate) const STREAM_GONE: u64 = 8;
+/// The per-request tokens of volatile pages.
+pub(crate) const STREAM_VOLATILE: u64 = 10;
+
+/// `stream` for version `version` of a page: version 0 is `stream` itself (so generation 0 is
+/// the original site byte for byte), later versions draw from streams of their own.
+pub(crate) fn at_version(stream: u64, version: u32) -> u64 {
+    stream | (u64::from(version) << 8)
+}
+
+/// One draw of `(seed, id, stream)`: a sort key or a coin.
+pub(crate) fn hash(seed: u64, id: u64, stream: u64) -> u64 {
+    Rng::new(seed, id, stream).next_u64()
+}
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 

@@ -18,6 +18,7 @@ use crate::body::Body;
 use crate::hostile::{self, HostileState};
 use crate::latency::{Delay, Latency};
 use crate::log::{HostLoad, LoggedRequest, RequestLog};
+use crate::page_reply;
 use crate::reply::{not_found, response, small_page};
 use crate::site::Site;
 
@@ -119,7 +120,7 @@ fn handle(ctx: &Ctx, req: &Request<Incoming>, peer: SocketAddr) -> Response<Body
         .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .filter(|h| is_valid_host(h))
         .unwrap_or(&ctx.fallback_host);
-    let mut resp = route(ctx, req.method(), req.uri().path(), path_and_query, host);
+    let mut resp = route(ctx, req, path_and_query, host);
 
     if let Some(mut pending) = pending {
         pending.set_status(resp.status().as_u16());
@@ -132,13 +133,8 @@ fn handle(ctx: &Ctx, req: &Request<Incoming>, peer: SocketAddr) -> Response<Body
     resp
 }
 
-fn route(
-    ctx: &Ctx,
-    method: &Method,
-    path: &str,
-    path_and_query: &str,
-    host: &str,
-) -> Response<Body> {
+fn route(ctx: &Ctx, req: &Request<Incoming>, path_and_query: &str, host: &str) -> Response<Body> {
+    let (method, path, headers) = (req.method(), req.uri().path(), req.headers());
     if method != Method::GET && method != Method::HEAD {
         let mut resp = small_page(405, "Method Not Allowed");
         resp.headers_mut()
@@ -154,9 +150,15 @@ fn route(
     if let Some(resp) = crate::moved::respond(path) {
         return resp;
     }
+    if let Some(resp) = crate::control::respond(path, &ctx.site) {
+        return resp;
+    }
     let mut base = String::with_capacity(7 + host.len());
     base.push_str("http://");
     base.push_str(host);
+    if let Some(resp) = page_reply::respond(&ctx.site, &base, path_and_query, headers) {
+        return resp;
+    }
     match ctx.site.render(&base, path_and_query) {
         Some(page) => response(200, page.content_type, Body::full(page.body)),
         None => not_found(),

@@ -1,10 +1,12 @@
 //! [`Site`]: the pure, deterministic generator of the normal site (no I/O except `export`).
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::links::{self, Link};
-use crate::{html, SiteConfig};
+use crate::links;
+use crate::timeline::{PageState, Timeline};
+use crate::{html, version, SiteConfig};
 
 /// The default `/robots.txt`.
 pub const DEFAULT_ROBOTS_TXT: &str = "User-agent: *\nDisallow: /private/\n";
@@ -25,27 +27,45 @@ pub struct Rendered {
 /// `content-type` of HTML pages.
 pub const HTML: &str = "text/html; charset=utf-8";
 
-/// The synthetic site: page 0 is `/`, page `i` (1..pages) is `/page/{i}.html`.
-#[derive(Clone, Debug)]
+/// The synthetic site: page 0 is `/`, page `i` (1..pages) is `/page/{i}.html`, at a
+/// generation that [`Site::set_generation`] moves (see [`crate::SiteConfig`]).
 pub struct Site {
     pages: usize,
     seed: u64,
     robots_txt: String,
+    validators: bool,
+    volatile: bool,
+    generation: AtomicU32,
+    /// Deterministic, so clones share it.
+    timeline: Arc<RwLock<Arc<Timeline>>>,
 }
 
+/// The highest generation a site moves to (each one is computed from the previous).
+pub const MAX_GENERATION: u32 = 1000;
+
 impl Site {
-    /// A site of `config.pages` pages (at least 1).
+    /// A site of `config.pages` pages (at least 1) at `config.generation` (at most
+    /// [`MAX_GENERATION`]).
     pub fn new(config: SiteConfig) -> Site {
+        let pages = config.pages.max(1);
         Site {
-            pages: config.pages.max(1),
+            pages,
             seed: config.seed,
             robots_txt: config
                 .robots_txt
                 .unwrap_or_else(|| DEFAULT_ROBOTS_TXT.to_string()),
+            validators: config.validators,
+            volatile: config.volatile,
+            generation: AtomicU32::new(config.generation.min(MAX_GENERATION)),
+            timeline: Arc::new(RwLock::new(Arc::new(Timeline::new(
+                config.seed,
+                pages,
+                config.churn,
+            )))),
         }
     }
 
-    /// Number of pages (including `/`).
+    /// Number of pages of generation 0 (including `/`).
     pub fn pages(&self) -> usize {
         self.pages
     }
@@ -55,6 +75,62 @@ impl Site {
         &self.robots_txt
     }
 
+    /// Whether pages carry `ETag` and `Last-Modified` (and answer conditional requests).
+    pub fn validators(&self) -> bool {
+        self.validators && !self.volatile
+    }
+
+    /// Whether served pages carry a per-request token (see [`crate::SiteConfig::volatile`]).
+    pub fn volatile(&self) -> bool {
+        self.volatile
+    }
+
+    /// The generation served now.
+    pub fn generation(&self) -> u32 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Serves `generation` from now on (every host, every connection; the next request sees
+    /// it). Computes it first, so the switch itself is instant.
+    ///
+    /// # Panics
+    /// If `generation > MAX_GENERATION`.
+    pub fn set_generation(&self, generation: u32) {
+        assert!(
+            generation <= MAX_GENERATION,
+            "generation {generation} > {MAX_GENERATION}"
+        );
+        self.timeline(generation);
+        self.generation.store(generation, Ordering::SeqCst);
+    }
+
+    /// The timeline computed at least up to `generation`.
+    pub(crate) fn timeline(&self, generation: u32) -> Arc<Timeline> {
+        let generation = generation.min(MAX_GENERATION);
+        {
+            let current = self.timeline.read().unwrap_or_else(PoisonError::into_inner);
+            if current.generations() >= generation {
+                return Arc::clone(&current);
+            }
+        }
+        let mut current = self
+            .timeline
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::make_mut(&mut current).extend_to(generation);
+        Arc::clone(&current)
+    }
+
+    /// Where page `id` stands at `generation`.
+    pub fn page_state(&self, id: usize, generation: u32) -> PageState {
+        self.timeline(generation).state(id, generation)
+    }
+
+    /// Page ids `0..ids_at(g)` exist by generation `g` (live or removed since).
+    pub fn ids_at(&self, generation: u32) -> usize {
+        self.timeline(generation).ids(generation)
+    }
+
     /// Root-relative path of page `id`: `/` or `/page/{id}.html`.
     pub fn page_path(id: usize) -> String {
         let mut out = String::with_capacity(24);
@@ -62,25 +138,61 @@ impl Site {
         out
     }
 
-    /// The `<title>` of page `id` (also its `<h1>`), e.g. `"Page 17 — Ember river"`.
+    /// The page id of a path (`/` → 0, `/page/{id}.html` → id; any query), if it is one.
+    pub fn page_id(path_and_query: &str) -> Option<usize> {
+        let path = path_and_query
+            .split_once('?')
+            .map_or(path_and_query, |(path, _)| path);
+        parse_page_path(path)
+    }
+
+    /// The version page `id` is served in now (its last one, if removed since).
+    fn current_version(&self, id: usize) -> u32 {
+        let generation = self.generation();
+        let t = self.timeline(generation);
+        match t.state(id, generation) {
+            PageState::Live { version } => version,
+            PageState::Removed { since, .. } => {
+                t.state(id, since.saturating_sub(1)).version().unwrap_or(0)
+            }
+            PageState::Absent => 0,
+        }
+    }
+
+    /// The `<title>` of page `id` (also its `<h1>`) as served now, e.g. `"Page 17 — Ember
+    /// river"`.
     pub fn page_title(&self, id: usize) -> String {
-        html::title(self.seed, id)
+        html::title(self.seed, id, self.current_version(id))
     }
 
-    /// The text of page `id`'s `<span class="price">`, e.g. `"$12.05"`.
+    /// The text of page `id`'s `<span class="price">` as served now, e.g. `"$12.05"`.
     pub fn page_price(&self, id: usize) -> String {
-        html::price(self.seed, id)
+        html::price(self.seed, id, self.current_version(id))
     }
 
-    /// The HTML of page `id` with absolute links on `base`, or `None` if `id >= pages`.
+    /// The HTML of page `id` as served now, with absolute links on `base`, or `None` if it
+    /// is not live.
     pub fn page_html(&self, base: &str, id: usize) -> Option<String> {
-        (id < self.pages).then(|| html::page(self.seed, self.pages, id, base))
+        self.page_html_at(base, id, self.generation())
+    }
+
+    /// The HTML of page `id` at `generation`, or `None` if it is not live then.
+    pub fn page_html_at(&self, base: &str, id: usize, generation: u32) -> Option<String> {
+        let t = self.timeline(generation);
+        let version = t.state(id, generation).version()?;
+        Some(version::html(&t, id, version, base))
+    }
+
+    /// [`Site::render_at`] the current generation.
+    pub fn render(&self, base: &str, path_and_query: &str) -> Option<Rendered> {
+        self.render_at(base, path_and_query, self.generation())
     }
 
     /// Body + content-type for a path+query on a given base (`http://127.0.0.1:PORT`, no
-    /// trailing slash), or `None` (404). Serves `/`, `/page/{i}.html` (any query, e.g.
-    /// `?sort=asc`, gives the same page), `/robots.txt`, `/img/{n}.jpg` and `/private/*`.
-    pub fn render(&self, base: &str, path_and_query: &str) -> Option<Rendered> {
+    /// trailing slash) at `generation`, or `None` (404 or 410). Serves the live pages `/` and
+    /// `/page/{i}.html` (any query, e.g. `?sort=asc`, gives the same page), `/robots.txt`,
+    /// `/img/{n}.jpg` and `/private/*`. Volatile tokens are added by the server only.
+    pub fn render_at(&self, base: &str, path_and_query: &str, generation: u32) -> Option<Rendered> {
         let path = path_and_query
             .split_once('?')
             .map_or(path_and_query, |(path, _)| path);
@@ -89,7 +201,7 @@ impl Site {
             body: body.into_bytes(),
         };
         if let Some(id) = parse_page_path(path) {
-            return self.page_html(base, id).map(html);
+            return self.page_html_at(base, id, generation).map(html);
         }
         if path == "/robots.txt" {
             return Some(Rendered {
@@ -116,80 +228,60 @@ impl Site {
         None
     }
 
-    /// Calls `f(target, sort)` for every in-site `<a href>` on page `id` (navigation bar,
-    /// logo and footer "Home" links included).
-    fn for_each_link(&self, id: usize, mut f: impl FnMut(usize, bool)) {
-        f(0, false); // logo and footer
-        for link in links::nav_links(self.pages) {
-            f(link.target, false);
-        }
-        for Link { target, sort, .. } in links::body_links(self.seed, self.pages, id) {
-            f(target, sort);
-        }
+    /// [`Site::expected_urls_at`] the current generation.
+    pub fn expected_urls(&self, base: &str, depth: Option<u32>) -> BTreeSet<String> {
+        self.expected_urls_at(base, depth, self.generation())
     }
 
     /// The exact set of absolute normalized URLs a correct same-host crawler finds starting at
-    /// `base + "/"`, following `<a href>` links only, fragments removed, within a BFS depth
-    /// limit (`None` = unlimited, `Some(0)` = only `/`).
+    /// `base + "/"` at `generation`, following `<a href>` links only, fragments removed, within
+    /// a BFS depth limit (`None` = unlimited, `Some(0)` = only `/`).
     ///
     /// URLs are in the form the `url` crate produces, e.g. `http://127.0.0.1:8080/page/5.html`
-    /// and `http://127.0.0.1:8080/page/5.html?sort=asc`.
-    pub fn expected_urls(&self, base: &str, depth: Option<u32>) -> BTreeSet<String> {
-        let origin = normalized_origin(base);
-        // Node n = 2 * page + sort.
-        let mut seen = vec![false; self.pages * 2];
-        let mut frontier = vec![0usize];
-        seen[0] = true;
-        let mut level = 0u32;
-        while !frontier.is_empty() && depth.is_none_or(|max| level < max) {
-            let mut next = Vec::new();
-            for &node in &frontier {
-                self.for_each_link(node / 2, |target, sort| {
-                    let n = target * 2 + usize::from(sort);
-                    if !seen[n] {
-                        seen[n] = true;
-                        next.push(n);
-                    }
-                });
-            }
-            frontier = next;
-            level += 1;
-        }
-        let mut urls = BTreeSet::new();
-        let mut url = String::with_capacity(origin.len() + 32);
-        for (n, _) in seen.iter().enumerate().filter(|(_, seen)| **seen) {
-            url.clear();
-            url.push_str(&origin);
-            links::push_page_path(&mut url, n / 2);
-            if n % 2 == 1 {
-                url.push_str("?sort=asc");
-            }
-            urls.insert(url.clone());
-        }
-        urls
+    /// and `http://127.0.0.1:8080/page/5.html?sort=asc`. After generation 0 the set also holds
+    /// removed pages that unchanged pages still link (the crawler fetches them: 404 or 410;
+    /// see [`Site::page_state`]); every live page is in it when `depth` is `None`.
+    pub fn expected_urls_at(
+        &self,
+        base: &str,
+        depth: Option<u32>,
+        generation: u32,
+    ) -> BTreeSet<String> {
+        let t = self.timeline(generation);
+        let seen = reachable(&t, depth, generation);
+        node_urls(base, &seen)
     }
+}
 
-    /// Writes every page as a static file under `dir` (`index.html` for `/`,
-    /// `page/{i}.html`, plus `robots.txt`) so a static server such as nginx can serve the
-    /// site; absolute links in the files use `base`. Returns the number of pages written.
-    /// (`/page/{i}.html?sort=asc` is served from the same file by any static server.)
-    pub fn export(&self, dir: &Path, base: &str) -> std::io::Result<usize> {
-        std::fs::create_dir_all(dir.join("page"))?;
-        std::fs::write(dir.join("robots.txt"), &self.robots_txt)?;
-        std::fs::write(
-            dir.join("index.html"),
-            html::page(self.seed, self.pages, 0, base),
-        )?;
-        for id in 1..self.pages {
-            let name = dir.join("page").join(format!("{id}.html"));
-            std::fs::write(name, html::page(self.seed, self.pages, id, base))?;
+impl Clone for Site {
+    /// The clone starts at this site's generation and moves on its own.
+    fn clone(&self) -> Site {
+        Site {
+            pages: self.pages,
+            seed: self.seed,
+            robots_txt: self.robots_txt.clone(),
+            validators: self.validators,
+            volatile: self.volatile,
+            generation: AtomicU32::new(self.generation()),
+            timeline: Arc::clone(&self.timeline),
         }
-        Ok(self.pages)
+    }
+}
+
+impl std::fmt::Debug for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Site")
+            .field("pages", &self.pages)
+            .field("seed", &self.seed)
+            .field("generation", &self.generation())
+            .field("validators", &self.validators)
+            .field("volatile", &self.volatile)
+            .finish_non_exhaustive()
     }
 }
 
 /// `/` → 0, `/page/{i}.html` → i (canonical decimal, no leading zeros).
-fn parse_page_path(path: &str) -> Option<usize> {
+pub(crate) fn parse_page_path(path: &str) -> Option<usize> {
     if path == "/" {
         return Some(0);
     }
@@ -206,9 +298,53 @@ pub(crate) fn parse_number(s: &str) -> Option<usize> {
     s.parse().ok()
 }
 
+/// The nodes (`2 * id + sort`) a BFS from `/` reaches at `generation` within `depth` levels.
+/// Removed pages are reached (when linked) but lead nowhere.
+pub(crate) fn reachable(t: &Timeline, depth: Option<u32>, generation: u32) -> Vec<bool> {
+    let mut seen = vec![false; t.ids(generation) * 2];
+    let mut frontier = vec![0usize];
+    seen[0] = true;
+    let mut level = 0u32;
+    while !frontier.is_empty() && depth.is_none_or(|max| level < max) {
+        let mut next = Vec::new();
+        for &node in &frontier {
+            let Some(version) = t.state(node / 2, generation).version() else {
+                continue;
+            };
+            version::for_each_link(t, node / 2, version, |target, sort| {
+                let n = target * 2 + usize::from(sort);
+                if !seen[n] {
+                    seen[n] = true;
+                    next.push(n);
+                }
+            });
+        }
+        frontier = next;
+        level += 1;
+    }
+    seen
+}
+
+/// The URL of node `n` (`2 * id + sort`) on `origin`.
+pub(crate) fn node_url(origin: &str, n: usize) -> String {
+    let mut url = String::with_capacity(origin.len() + 32);
+    url.push_str(origin);
+    links::push_page_path(&mut url, n / 2);
+    if n % 2 == 1 {
+        url.push_str("?sort=asc");
+    }
+    url
+}
+
+fn node_urls(base: &str, seen: &[bool]) -> BTreeSet<String> {
+    let origin = normalized_origin(base);
+    let nodes = seen.iter().enumerate().filter(|(_, seen)| **seen);
+    nodes.map(|(n, _)| node_url(&origin, n)).collect()
+}
+
 /// `scheme://host[:port]` as the `url` crate normalizes it (lower-case host, default port
 /// dropped), without a trailing slash.
-fn normalized_origin(base: &str) -> String {
+pub(crate) fn normalized_origin(base: &str) -> String {
     match url::Url::parse(base) {
         Ok(url) => {
             let mut s = url

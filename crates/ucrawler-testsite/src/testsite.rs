@@ -14,7 +14,7 @@ use crate::latency::{Delay, Latency};
 use crate::log::{LoggedRequest, RequestLog};
 use crate::server::serve_host;
 use crate::site::Site;
-use crate::SiteConfig;
+use crate::{Changes, SiteConfig};
 
 /// A running server; dropping it (or [`TestSite::shutdown`]) stops it and closes every
 /// connection. It runs on its own std thread with its own tokio multi-thread runtime
@@ -109,9 +109,33 @@ impl TestSite {
         &self.site
     }
 
-    /// `site().expected_urls(&base_url(), depth)`.
+    /// `site().expected_urls(&base_url(), depth)`: at the current generation.
     pub fn expected_urls(&self, depth: Option<u32>) -> BTreeSet<String> {
         self.site.expected_urls(&self.base_url, depth)
+    }
+
+    /// `site().expected_urls_at(&base_url(), depth, generation)`.
+    pub fn expected_urls_at(&self, depth: Option<u32>, generation: u32) -> BTreeSet<String> {
+        self.site
+            .expected_urls_at(&self.base_url, depth, generation)
+    }
+
+    /// The generation served now.
+    pub fn generation(&self) -> u32 {
+        self.site.generation()
+    }
+
+    /// Serves `generation` from the next request on, on the same addresses (every host).
+    ///
+    /// # Panics
+    /// If `generation > MAX_GENERATION`.
+    pub fn set_generation(&self, generation: u32) {
+        self.site.set_generation(generation);
+    }
+
+    /// `site().changes(&base_url(), from, to)`.
+    pub fn changes(&self, from: u32, to: u32) -> Changes {
+        self.site.changes(&self.base_url, from, to)
     }
 
     /// Requests received so far (all paths, hostile ones included).

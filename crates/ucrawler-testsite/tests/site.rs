@@ -1,11 +1,14 @@
 //! Integration tests: the generator's guarantees, and the server over real TCP connections.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use ucrawler_testsite::{Latency, Site, SiteConfig, TestSite};
+
+mod common;
+use common::{same_host_links, Client};
 
 const BASE: &str = "http://127.0.0.1:8080";
 
@@ -28,30 +31,6 @@ fn hrefs(html: &str) -> Vec<&str> {
     html.split("href=\"")
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
-        .collect()
-}
-
-/// What a crawler would do with `<a href>` values on `page_url`: resolve with the `url`
-/// crate, drop fragments, keep http(s) URLs on the same host:port.
-fn same_host_links(page_url: &str, html: &str) -> BTreeSet<String> {
-    let page = url::Url::parse(page_url).unwrap();
-    html.split("<a ")
-        .skip(1)
-        .filter_map(|tag| {
-            let tag = &tag[..tag.find('>')?];
-            tag.split("href=\"").nth(1)?.split('"').next()
-        })
-        .filter_map(|href| page.join(href).ok())
-        .filter(|u| {
-            matches!(u.scheme(), "http" | "https")
-                && u.host_str() == page.host_str()
-                && u.port_or_known_default() == page.port_or_known_default()
-                && u.scheme() == page.scheme()
-        })
-        .map(|mut u| {
-            u.set_fragment(None);
-            u.to_string()
-        })
         .collect()
 }
 
@@ -294,78 +273,6 @@ fn export_writes_static_files() {
 
 // ---------------------------------------------------------------------------------------
 // Over HTTP
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A minimal HTTP/1.1 client on a keep-alive connection (content-length bodies only).
-struct Client {
-    reader: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn connect(addr: std::net::SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        Client {
-            reader: BufReader::new(stream),
-        }
-    }
-
-    fn get(&mut self, host: &str, path: &str) -> Reply {
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: testsite-test/1.0\r\n\r\n");
-        self.reader.get_mut().write_all(request.as_bytes()).unwrap();
-        self.read_reply()
-    }
-
-    fn read_head(&mut self) -> (u16, Vec<(String, String)>) {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        let status = line.split(' ').nth(1).unwrap().parse().unwrap();
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            self.reader.read_line(&mut line).unwrap();
-            let trimmed = line.trim_end();
-            if trimmed.is_empty() {
-                break;
-            }
-            let (name, value) = trimmed.split_once(':').unwrap();
-            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
-        }
-        (status, headers)
-    }
-
-    fn read_reply(&mut self) -> Reply {
-        let (status, headers) = self.read_head();
-        let len: usize = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .map_or(0, |(_, v)| v.parse().unwrap());
-        let mut body = vec![0; len];
-        self.reader.read_exact(&mut body).unwrap();
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-}
 
 fn start(log_requests: bool) -> TestSite {
     TestSite::start(SiteConfig {
