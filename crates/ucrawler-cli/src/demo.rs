@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ucrawler_testsite::{Latency, SiteConfig, TestSite};
+use ucrawler_testsite::{Churn, Latency, SiteConfig, TestSite, MAX_GENERATION};
 
 use crate::args::CrawlOptions;
 use crate::{build_crawler, output, Failure};
@@ -60,16 +60,57 @@ pub fn run(pages: usize, options: &CrawlOptions) -> Result<ExitCode, Failure> {
     }
 }
 
+/// `serve-testsite`'s options for testing recrawls.
+#[derive(clap::Args)]
+pub struct GenerationArgs {
+    /// Serve this generation of the site: 0 is the original, each later one changes, removes
+    /// and adds a share of the pages (--changed, --removed, --added). While serving, GET
+    /// /__testsite/generation/N moves every host to generation N and GET
+    /// /__testsite/generation tells the current one (neither is linked from the site)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    generation: u32,
+    /// Share of the live pages each generation changes (text, title words, price)
+    #[arg(long, default_value_t = 0.05, value_name = "FRACTION")]
+    changed: f64,
+    /// Share of the live pages each generation removes (404, or 410 for a quarter of them)
+    #[arg(long, default_value_t = 0.01, value_name = "FRACTION")]
+    removed: f64,
+    /// New pages each generation adds, as a share of the live pages; each is linked only from
+    /// a page changed in that generation
+    #[arg(long, default_value_t = 0.02, value_name = "FRACTION")]
+    added: f64,
+    /// Put a per-request token in every page (a hidden csrf input, a timestamp script): new
+    /// bytes on every request, the same text and links, and no ETag or Last-Modified
+    #[arg(long)]
+    volatile: bool,
+    /// Send no ETag or Last-Modified and never answer 304 (pages send them by default, and
+    /// answer If-None-Match and If-Modified-Since)
+    #[arg(long)]
+    no_validators: bool,
+}
+
 pub fn serve(
     pages: usize,
     port: u16,
     hosts: usize,
     latency: &str,
     expected_urls: Option<PathBuf>,
+    generations: &GenerationArgs,
 ) -> Result<ExitCode, Failure> {
+    if generations.generation > MAX_GENERATION {
+        return Err(Failure::Usage(format!(
+            "--generation must be at most {MAX_GENERATION}"
+        )));
+    }
+    let churn = Churn::new(generations.changed, generations.removed, generations.added)
+        .map_err(|e| Failure::Usage(format!("--changed/--removed/--added: {e}")))?;
     let config = SiteConfig {
         pages,
         latency: Latency::parse(latency).map_err(|e| Failure::Usage(format!("--latency {e}")))?,
+        generation: generations.generation,
+        churn,
+        validators: !generations.no_validators,
+        volatile: generations.volatile,
         ..SiteConfig::default()
     };
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -97,7 +138,8 @@ pub fn serve(
     }
     std::io::Write::flush(&mut std::io::stdout()).map_err(|e| Failure::Fatal(e.to_string()))?;
     eprintln!(
-        "serving {pages} pages at {}/ and {} more hosts (Ctrl-C to stop)",
+        "serving {pages} pages (generation {}) at {}/ and {} more hosts (Ctrl-C to stop)",
+        site.generation(),
         site.base_url(),
         hosts - 1
     );

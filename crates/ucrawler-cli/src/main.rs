@@ -101,6 +101,8 @@ enum Command {
         /// Also write the URLs a complete same-host crawl from / must find, one per line
         #[arg(long, value_name = "FILE")]
         expected_urls: Option<PathBuf>,
+        #[command(flatten)]
+        generations: demo::GenerationArgs,
     },
 }
 
@@ -128,7 +130,8 @@ fn main() -> ExitCode {
             hosts,
             latency,
             expected_urls,
-        } => demo::serve(pages, port, hosts, &latency, expected_urls),
+            generations,
+        } => demo::serve(pages, port, hosts, &latency, expected_urls, &generations),
     };
     match result {
         Ok(code) => code,
