@@ -4,10 +4,33 @@ module UcrawlerNative
   # One crawled URL. The data stays in the engine's memory until an accessor asks for it; values
   # are frozen and memoized. Defined natively (url, final_url, status, content_type, title,
   # description, canonical, noindex?, nofollow?, body, depth, bytes, elapsed, fetch_time,
-  # parse_time, truncated?, attempts); the rest is here.
+  # parse_time, truncated?, attempts, and for recrawls etag, last_modified, content_hash and
+  # change); the rest is here.
   class Page
     FIELDS = %i[url final_url status content_type title description canonical links extracted
-                depth bytes elapsed meta error].freeze
+                depth bytes elapsed meta error change etag last_modified content_hash].freeze
+
+    # What the page's seed said of its last visit, against this one (`change` is natively
+    # :new, :changed, :unchanged, :gone, or nil when this visit tells nothing, e.g. a timeout).
+    # New or changed content: the app has not seen this version.
+    def changed?
+      change == :new || change == :changed
+    end
+
+    # A 304 Not Modified, or the same content hash as the last visit: nothing to update.
+    def unchanged?
+      change == :unchanged
+    end
+
+    # 404 or 410 for a URL that had a last visit.
+    def gone?
+      change == :gone
+    end
+
+    # What the next visit of this URL needs to know (a seed's third element, see README).
+    def last_visit
+      { etag: etag, last_modified: last_modified, content_hash: content_hash }
+    end
 
     # Absolute, normalized links found on the page, in document order.
     def links

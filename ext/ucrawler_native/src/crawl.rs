@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use magnus::{kwargs, prelude::*, Error, RArray, RModule, RString, Ruby, Value};
 use ucrawler::error::panic_message;
-use ucrawler::{Config, Crawl, Crawler, FeedError, Next, Page, Request};
+use ucrawler::{Config, Crawl, Crawler, FeedError, LastVisit, Next, Page, Request};
 
 use crate::errors::{catch_panics, config_error, error, internal_error};
 use crate::gvl::without_gvl;
@@ -111,21 +111,16 @@ impl CrawlHandle {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// `feed([[url, meta_or_nil], ...])`: queues seeds without blocking; returns how many were
-    /// taken (fewer when the seed buffer is full: take pages, then feed the rest).
+    /// `feed([[url, meta_or_nil(, [etag, last_modified, content_hash])], ...])`: queues seeds
+    /// without blocking (a third element makes a seed a revisit, each of its values a String or
+    /// nil); returns how many were taken (fewer when the seed buffer is full: take pages, then
+    /// feed the rest).
     pub fn feed(ruby: &Ruby, rb_self: &Self, batch: RArray) -> Result<usize, Error> {
         catch_panics(ruby, || {
             let crawl = rb_self.lock();
             let mut accepted = 0;
             for item in batch.into_iter() {
-                let (url, meta): (RString, Option<RString>) =
-                    magnus::TryConvert::try_convert(item)?;
-                // SAFETY: copied before any Ruby code can run.
-                let url = unsafe { url.as_str()? }.to_owned();
-                let mut request = Request::new(url);
-                if let Some(meta) = meta {
-                    request.meta = Some(unsafe { meta.as_slice() }.to_vec().into());
-                }
+                let request = seed(magnus::TryConvert::try_convert(item)?)?;
                 match crawl.feed(request) {
                     Ok(()) => accepted += 1,
                     Err(FeedError::Full(_) | FeedError::Closed(_)) => break,
@@ -223,4 +218,27 @@ pub fn default_config_json(ruby: &Ruby) -> Result<String, Error> {
     catch_panics(ruby, || {
         serde_json::to_string(&Config::default()).map_err(|e| internal_error(ruby, e.to_string()))
     })
+}
+
+/// One seed from its Ruby form (see `feed`).
+fn seed(item: RArray) -> Result<Request, Error> {
+    let url: RString = item.entry(0)?;
+    let meta: Option<RString> = item.entry(1)?;
+    // SAFETY: copied before any Ruby code can run.
+    let mut request = Request::new(unsafe { url.as_str()? }.to_owned());
+    if let Some(meta) = meta {
+        request.meta = Some(unsafe { meta.as_slice() }.to_vec().into());
+    }
+    if let Some(last) = item.entry::<Option<RArray>>(2)? {
+        let text = |i: isize| -> Result<Option<String>, Error> {
+            let value: Option<RString> = last.entry(i)?;
+            value.map(|v| v.to_string()).transpose()
+        };
+        request = request.with_last_visit(LastVisit {
+            etag: text(0)?,
+            last_modified: text(1)?,
+            content_hash: text(2)?,
+        });
+    }
+    Ok(request)
 }

@@ -157,6 +157,18 @@ impl PageHandle {
     fn meta_bytes(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
         rb_self.0.meta.as_deref().map(|m| ruby.str_from_slice(m))
     }
+    fn etag(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        frozen_opt(ruby, rb_self.0.etag.as_deref())
+    }
+    fn last_modified(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        frozen_opt(ruby, rb_self.0.last_modified.as_deref())
+    }
+    fn content_hash(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        frozen_opt(ruby, rb_self.0.content_hash.as_deref())
+    }
+    fn change(ruby: &Ruby, rb_self: &Self) -> Option<magnus::Symbol> {
+        rb_self.0.change.map(|c| ruby.to_symbol(c.as_str()))
+    }
     fn error_kind(ruby: &Ruby, rb_self: &Self) -> Option<magnus::Symbol> {
         rb_self.0.error.as_ref().map(|e| ruby.to_symbol(e.kind()))
     }
@@ -191,6 +203,10 @@ pub fn define_methods(class: RClass) -> Result<(), Error> {
     class.define_method("truncated?", method!(PageHandle::truncated, 0))?;
     class.define_method("attempts", method!(PageHandle::attempts, 0))?;
     class.define_method("_meta_bytes", method!(PageHandle::meta_bytes, 0))?;
+    class.define_method("etag", method!(PageHandle::etag, 0))?;
+    class.define_method("last_modified", method!(PageHandle::last_modified, 0))?;
+    class.define_method("content_hash", method!(PageHandle::content_hash, 0))?;
+    class.define_method("change", method!(PageHandle::change, 0))?;
     class.define_method("_error_kind", method!(PageHandle::error_kind, 0))?;
     class.define_method("_error_message", method!(PageHandle::error_message, 0))?;
     Ok(())

@@ -1,0 +1,104 @@
+//! `ucrawler crawl --state-dir DIR --recrawl` against the test site's next generation.
+
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use temp_dir::TempDir;
+use ucrawler_testsite::{SiteConfig, TestSite};
+
+fn ucrawler(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_ucrawler"))
+        .args(args)
+        .output()
+        .expect("ucrawler runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn pages(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON"))
+        .collect()
+}
+
+fn with_change(pages: &[Value], change: &str) -> BTreeSet<String> {
+    pages
+        .iter()
+        .filter(|page| page["change"] == change)
+        .map(|page| page["url"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn recrawl_revisits_what_the_state_dir_knows_and_says_what_changed() {
+    let site = TestSite::start(SiteConfig {
+        pages: 200,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let dir = TempDir::new("cli-recrawl");
+    let state = dir.join("state");
+    let state = state.to_str().unwrap();
+    let root = site.url("/");
+    let first = pages(&ucrawler(&[
+        "crawl",
+        &root,
+        "--per-host",
+        "8",
+        "--state-dir",
+        state,
+    ]));
+    assert_eq!(with_change(&first, "new").len(), first.len());
+    let page = &first[0];
+    assert!(page["etag"].is_string() && page["last_modified"].is_string());
+    assert_eq!(page["content_hash"].as_str().map(str::len), Some(16));
+
+    site.set_generation(1);
+    let expected = site.changes(0, 1);
+    let output = ucrawler(&[
+        "crawl",
+        &root,
+        "--per-host",
+        "8",
+        "--state-dir",
+        state,
+        "--recrawl",
+    ]);
+    let second = pages(&output);
+    assert_eq!(with_change(&second, "changed"), expected.changed);
+    assert_eq!(with_change(&second, "unchanged"), expected.unchanged);
+    assert_eq!(with_change(&second, "gone"), expected.removed);
+    assert_eq!(with_change(&second, "new"), expected.added);
+    let summary = String::from_utf8_lossy(&output.stderr);
+    let line = format!(
+        "recrawl: {} new, {} changed, {} unchanged ({} not modified:",
+        expected.added.len(),
+        expected.changed.len(),
+        expected.unchanged.len(),
+        expected.unchanged.len()
+    );
+    assert!(summary.contains(&line), "{summary}");
+    assert!(
+        summary.contains(&format!("{} gone", expected.removed.len())),
+        "{summary}"
+    );
+}
+
+#[test]
+fn recrawl_needs_a_state_dir() {
+    let output = Command::new(env!("CARGO_BIN_EXE_ucrawler"))
+        .args(["crawl", "http://127.0.0.1:9/", "--recrawl"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--state-dir"));
+}

@@ -1,0 +1,204 @@
+//! Recrawling against the test site's generations: a crawl kept in `state_dir`, the site moves
+//! to its next generation (some pages changed, removed, added), and `recrawl` revisits every
+//! known URL conditionally, reporting what changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use ucrawler::{Change, Config, Crawler, Page};
+use ucrawler_testsite::{SiteConfig, TestSite};
+
+struct StateDir(PathBuf);
+
+impl StateDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("ucrawler-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Self(dir)
+    }
+}
+
+impl Drop for StateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn crawl(
+    site: &TestSite,
+    dir: &StateDir,
+    recrawl: bool,
+) -> (BTreeMap<String, Page>, ucrawler::Stats) {
+    let config = Config::builder()
+        .per_host(8usize)
+        .concurrency(16usize)
+        .state_dir(&dir.0)
+        .recrawl(recrawl)
+        .build()
+        .unwrap();
+    let mut crawl = Crawler::new(config)
+        .unwrap()
+        .crawl([site.url("/")])
+        .unwrap();
+    let mut pages = BTreeMap::new();
+    for page in crawl.by_ref() {
+        let url = page.url.clone();
+        assert!(
+            pages.insert(url.clone(), page).is_none(),
+            "{url} delivered twice"
+        );
+    }
+    (pages, crawl.stats())
+}
+
+fn with_change(pages: &BTreeMap<String, Page>, change: Change) -> BTreeSet<String> {
+    pages
+        .iter()
+        .filter(|(_, page)| page.change == Some(change))
+        .map(|(url, _)| url.clone())
+        .collect()
+}
+
+fn site(volatile: bool) -> TestSite {
+    TestSite::start(SiteConfig {
+        pages: 400,
+        log_requests: true,
+        volatile,
+        ..SiteConfig::default()
+    })
+    .expect("test site starts")
+}
+
+#[test]
+fn a_recrawl_revisits_every_known_url_conditionally_and_reports_what_changed() {
+    let site = site(false);
+    let dir = StateDir::new("recrawl");
+    let (first, first_stats) = crawl(&site, &dir, false);
+    assert_eq!(
+        first.keys().cloned().collect::<BTreeSet<_>>(),
+        site.expected_urls(None)
+    );
+    assert!(first.values().all(|p| p.change == Some(Change::New)));
+    assert!(first
+        .values()
+        .all(|p| p.etag.is_some() && p.content_hash.is_some()));
+
+    site.set_generation(1);
+    let expected = site.changes(0, 1);
+    assert!(
+        !expected.changed.is_empty() && !expected.removed.is_empty() && !expected.added.is_empty()
+    );
+    let served_before = site.request_log().len();
+    let (second, stats) = crawl(&site, &dir, true);
+
+    assert_eq!(with_change(&second, Change::Changed), expected.changed);
+    assert_eq!(with_change(&second, Change::Unchanged), expected.unchanged);
+    assert_eq!(with_change(&second, Change::Gone), expected.removed);
+    // New pages are found only through changed pages: those were parsed, their links followed.
+    assert_eq!(with_change(&second, Change::New), expected.added);
+    for url in &expected.unchanged {
+        let page = &second[url];
+        assert_eq!(page.status, 304, "{url}: asked conditionally");
+        assert_eq!(
+            (page.bytes, page.links.len()),
+            (0, 0),
+            "{url}: no body read, nothing parsed"
+        );
+        assert_eq!(
+            page.content_hash, first[url].content_hash,
+            "{url}: the hash is kept"
+        );
+        assert_eq!(page.etag, first[url].etag);
+    }
+    for url in &expected.changed {
+        assert_ne!(second[url].content_hash, first[url].content_hash, "{url}");
+    }
+    let counts = stats.changes;
+    assert_eq!(
+        (
+            counts.new,
+            counts.changed,
+            counts.unchanged,
+            counts.gone,
+            counts.not_modified
+        ),
+        (
+            expected.added.len() as u64,
+            expected.changed.len() as u64,
+            expected.unchanged.len() as u64,
+            expected.removed.len() as u64,
+            expected.unchanged.len() as u64
+        )
+    );
+    // Every page once: robots.txt, then one request per URL.
+    let requests = site.request_log().len() - served_before;
+    assert_eq!(requests, second.len() + 1);
+    assert!(
+        stats.bytes * 5 < first_stats.bytes,
+        "{} bytes against {} for the first crawl",
+        stats.bytes,
+        first_stats.bytes
+    );
+
+    // The generation after starts from this one (the gone pages are no longer known).
+    site.set_generation(2);
+    let (third, _) = crawl(&site, &dir, true);
+    for url in &expected.removed {
+        assert!(
+            !third.contains_key(url) || third[url].change == Some(Change::New),
+            "{url}"
+        );
+    }
+    assert_eq!(
+        with_change(&third, Change::Changed),
+        site.changes(1, 2).changed
+    );
+}
+
+#[test]
+fn without_validators_the_content_hash_tells_what_changed() {
+    // Every response differs (a CSRF token, a timestamp script) and has no validators.
+    let site = site(true);
+    let dir = StateDir::new("recrawl-volatile");
+    let (first, _) = crawl(&site, &dir, false);
+    assert!(first.values().all(|p| p.etag.is_none()));
+    site.set_generation(1);
+    let expected = site.changes(0, 1);
+    let (second, stats) = crawl(&site, &dir, true);
+    assert_eq!(with_change(&second, Change::Unchanged), expected.unchanged);
+    assert_eq!(with_change(&second, Change::Changed), expected.changed);
+    assert_eq!(
+        stats.changes.not_modified, 0,
+        "nothing to ask conditionally"
+    );
+}
+
+#[test]
+fn a_crawl_cut_short_leaves_the_last_complete_generation() {
+    let site = site(false);
+    let dir = StateDir::new("recrawl-cut");
+    let (first, _) = crawl(&site, &dir, false);
+    site.set_generation(1);
+    // A generation stopped after a few pages (dropping the crawl cancels it).
+    let config = Config::builder()
+        .state_dir(&dir.0)
+        .recrawl(true)
+        .build()
+        .unwrap();
+    let cut: Vec<Page> = Crawler::new(config)
+        .unwrap()
+        .crawl([site.url("/")])
+        .unwrap()
+        .take(5)
+        .collect();
+    assert_eq!(cut.len(), 5);
+    // The next recrawl still revisits everything the first crawl knew.
+    let (second, _) = crawl(&site, &dir, true);
+    let known: BTreeSet<String> = first.keys().cloned().collect();
+    let revisited: BTreeSet<String> = second
+        .iter()
+        .filter(|(_, p)| p.change != Some(Change::New))
+        .map(|(url, _)| url.clone())
+        .collect();
+    assert_eq!(revisited, known);
+}
