@@ -57,10 +57,19 @@ module UcrawlerNative
       counts
     end
 
-    # The crawl's counts: pending, leased, done, failed, seen, queued, duplicates, reclaimed, and
-    # finished (nothing pending or leased, something queued once).
+    # The crawl's counts: pending, leased, done, failed, seen, queued, duplicates, reclaimed,
+    # finished (nothing pending or leased, something queued once) and visits (URLs done and
+    # kept for the next generation, see #recrawl).
     def stats
       JSON.parse(@native.stats_json, symbolize_names: true)
+    end
+
+    # Starts the crawl's next generation: queues again every URL it has done, with what its
+    # visit learned (etag, last_modified, content_hash), so workers revisit them conditionally
+    # and their pages say what `change`d. The crawl must be finished (UcrawlerNative::Error saying
+    # why otherwise). Returns how many URLs were queued.
+    def recrawl
+      @native.recrawl
     end
 
     # Deletes the crawl's queue, seen set, leases and counts (stop its workers first).

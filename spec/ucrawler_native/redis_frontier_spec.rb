@@ -88,6 +88,28 @@ RSpec.describe UcrawlerNative::RedisFrontier do
     expect(frontier.stats).to include(done: 2, finished: true)
   end
 
+  it "recrawls a finished crawl: every URL done again, conditionally, revisits given by #push too" do
+    frontier.push([page_url(7), page_url(8)])
+    expect { frontier.recrawl }.to raise_error(UcrawlerNative::Error, /not finished \(2 pending/)
+    crawler = UcrawlerNative::Crawler.new(frontier: frontier, depth: 0)
+    first = {}
+    crawler.crawl { |page| first[page.url] = page }
+    expect(first.values.map(&:change)).to all(eq(:new))
+    expect(frontier.stats).to include(visits: 2, finished: true)
+
+    expect(frontier.recrawl).to eq(2)
+    second = {}
+    crawler.crawl { |page| second[page.url] = page }
+    expect(second.keys).to match_array(first.keys)
+    expect(second.values.map { |page| [page.change, page.status] }).to all(eq([:unchanged, 304]))
+
+    # A revisit pushed by hand: its last visit travels through Redis with it.
+    frontier.push([[page_url(9), 5, { content_hash: "0000000000000000" }]])
+    crawler.crawl { |page| second[page.url] = page }
+    expect([second[page_url(9)].change, second[page_url(9)].meta]).to eq([:changed, 5])
+    expect(frontier.stats).to include(visits: 3, done: 5)
+  end
+
   it "names what is wrong with its arguments" do
     expect { described_class.new(url: "http://127.0.0.1/", name: "x") }
       .to raise_error(UcrawlerNative::ConfigError, /redis/)

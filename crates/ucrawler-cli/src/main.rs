@@ -60,6 +60,11 @@ enum Command {
         /// Delete the crawl's queue, seen set, leases and counts first
         #[arg(long)]
         reset: bool,
+        /// Start the crawl's next generation: queue again every URL it has done, with what its
+        /// visit learned (workers then ask conditionally and report each page's change). The
+        /// crawl must be finished
+        #[arg(long, conflicts_with = "reset")]
+        recrawl: bool,
     },
     /// Crawl a shared crawl together with every other worker on it (needs --redis and --name),
     /// writing pages as JSON Lines; ends when the crawl is done (unless --follow)
@@ -120,7 +125,16 @@ fn main() -> ExitCode {
             urls,
             force,
             reset,
-        } => shared::enqueue(&target, urls, force, reset),
+            recrawl,
+        } => shared::enqueue(
+            &target,
+            urls,
+            shared::EnqueueMode {
+                force,
+                reset,
+                recrawl,
+            },
+        ),
         Command::Worker { output, options } => worker(output, &options),
         Command::Status { target } => shared::status(&target),
         Command::Demo { pages, options } => demo::run(pages, &options),

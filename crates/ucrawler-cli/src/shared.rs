@@ -36,17 +36,17 @@ fn connect(target: &RedisTarget) -> Result<BlockingFrontier, Failure> {
         .map_err(|e| Failure::Usage(e.to_string()))
 }
 
-/// Runs one call; a Redis that answers with an error about our arguments (a bad URL) is a usage
-/// error, anything else is fatal.
+/// Runs one call; an error about our arguments (a bad URL, a recrawl of a crawl not finished)
+/// is a usage error, anything else is fatal.
 fn call<T, F, Fut>(frontier: &BlockingFrontier, op: F) -> Result<T, Failure>
 where
     F: FnOnce(RedisFrontier) -> Fut,
     Fut: Future<Output = Result<T, RedisFrontierError>>,
 {
     frontier.call(&NOT_INTERRUPTED, op).map_err(|e| match e {
-        BlockingError::Redis(e @ RedisFrontierError::BadUrl { .. }) => {
-            Failure::Usage(e.to_string())
-        }
+        BlockingError::Redis(
+            e @ (RedisFrontierError::BadUrl { .. } | RedisFrontierError::Invalid(_)),
+        ) => Failure::Usage(e.to_string()),
         BlockingError::TimedOut { address, timeout } => Failure::Fatal(format!(
             "cannot reach Redis at {address} (waited {}s)",
             timeout.as_secs()
@@ -55,14 +55,29 @@ where
     })
 }
 
+/// How `enqueue` queues.
+pub struct EnqueueMode {
+    /// Queue URLs already seen.
+    pub force: bool,
+    /// Delete the crawl first.
+    pub reset: bool,
+    /// Queue the crawl's visits again first (a finished crawl's next generation).
+    pub recrawl: bool,
+}
+
 /// Queues seed URLs (arguments, or lines of stdin for `-`), skipping URLs already seen unless
-/// `force`. Prints how many were queued.
+/// `force`; with `recrawl`, every URL the finished crawl has done first. Prints how many were
+/// queued.
 pub fn enqueue(
     target: &RedisTarget,
     urls: Vec<String>,
-    force: bool,
-    reset: bool,
+    mode: EnqueueMode,
 ) -> Result<ExitCode, Failure> {
+    let EnqueueMode {
+        force,
+        reset,
+        recrawl,
+    } = mode;
     let mut seeds = Vec::new();
     let from_stdin = urls.iter().any(|u| u == "-");
     let mut add = |url: &str| -> Result<(), Failure> {
@@ -82,12 +97,18 @@ pub fn enqueue(
             add(&line.map_err(|e| Failure::Fatal(format!("reading stdin: {e}")))?)?;
         }
     }
-    if seeds.is_empty() && !reset {
+    if seeds.is_empty() && !reset && !recrawl {
         return Err(Failure::Usage("no URL to enqueue".into()));
     }
     let frontier = connect(target)?;
     if reset {
         call(&frontier, |f| async move { f.clear().await })?;
+    }
+    if recrawl {
+        requeue_visits(target, &frontier)?;
+        if seeds.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
     }
     let mut queued = 0;
     for batch in seeds.chunks(BATCH) {
@@ -105,12 +126,24 @@ pub fn enqueue(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Queues every URL the (finished) crawl has done again.
+fn requeue_visits(target: &RedisTarget, frontier: &BlockingFrontier) -> Result<(), Failure> {
+    let queued = call(frontier, |f| async move { f.requeue_visits().await })?;
+    eprintln!(
+        "{queued} URLs queued again in {} (its next generation)",
+        target.name
+    );
+    Ok(())
+}
+
 #[derive(Serialize)]
 struct Status {
     name: String,
     #[serde(flatten)]
     counts: FrontierStatus,
     finished: bool,
+    /// URLs done and kept for the next generation (`enqueue --recrawl`).
+    visits: u64,
     /// Pages acknowledged per second, over the last second.
     rate: f64,
 }
@@ -121,8 +154,12 @@ pub fn status(target: &RedisTarget) -> Result<ExitCode, Failure> {
     let first = call(&frontier, |f| async move { f.status().await })?;
     let started = Instant::now();
     std::thread::sleep(RATE_WINDOW);
-    let (counts, finished) = call(&frontier, |f| async move {
-        Ok((f.status().await?, f.is_finished().await?))
+    let (counts, finished, visits) = call(&frontier, |f| async move {
+        Ok((
+            f.status().await?,
+            f.is_finished().await?,
+            f.visit_count().await?,
+        ))
     })?;
     let acknowledged = |s: &FrontierStatus| s.done + s.failed;
     let rate = (acknowledged(&counts) - acknowledged(&first).min(acknowledged(&counts))) as f64
@@ -131,6 +168,7 @@ pub fn status(target: &RedisTarget) -> Result<ExitCode, Failure> {
         name: target.name.clone(),
         counts,
         finished,
+        visits,
         rate: (rate * 10.0).round() / 10.0,
     };
     let json = serde_json::to_string(&status)

@@ -12,8 +12,9 @@ use futures::Stream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::distributed::{AgentHandle, Command, Outcome};
+use crate::distributed::{AgentHandle, Command, Outcome, VisitUpdate};
 use crate::fetch::DescriptorBudget;
+use crate::last_visit::Change;
 use crate::memory::MemoryBudget;
 use crate::page::{Lease, Page, Request};
 use crate::pipeline::{CrawlCtx, Delivered, FetchWindow};
@@ -50,7 +51,7 @@ pub struct Crawl {
     /// With a Redis frontier: where acknowledgements go, and the leases taken and not yet
     /// acknowledged (on the consumer's next call).
     agent: Option<Arc<AgentHandle>>,
-    unacked_leases: Vec<(Lease, Outcome)>,
+    unacked_leases: Vec<(Lease, Outcome, VisitUpdate)>,
     /// For the stats. Not the crawler's runtime: its connections go when its last crawl ends,
     /// even if the consumer keeps this (as Ruby does until its GC runs).
     window: Arc<FetchWindow>,
@@ -93,8 +94,8 @@ impl Crawl {
     /// The consumer asks for more: it has finished with the pages it took before.
     fn ack(&mut self) {
         if let Some(agent) = &self.agent {
-            for (lease, outcome) in self.unacked_leases.drain(..) {
-                let _ = agent.commands.send(Command::Ack(lease, outcome));
+            for (lease, outcome, visit) in self.unacked_leases.drain(..) {
+                let _ = agent.commands.send(Command::Ack(lease, outcome, visit));
             }
         }
         if let Some(visits) = &mut self.visits {
@@ -127,18 +128,27 @@ impl Crawl {
     }
 
     fn take(&mut self, mut delivered: Delivered) -> Page {
-        if let Some(lease) = delivered.lease.take() {
-            let outcome = match delivered.page.error {
-                None => Outcome::Done,
-                Some(_) => Outcome::Failed,
-            };
-            self.unacked_leases.push((lease, outcome));
-        }
+        let lease = delivered.lease.take();
         let covers_target = delivered.covers_target;
         let carried = delivered.last_visit.take();
         let page = take(delivered);
+        let visit = (lease.is_some() || self.visits.is_some())
+            .then(|| visit_record(&page, carried))
+            .flatten();
+        if let Some(lease) = lease {
+            let outcome = match page.error {
+                None => Outcome::Done,
+                Some(_) => Outcome::Failed,
+            };
+            let visit = match &visit {
+                Some(visit) => VisitUpdate::Record(visit.clone()),
+                None if page.change == Some(Change::Gone) => VisitUpdate::Forget(page.url.clone()),
+                None => VisitUpdate::Keep,
+            };
+            self.unacked_leases.push((lease, outcome, visit));
+        }
         if self.visits.is_some() {
-            self.unacked_visits.extend(visit_record(&page, carried));
+            self.unacked_visits.extend(visit);
         }
         if self.done.is_some() {
             self.unacked.push(fingerprint(&page.url));

@@ -221,7 +221,7 @@ pub fn default_config_json(ruby: &Ruby) -> Result<String, Error> {
 }
 
 /// One seed from its Ruby form (see `feed`).
-fn seed(item: RArray) -> Result<Request, Error> {
+pub fn seed(item: RArray) -> Result<Request, Error> {
     let url: RString = item.entry(0)?;
     let meta: Option<RString> = item.entry(1)?;
     // SAFETY: copied before any Ruby code can run.

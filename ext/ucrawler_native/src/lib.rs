@@ -58,6 +58,10 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
         "clear",
         method!(redis_frontier::RedisFrontierHandle::clear, 0),
     )?;
+    frontier.define_method(
+        "recrawl",
+        method!(redis_frontier::RedisFrontierHandle::recrawl, 0),
+    )?;
 
     let page = root.define_class("Page", ruby.class_object())?;
     page::define_methods(page)?;

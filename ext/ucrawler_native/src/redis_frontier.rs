@@ -5,12 +5,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use magnus::{Error, RArray, RString, Ruby};
+use magnus::{Error, RArray, Ruby};
 use ucrawler::error::panic_message;
 use ucrawler::url::parse_request_url;
+use ucrawler::RedisOptions;
 use ucrawler::{BlockingError, BlockingFrontier, RedisFrontier, RedisFrontierError};
-use ucrawler::{RedisOptions, Request};
 
+use crate::crawl::seed;
 use crate::errors::{catch_panics, config_error, error, internal_error};
 use crate::gvl::without_gvl;
 
@@ -76,8 +77,9 @@ impl RedisFrontierHandle {
         }
     }
 
-    /// `push([[url, meta_or_nil], ...], force)`: queues the seeds whose URL parses; returns
-    /// `[queued, invalid]`: how many were new, and the URLs that do not parse (not queued).
+    /// `push([[url, meta_or_nil(, last_visit)], ...], force)` (items as `Crawl#feed` takes
+    /// them): queues the seeds whose URL parses; returns `[queued, invalid]`: how many were
+    /// new, and the URLs that do not parse (not queued).
     pub fn push(
         ruby: &Ruby,
         rb_self: &Self,
@@ -87,17 +89,12 @@ impl RedisFrontierHandle {
         let mut requests = Vec::with_capacity(batch.len());
         let mut invalid = Vec::new();
         for item in batch.into_iter() {
-            let (url, meta): (RString, Option<RString>) = magnus::TryConvert::try_convert(item)?;
-            // SAFETY: copied before any Ruby code can run.
-            let url = unsafe { url.as_str()? }.to_owned();
-            let Ok(parsed) = parse_request_url(&url) else {
-                invalid.push(url);
+            let mut request = seed(magnus::TryConvert::try_convert(item)?)?;
+            let Ok(parsed) = parse_request_url(&request.url) else {
+                invalid.push(request.url);
                 continue;
             };
-            let mut request = Request::new(String::from(parsed));
-            if let Some(meta) = meta {
-                request.meta = Some(unsafe { meta.as_slice() }.to_vec().into());
-            }
+            request.url = String::from(parsed);
             requests.push(request);
         }
         if requests.is_empty() {
@@ -110,17 +107,26 @@ impl RedisFrontierHandle {
     }
 
     /// The crawl's counts as JSON (pending, leased, done, failed, seen, queued, duplicates,
-    /// reclaimed) plus `finished`.
+    /// reclaimed) plus `finished` and `visits`.
     pub fn stats_json(ruby: &Ruby, rb_self: &Self) -> Result<String, Error> {
-        let (status, finished) = rb_self.call(ruby, "stats", |frontier| async move {
+        let (status, finished, visits) = rb_self.call(ruby, "stats", |frontier| async move {
             let status = frontier.status().await?;
             let finished = frontier.is_finished().await?;
-            Ok((status, finished))
+            Ok((status, finished, frontier.visit_count().await?))
         })?;
         let mut json =
             serde_json::to_value(status).map_err(|e| internal_error(ruby, e.to_string()))?;
         json["finished"] = finished.into();
+        json["visits"] = visits.into();
         Ok(json.to_string())
+    }
+
+    /// Queues every URL the finished crawl has done again (its next generation); returns how
+    /// many.
+    pub fn recrawl(ruby: &Ruby, rb_self: &Self) -> Result<u64, Error> {
+        rb_self.call(ruby, "recrawl", |frontier| async move {
+            frontier.requeue_visits().await
+        })
     }
 
     /// Deletes the crawl's keys (queue, seen set, leases, counts).

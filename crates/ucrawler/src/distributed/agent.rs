@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::redis::{Outcome, RedisFrontier, RedisFrontierError, RedisOptions};
+use super::redis::{Outcome, RedisFrontier, RedisFrontierError, RedisOptions, VisitUpdate};
 use crate::config::Config;
 use crate::page::{Lease, Request};
 use crate::politeness::AddressGuard;
@@ -43,7 +43,7 @@ pub(crate) enum Command {
     /// No more seeds: the crawl may end once Redis has nothing left.
     SeedsClosed,
     Links(Vec<Request>),
-    Ack(Lease, Outcome),
+    Ack(Lease, Outcome, VisitUpdate),
 }
 
 /// The crawl's side of the agent, shared by its scheduler, fetch tasks and consumer.
@@ -306,9 +306,9 @@ impl Agent {
                     frontier.push(batch).await?;
                 }
             }
-            Command::Ack(lease, outcome) => {
+            Command::Ack(lease, outcome, visit) => {
                 self.leases.remove(&lease.id());
-                frontier.ack(&lease, outcome).await?;
+                frontier.ack_visit(&lease, outcome, &visit).await?;
             }
         }
         Ok(())

@@ -10,4 +10,6 @@ pub mod redis;
 pub(crate) use agent::{start_agent, AgentHandle, Command};
 pub use blocking::{BlockingError, BlockingFrontier};
 pub(crate) use fleet_hold::FleetHold;
-pub use redis::{FrontierStatus, Leased, Outcome, RedisFrontier, RedisFrontierError, RedisOptions};
+pub use redis::{
+    FrontierStatus, Leased, Outcome, RedisFrontier, RedisFrontierError, RedisOptions, VisitUpdate,
+};

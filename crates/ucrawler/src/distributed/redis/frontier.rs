@@ -17,6 +17,9 @@ use crate::page::{Lease, Request};
 use crate::random::random_u64;
 use crate::url::{fingerprint, parse_request_url};
 
+mod visits;
+pub use visits::VisitUpdate;
+
 /// Expired leases moved back per `take`, bounding the script's run time.
 const RECLAIM_BATCH: usize = 10_000;
 /// How long a `push_seeds` result is kept for a replay of the same call.
@@ -220,18 +223,34 @@ impl RedisFrontier {
     /// (another worker may crawl the request again) counts a duplicate instead: a request is
     /// never counted done twice.
     pub async fn ack(&self, lease: &Lease, outcome: Outcome) -> Result<()> {
+        self.ack_visit(lease, outcome, &VisitUpdate::Keep).await
+    }
+
+    /// [`Self::ack`], updating the crawl's visits (see [`VisitUpdate`]) in the same script,
+    /// only when the ack counts.
+    pub async fn ack_visit(
+        &self,
+        lease: &Lease,
+        outcome: Outcome,
+        visit: &VisitUpdate,
+    ) -> Result<()> {
         let keys = &self.inner.keys;
+        let (op, field, value) = visit.script_args();
         let mut invocation = SCRIPTS.ack.prepare_invoke();
         invocation
             .key(&keys.leases)
             .key(&keys.counters)
             .key(&keys.reclaimed)
+            .key(&keys.visits)
             .arg(lease.member.as_ref())
             .arg(lease.id)
             .arg(match outcome {
                 Outcome::Done => "done",
                 Outcome::Failed => "failed",
-            });
+            })
+            .arg(op)
+            .arg(field)
+            .arg(value);
         let applied: i64 = self
             .inner
             .conn

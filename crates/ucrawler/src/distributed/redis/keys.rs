@@ -10,6 +10,7 @@ pub(super) struct Keys {
     pub(super) reclaimed: String,
     pub(super) counters: String,
     pub(super) seed_hosts: String,
+    pub(super) visits: String,
 }
 
 impl Keys {
@@ -21,6 +22,7 @@ impl Keys {
             reclaimed: format!("{base}:reclaimed"),
             counters: format!("{base}:counters"),
             seed_hosts: format!("{base}:seed_hosts"),
+            visits: format!("{base}:visits"),
             base,
         }
     }

@@ -39,6 +39,7 @@
 //! | `{prefix}:{NAME}:counters` | HASH | `queued done failed duplicates reclaimed seen lease_seq` |
 //! | `{prefix}:{NAME}:seed_hosts` | SET | host names of the seeds (the address guard trusts them) |
 //! | `{prefix}:{NAME}:op:<hex id>` | STRING, expires | result of a `push_seeds` call, so a replay is a no-op |
+//! | `{prefix}:{NAME}:visits` | HASH | URL fingerprint (8 bytes) → item with its last visit, for every URL done and not gone: what `requeue_visits` queues again |
 //! | `{prefix}:host:{HOST}:holds` | ZSET, expires | politeness holds on `HOST`: token → expiry (ms) |
 //! | `{prefix}:host:{HOST}:next` | STRING, expires | earliest start (ms) of the next request to `HOST` |
 //!
@@ -69,9 +70,12 @@
 //! - `take`: a replay leases a second batch; the first one's leases expire unused and their
 //!   requests go back to the front of pending after `lease_timeout` (counted in `reclaimed`).
 //!   Nothing is lost or crawled twice; it is only delayed.
-//! - `ack`: a lease is counted once: removing it from `leases` counts done/failed; a lease that
-//!   expired was recorded in `reclaimed`, and removing it from there counts a duplicate; a lease
-//!   in neither was already acknowledged, and the replay changes nothing.
+//! - `ack`: a lease is counted once: removing it from `leases` counts done/failed (and updates
+//!   its visit); a lease that expired was recorded in `reclaimed`, and removing it from there
+//!   counts a duplicate; a lease in neither was already acknowledged, and the replay changes
+//!   nothing.
+//! - `requeue_visits`: each batch is a forced push with its own operation id; a replayed batch
+//!   is a no-op. The whole call is not atomic: run it once per generation.
 //! - `extend`: sets a new deadline on leases still present (`ZADD XX`): replaying it only
 //!   extends them a little more.
 //! - `acquire_host`: a token that already holds the host is granted again without recording
@@ -93,7 +97,7 @@ use redis::RedisError;
 use serde::Serialize;
 
 pub(crate) use frontier::decode_member;
-pub use frontier::{RedisFrontier, MAX_TAKE};
+pub use frontier::{RedisFrontier, VisitUpdate, MAX_TAKE};
 
 use crate::page::{Lease, Request};
 

@@ -117,12 +117,18 @@ end
 return members
 "#;
 
-/// KEYS: leases, counters, reclaimed. ARGV: member, lease id, counter.
+/// KEYS: leases, counters, reclaimed, visits. ARGV: member, lease id, counter, visit op
+/// ('', 'set', 'del'), visit field, visit item. The visit is updated only with a counted ack.
 /// Returns 1 counted, 2 duplicate (the lease had been reclaimed), 0 already acknowledged.
 const ACK_LUA: &str = r#"
-check(KEYS[1], 'zset'); check(KEYS[2], 'hash'); check(KEYS[3], 'set')
+check(KEYS[1], 'zset'); check(KEYS[2], 'hash'); check(KEYS[3], 'set'); check(KEYS[4], 'hash')
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
   redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+  if ARGV[4] == 'set' then
+    redis.call('HSET', KEYS[4], ARGV[5], ARGV[6])
+  elseif ARGV[4] == 'del' then
+    redis.call('HDEL', KEYS[4], ARGV[5])
+  end
   return 1
 end
 if redis.call('SREM', KEYS[3], ARGV[2]) == 1 then
