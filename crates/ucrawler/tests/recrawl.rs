@@ -202,3 +202,54 @@ fn a_crawl_cut_short_leaves_the_last_complete_generation() {
         .collect();
     assert_eq!(revisited, known);
 }
+
+#[test]
+fn a_recrawl_cut_short_resumes_and_still_says_what_changed() {
+    let site = site(false);
+    let dir = StateDir::new("recrawl-resume");
+    crawl(&site, &dir, false);
+    site.set_generation(1);
+    let expected = site.changes(0, 1);
+    let config = |resume| {
+        Config::builder()
+            .per_host(4usize)
+            .state_dir(&dir.0)
+            .recrawl(true)
+            .resume(resume)
+            .build()
+            .unwrap()
+    };
+    // Killed (here: dropped) after 60 pages: what it had not finished stays in the journal.
+    let mut pages: BTreeMap<String, Page> = BTreeMap::new();
+    let mut cut = Crawler::new(config(false))
+        .unwrap()
+        .crawl([site.url("/")])
+        .unwrap();
+    for page in cut.by_ref().take(60) {
+        pages.insert(page.url.clone(), page);
+    }
+    drop(cut);
+    for page in Crawler::new(config(true))
+        .unwrap()
+        .crawl([site.url("/")])
+        .unwrap()
+    {
+        // At-least-once: a page under way at the cut may come again, with the same answer.
+        if let Some(before) = pages.get(&page.url) {
+            assert_eq!(before.change, page.change, "{}", page.url);
+        }
+        pages.insert(page.url.clone(), page);
+    }
+    assert_eq!(with_change(&pages, Change::Changed), expected.changed);
+    assert_eq!(with_change(&pages, Change::Unchanged), expected.unchanged);
+    assert_eq!(with_change(&pages, Change::Gone), expected.removed);
+    assert_eq!(with_change(&pages, Change::New), expected.added);
+    // The resumed generation was kept whole: the next one revisits all of it, unchanged now.
+    let (again, _) = crawl(&site, &dir, true);
+    let live: BTreeSet<String> = [&expected.changed, &expected.unchanged, &expected.added]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    assert_eq!(with_change(&again, Change::Unchanged), live);
+}
