@@ -9,6 +9,10 @@ module UcrawlerNative
   #   ...) plus `"with"`: `"update"` runs crawl_and_update with `"update"` (a column mapping) or
   #   the model's `crawls ..., update:`; `"callback"` calls the model's `crawls ..., callback:`
   #   instance method with each page. Default: "callback" if the model declares one, else "update".
+  # - With `crawls ..., recrawl:`, both revisit the rows (their validators go with the seeds);
+  #   an update job writes by change (ModelCrawl::RevisitRows), a callback gets 304 pages with
+  #   no content (`page.unchanged?`) and stores what it wants itself. `"revisit" => false`
+  #   fetches in full.
   # - Every job of a process uses the process's shared crawler for its options (Registry).
   # - An exception for one record (a callback raising) is reported and the job goes on with the
   #   other records (`"on_error" => "raise"` to fail the job instead). Any other exception (the
@@ -62,6 +66,7 @@ module UcrawlerNative
                            "not depth: #{options["depth"].inspect}; use with: \"callback\" to handle the pages found from it"
       end
       ModelCrawl::ColumnMapping.check_columns(model, mapping, "the job's update: mapping")
+      model.ucrawler_recrawl&.check_mapping(mapping) # a recrawl column in it would fail every run
       [with, mapping]
     end
 

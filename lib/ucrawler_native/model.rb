@@ -16,32 +16,47 @@ module UcrawlerNative
   #   Site.where(...).crawl_and_update(title: :title, crawled_at: :now)
   #   Site.where(...).crawl_later(via: :sidekiq, ids_per_job: 500)
   #
+  # With `recrawl: { etag: :etag, ..., next_crawl_at: :next_crawl_at, interval: :crawl_interval }`
+  # rows are revisited (conditional requests) and `Site.due_for_crawl.crawl_later` in a
+  # recurring job keeps the table fresh (ModelCrawl::Recrawl, RevisitRows, RevisitSchedule).
+  #
   # Memory stays flat for tables of millions of rows (see ModelCrawl).
   module Model
     extend ActiveSupport::Concern
-
-    JOB_BACKENDS = %i[active_job sidekiq].freeze
 
     included do
       class_attribute :ucrawler_url_column, instance_accessor: false
       class_attribute :ucrawler_options, instance_accessor: false, default: {}.freeze
       class_attribute :ucrawler_update, instance_accessor: false
       class_attribute :ucrawler_callback, instance_accessor: false
+      class_attribute :ucrawler_recrawl, instance_accessor: false
     end
 
     class_methods do
       # Declares the URL column and default options: engine options (`depth:`, `per_host:`, ...),
       # `batch_size:`, `on_error:`, plus for jobs `update:` (the default column mapping of
-      # crawl_and_update) and `callback:` (an instance method jobs call with each page).
+      # crawl_and_update) and `callback:` (an instance method jobs call with each page), and
+      # `recrawl:` (the columns keeping each row's last visit and its schedule, see README).
       # What can be checked without the database (options, page fields) is checked here, at
       # class load; the columns and the callback method before the first crawl or enqueue
       # (ModelCrawl::Declaration).
-      def crawls(column, update: nil, callback: nil, **options)
-        ModelCrawl::Declaration.declared(self, column: column, update: update, callback: callback, options: options)
+      def crawls(column, update: nil, callback: nil, recrawl: nil, **options)
+        self.ucrawler_recrawl = ModelCrawl::Declaration.declared(self, column: column, update: update, callback: callback,
+                                                                       recrawl: recrawl, options: options)
         self.ucrawler_url_column = column.to_sym
         self.ucrawler_options = options.transform_keys(&:to_sym).freeze
         self.ucrawler_update = update&.to_h&.freeze
         self.ucrawler_callback = callback&.to_sym
+      end
+
+      # Rows whose next visit is due at `at` (their next_crawl_at is NULL or not after it):
+      # `Site.due_for_crawl.crawl_later` in a recurring job keeps the table fresh.
+      def due_for_crawl(at = Time.current)
+        column = ucrawler_recrawl&.columns&.fetch(:next_crawl_at, nil)
+        raise ConfigError, "#{name}.due_for_crawl needs `crawls ..., recrawl: { next_crawl_at: ..., interval: ... }`" unless column
+
+        next_at = arel_table[column]
+        where(next_at.eq(nil).or(next_at.lteq(at)))
       end
 
       # Crawls this relation's URLs, yielding `(record, page)`, records loaded back in batches of
@@ -79,38 +94,18 @@ module UcrawlerNative
       # Enqueues this relation's ids, `ids_per_job` per job, for UcrawlerNative::CrawlJob
       # (`via: :active_job`) or UcrawlerNative::SidekiqWorker (`via: :sidekiq`). `options` must
       # be JSON-safe (they travel in the job); they may include `update:` and `with:`
-      # ("update" or "callback"). Returns the number of jobs enqueued.
+      # ("update" or "callback"). With a `recrawl:` schedule, the enqueued rows are not due
+      # again for its `lease` (the job's visit sets their next one): a recurring
+      # `due_for_crawl.crawl_later` does not enqueue them twice while the queue is behind.
+      # Returns the number of jobs enqueued.
       def crawl_later(via: :active_job, ids_per_job: 500, **options)
-        raise ArgumentError, "via must be one of #{JOB_BACKENDS.inspect} (got #{via.inspect})" unless JOB_BACKENDS.include?(via)
-        raise ArgumentError, "ids_per_job must be a positive Integer" unless ids_per_job.is_a?(Integer) && ids_per_job.positive?
-
-        JobRunner.backend(via)
-        options = JobRunner.job_options(options)
-        column = ModelCrawl::Declaration.check!(self)
-        JobRunner.plan(self, options) # a job that could only fail, or do nothing, is not enqueued
-
-        jobs = 0
-        ModelCrawl::KeysetPager.new(all, column: column, size: ids_per_job).each_batch do |rows|
-          JobRunner.enqueue(via, name, rows.map(&:first), options)
-          jobs += 1
-        end
-        jobs
+        ModelCrawl::Enqueue.new(all, via: via, ids_per_job: ids_per_job, options: options).run
       end
 
       private
 
       def ucrawler_split_mapping(options)
-        columns = column_names.map(&:to_sym)
-        known = Options.names + ModelCrawl::Settings::OWN_OPTIONS
-        ambiguous = options.keys.select { |key| columns.include?(key) && known.include?(key) }
-        if ambiguous.any?
-          raise ArgumentError, "#{ambiguous.inspect} name both a column and an option: pass the mapping as a Hash, " \
-                               "crawl_and_update({ #{ambiguous.first}: ... }, **options)"
-        end
-        unknown = options.keys.reject { |key| columns.include?(key) || known.include?(key) }
-        raise ArgumentError, "unknown column or option #{unknown.map(&:inspect).join(", ")} for #{name}" if unknown.any?
-
-        options.partition { |key, _| columns.include?(key) }.map(&:to_h)
+        ModelCrawl::CallOptions.split_mapping(self, options)
       end
     end
 

@@ -1,25 +1,20 @@
 # frozen_string_literal: true
 
-require_relative "model_crawl/settings"
-require_relative "model_crawl/declaration"
-require_relative "model_crawl/no_url_page"
-require_relative "model_crawl/keyset_pager"
-require_relative "model_crawl/batch_buffer"
-require_relative "model_crawl/record_loader"
-require_relative "model_crawl/column_mapping"
-require_relative "model_crawl/column_update"
-require_relative "model_crawl/instrumentation"
+%w[settings declaration no_url_page keyset_pager recrawl row_seeds batch_buffer record_loader column_mapping
+   column_update revisit_schedule revisit_rows instrumentation call_options enqueue].each { |file| require_relative "model_crawl/#{file}" }
 
 module UcrawlerNative
   # One crawl of an ActiveRecord relation (behind UcrawlerNative::Model's `crawl`, `crawl_ids`,
   # `crawl_and_update`). Memory stays flat whatever the table's size:
-  # - seeds are `[url, id]` pairs plucked `batch_size` rows at a time by primary-key keyset
-  #   (KeysetPager) and fed lazily to Crawler#crawl;
+  # - seeds are `[url, id]` pairs (with `recrawl:`, `[url, id, last_visit]`) plucked
+  #   `batch_size` rows at a time by primary-key keyset (RowSeeds, KeysetPager) and fed lazily
+  #   to Crawler#crawl;
   # - the id travels through the engine as the page's `meta`, so nothing is kept per row;
   # - records are loaded back `batch_size` pages at a time, one `WHERE id IN (...)` per batch
   #   (BatchBuffer, RecordLoader);
   # - updates are written `batch_size` rows at a time, one UPDATE statement per batch
-  #   (ColumnMapping, ColumnUpdate).
+  #   (ColumnMapping, ColumnUpdate); with `recrawl:`, by change (RevisitRows): the unchanged
+  #   rows of a batch share one more statement.
   # Events and the summary log line: Instrumentation.
   class ModelCrawl
     # Pages (or rows to write) wait at most this long (seconds) for their batch to fill: a slow,
@@ -49,8 +44,9 @@ module UcrawlerNative
       @instrumentation = Instrumentation.new(@model.name, @crawler)
       @records = RecordLoader.new(@relation)
       @updates = ColumnUpdate.new(@model)
-      @seeds = @failures = @no_url = 0
-      @on_no_url = nil
+      @recrawl = @model.ucrawler_recrawl
+      @seeds = RowSeeds.new(@relation, column: @column, size: @batch_size, recrawl: (@recrawl if settings.revisit))
+      @failures = 0
     end
 
     # Yields `(record, page)`: pages are collected `batch_size` at a time, their records loaded
@@ -77,14 +73,16 @@ module UcrawlerNative
     # UPDATE statement (see ColumnUpdate). `mapping`: `{ column => :title | :status | :now | "extract.price" | ->(page) {} }`.
     # Rows without a URL are written too, from a NoUrlPage (error kind :no_url).
     def update(mapping)
-      mapping = ColumnMapping.new(@model, mapping, touch: @touch, extract: @crawler.options.fetch(:extract, {}).keys)
+      content = ColumnMapping.new(@model, mapping, touch: @touch, extract: @crawler.options.fetch(:extract, {}).keys)
+      @revisit_rows = RevisitRows.new(@model, @recrawl, mapping, content: content, touch: @touch) if @recrawl
+      values = @revisit_rows || content
       run do
-        rows = batches { |batch| @updates.write(batch) }
+        rows = batches { |batch| write(batch) }
         write = lambda do |id, page|
-          values = run_user_code(id, page) { mapping.values(page) }
-          rows << [id, values] if values
+          row = run_user_code(id, page) { values.values(page) }
+          rows << [id, row] if row
         end
-        @on_no_url = ->(id) { write.call(id, NoUrlPage.new(id, @column)) }
+        @seeds.on_no_url = ->(id) { write.call(id, NoUrlPage.new(id, @column)) }
         stats = crawl_pages(seeds_only: true, &write)
         rows.flush
         stats
@@ -93,24 +91,11 @@ module UcrawlerNative
 
     private
 
-    def seeds
-      pager = KeysetPager.new(@relation, column: @column, size: @batch_size)
-      Enumerator.new do |yielder|
-        pager.each_batch do |rows|
-          rows.each do |id, url|
-            next no_url(id) unless url.is_a?(String) && !url.empty?
-
-            @seeds += 1
-            yielder << [url, id]
-          end
-        end
-      end
-    end
-
-    # A row whose URL is nil or empty: counted (stats[:no_url]), and written by crawl_and_update.
-    def no_url(id)
-      @no_url += 1
-      @on_no_url&.call(id)
+    # One statement for the rows with values of their own, one for the unchanged ones.
+    def write(batch)
+      unchanged, rows = batch.partition { |_, values| values.equal?(RevisitRows::UNCHANGED) }
+      @updates.write(rows)
+      @updates.write_same(unchanged.map(&:first), @revisit_rows.same_values) if unchanged.any?
     end
 
     def batches(&flush)
@@ -120,7 +105,7 @@ module UcrawlerNative
     # Runs the engine over the seeds, yielding `(id, page)`; emits page.ucrawler_native.
     def crawl_pages(seeds_only: false)
       listening = @instrumentation.pages?
-      @crawler.crawl(seeds) do |page|
+      @crawler.crawl(@seeds) do |page|
         id = page.meta
         @instrumentation.page(page, id) if listening
         next if id.nil? || (seeds_only && page.depth != 0)
@@ -135,14 +120,14 @@ module UcrawlerNative
     def run
       @instrumentation.logged do
         without_relation_scope do
-          @instrumentation.crawl(seeds: -> { @seeds }) { summary(yield) }
+          @instrumentation.crawl(seeds: -> { @seeds.count }) { summary(yield) }
         end
       end
     end
 
     def summary(engine_stats)
-      engine_stats.merge(seeds: @seeds, no_url: @no_url, records_missing: @records.missing, block_errors: @failures,
-                         rows_written: @updates.written)
+      engine_stats.merge(seeds: @seeds.count, no_url: @seeds.no_url, records_missing: @records.missing,
+                         block_errors: @failures, rows_written: @updates.written)
     end
 
     # Runs user code for one page. An exception is reported with the record's context; then

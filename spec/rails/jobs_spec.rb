@@ -182,6 +182,23 @@ RSpec.shared_examples "crawl_later through a real Sidekiq" do
     wait_for("the rest") { Site.where(crawled_at: nil).none? }
   end
 
+  it "keeps a recrawled table fresh: the due rows enqueued, then revisited conditionally" do
+    WatchedPage.delete_all
+    now = Time.current
+    WatchedPage.insert_all!(Array.new(12) { |i| { url: page_url(i + 1), created_at: now, updated_at: now } })
+
+    expect(WatchedPage.due_for_crawl.crawl_later(via: :sidekiq, ids_per_job: 5)).to eq(3)
+    wait_for("the first visits") { WatchedPage.where(crawl_interval: 86_400).count == 12 }
+    crawled = WatchedPage.order(:id).pluck(:crawled_at, :etag)
+    expect(crawled.map(&:last)).to all(be_a(String))
+
+    WatchedPage.update_all(next_crawl_at: 1.minute.ago)
+    expect(WatchedPage.due_for_crawl.crawl_later(via: :sidekiq, ids_per_job: 5)).to eq(3)
+    wait_for("the revisits") { WatchedPage.where(crawl_interval: 129_600).count == 12 } # all unchanged: grown by half
+    expect(WatchedPage.order(:id).pluck(:crawled_at, :etag)).to eq(crawled)
+    expect(WatchedPage.due_for_crawl).to be_empty
+  end
+
   it "refuses before enqueueing what could only fail there" do
     create_sites(2)
     expect { Site.crawl_later(via: :sidekiq, with: "update", depth: 2) }.to raise_error(UcrawlerNative::ConfigError, /depth/)

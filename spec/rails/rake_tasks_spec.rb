@@ -35,7 +35,7 @@ RSpec.shared_examples "rake tasks" do
 
     output, status = rake("ucrawler:check")
     expect(status).to be_success, output
-    expect(output).to include("ucrawler:check: Site OK")
+    expect(output).to include("ucrawler:check: Site, WatchedPage OK")
   end
 end
 

@@ -15,6 +15,20 @@ module UcrawlerNative
       # A value that stands for the time its batch is written: one timestamp per batch.
       NOW = Object.new.freeze
 
+      # A value the database computes from the row as it is written (the next visit from the
+      # row's interval, RevisitSchedule): `build` returns SQL; it may call the callable it takes
+      # for the batch's time as an SQL literal of the column's type.
+      class Expression
+        def initialize(&build)
+          @build = build
+          freeze
+        end
+
+        def sql(now)
+          @build.call(now)
+        end
+      end
+
       # Rows written so far.
       attr_reader :written
 
@@ -23,39 +37,85 @@ module UcrawlerNative
         @written = 0
       end
 
+      # Each row its own values; a column a row's values lack is left as it is in that row.
       def write(rows)
-        return if rows.empty?
+        statements(rows) { |connection, chunk, now| sql(connection, chunk, now) }
+      end
 
-        connection = @model.connection
-        now = Time.current
-        name = "#{@model.name} crawl_and_update"
-        chunks = rows.each_slice(WRITE_CHUNK)
-        if rows.size <= WRITE_CHUNK || sqlite?(connection)
-          chunks.each { |chunk| connection.update(sql(connection, chunk, now), name) }
-        else
-          @model.transaction { chunks.each { |chunk| connection.update(sql(connection, chunk, now), name) } }
+      # The same `values` for every row of `ids` (the unchanged rows of a batch: a checked-at
+      # time, the schedule's expressions): `UPDATE ... SET col = value, ... WHERE id IN (...)`.
+      def write_same(ids, values)
+        statements(ids) do |connection, chunk, now|
+          assignments = values.map do |column, value|
+            "#{connection.quote_column_name(column)} = #{literals(connection, column, now)[value]}"
+          end
+          "UPDATE #{connection.quote_table_name(@model.table_name)} SET #{assignments.join(", ")} " \
+            "WHERE #{connection.quote_column_name(@model.primary_key)} IN (#{chunk.map { |id| connection.quote(id) }.join(", ")})"
         end
-        @written += rows.size
       end
 
       private
 
+      def statements(items)
+        return if items.empty?
+
+        connection = @model.connection
+        now = Time.current
+        name = "#{@model.name} crawl_and_update"
+        chunks = items.each_slice(WRITE_CHUNK)
+        if items.size <= WRITE_CHUNK || sqlite?(connection)
+          chunks.each { |chunk| connection.update(yield(connection, chunk, now), name) }
+        else
+          @model.transaction { chunks.each { |chunk| connection.update(yield(connection, chunk, now), name) } }
+        end
+        @written += items.size
+      end
+
       def sql(connection, rows, now)
         pk = connection.quote_column_name(@model.primary_key)
         ids = rows.map { |id, _| connection.quote(id) }
+        pairs = rows.map(&:last).zip(ids)
         assignments = rows.flat_map { |_, values| values.keys }.uniq.map do |column|
-          type = @model.type_for_attribute(column)
-          quoted = connection.quote_column_name(column)
-          # Values repeat (statuses, :now, titles of a site's pages): quote each once.
-          literals = Hash.new do |cache, value|
-            cache[value] = connection.quote(type.serialize(type.cast(value.equal?(NOW) ? now : value)))
-          end
-          cases = rows.each_with_index.map { |(_, values), i| "WHEN #{ids[i]} THEN #{literals[values[column]]}" }
-          expression = "CASE #{pk} #{cases.join(" ")} ELSE #{quoted} END"
+          expression = column_sql(connection, column, pk, pairs, literals(connection, column, now))
           expression = "CAST(#{expression} AS #{@model.columns_hash[column].sql_type})" if postgres?(connection)
-          "#{quoted} = #{expression}"
+          "#{connection.quote_column_name(column)} = #{expression}"
         end
         "UPDATE #{connection.quote_table_name(@model.table_name)} SET #{assignments.join(", ")} WHERE #{pk} IN (#{ids.join(", ")})"
+      end
+
+      # `CASE id WHEN 1 THEN .. END`; the rows sharing an Expression (a few per batch, long)
+      # name it once: `CASE WHEN id IN (1, 2) THEN <expression> ELSE CASE id ... END END`.
+      def column_sql(connection, column, pk, rows, literals)
+        quoted = connection.quote_column_name(column)
+        shared = Hash.new { |groups, value| groups[value] = [] }
+        cases = []
+        rows.each do |values, id|
+          next unless values.key?(column)
+
+          value = values[column]
+          if value.is_a?(Expression)
+            shared[value] << id
+          else
+            cases << "WHEN #{id} THEN #{literals[value]}"
+          end
+        end
+        sql = cases.empty? ? quoted : "CASE #{pk} #{cases.join(" ")} ELSE #{quoted} END"
+        return sql if shared.empty?
+
+        "CASE #{shared.map { |value, group| "WHEN #{pk} IN (#{group.join(", ")}) THEN #{literals[value]}" }.join(" ")} ELSE #{sql} END"
+      end
+
+      # Value => SQL for `column`. Values repeat (statuses, :now, titles of a site's pages): each
+      # is quoted once.
+      def literals(connection, column, now)
+        type = @model.type_for_attribute(column)
+        Hash.new do |cache, value|
+          cache[value] = if value.is_a?(Expression)
+                           value.sql(-> { cache[NOW] })
+                         else
+                           connection.quote(type.serialize(type.cast(value.equal?(NOW) ? now : value)))
+                         end
+        end
       end
 
       def postgres?(connection)

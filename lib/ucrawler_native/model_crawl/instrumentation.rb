@@ -6,7 +6,8 @@ module UcrawlerNative
   class ModelCrawl
     # What a model crawl tells the application: the `crawl.ucrawler_native` event around the
     # crawl (payload: model, count of seeds, stats, crawler), a `page.ucrawler_native` event per
-    # page when something listens, and a summary line in UcrawlerNative.logger.
+    # page when something listens, and a summary line in UcrawlerNative.logger (with the
+    # changes found when pages were revisits).
     class Instrumentation
       CRAWL = "crawl.ucrawler_native"
       PAGE = "page.ucrawler_native"
@@ -46,7 +47,7 @@ module UcrawlerNative
         ActiveSupport::Notifications.instrument(
           PAGE,
           model: @model_name, record_id: id, url: page.url, status: page.status,
-          error: page.error&.kind, bytes: page.bytes, elapsed: page.elapsed
+          error: page.error&.kind, bytes: page.bytes, elapsed: page.elapsed, change: page.change
         )
       end
 
@@ -55,10 +56,18 @@ module UcrawlerNative
       def log(stats, seconds)
         UcrawlerNative.logger.info do
           format("ucrawler_native: crawled %<model>s: %<seeds>d seeds, %<pages>d pages, %<errors>d page errors, " \
-                 "%<failures>d block errors in %<secs>.2fs",
+                 "%<failures>d block errors in %<secs>.2fs%<changes>s",
                  model: @model_name, seeds: stats[:seeds], pages: stats[:pages].to_i, errors: stats[:errors].to_i,
-                 failures: stats[:block_errors], secs: seconds)
+                 failures: stats[:block_errors], secs: seconds, changes: changes(stats[:changes]))
         end
+      end
+
+      # "; 3 new, 2 changed, 95 unchanged (95 not modified), 0 gone" when pages were revisits.
+      def changes(counts)
+        return "" unless counts && counts.values_at(:changed, :unchanged, :gone).sum.positive?
+
+        format("; %<new>d new, %<changed>d changed, %<unchanged>d unchanged (%<not_modified>d not modified), %<gone>d gone",
+               counts)
       end
     end
   end

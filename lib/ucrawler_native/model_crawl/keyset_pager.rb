@@ -2,7 +2,7 @@
 
 module UcrawlerNative
   class ModelCrawl
-    # Pages through a relation's `[id, url]` rows by primary-key keyset
+    # Pages through a relation's `[id, url, *also]` rows by primary-key keyset
     # (`WHERE id > last ORDER BY id LIMIT n`): no OFFSET, no relation loaded whole, the same cost
     # for the last page of a table of millions as for the first.
     #
@@ -19,15 +19,17 @@ module UcrawlerNative
     class KeysetPager
       SUBQUERY = "ucrawler_rows"
 
-      def initialize(relation, column:, size:)
+      # `also`: more columns plucked with the URL (a recrawl's validators).
+      def initialize(relation, column:, size:, also: [])
         @relation = relation
         @model = relation.klass
         @column = column
         @size = size
+        @also = also.map { |name| @model.arel_table[name] }
         @pk = @model.arel_table[@model.primary_key]
       end
 
-      # Yields Arrays of up to `size` `[id, url]` rows; never an empty one.
+      # Yields Arrays of up to `size` `[id, url, *also]` rows; never an empty one.
       def each_batch(&block)
         if @relation.offset_value
           raise ArgumentError, "crawling a relation with an offset is not supported (filter on the primary key instead)"
@@ -53,7 +55,7 @@ module UcrawlerNative
           take = remaining ? [@size, remaining].min : @size
           break if take <= 0
 
-          rows = after(scope, last, direction).limit(take).pluck(@pk, url)
+          rows = after(scope, last, direction).limit(take).pluck(@pk, url, *@also)
           yield rows unless rows.empty?
           break if rows.size < take
 

@@ -17,15 +17,18 @@ module UcrawlerNative
         @error = PageError.new(:no_url, "no URL in column #{column}").freeze
       end
 
-      %i[url final_url status content_type title description canonical body].each do |name|
+      # `change` nil: a visit that tells nothing (a recrawl keeps the row's validators).
+      %i[url final_url status content_type title description canonical body change etag last_modified content_hash].each do |name|
         define_method(name) { nil }
       end
 
       %i[depth bytes attempts].each { |name| define_method(name) { 0 } }
       %i[elapsed fetch_time parse_time].each { |name| define_method(name) { 0.0 } }
-      %i[ok? truncated? noindex? nofollow?].each { |name| define_method(name) { false } }
+      %i[ok? truncated? noindex? nofollow? changed? unchanged? gone?].each { |name| define_method(name) { false } }
 
       def links = EMPTY_LIST
+
+      def last_visit = { etag: nil, last_modified: nil, content_hash: nil }
 
       def extracted = EMPTY_HASH
 

@@ -13,7 +13,9 @@ module UcrawlerNative
       # engine's unlimited depth.
       MODEL_DEFAULTS = { depth: 0 }.freeze
       ON_ERROR = %i[raise skip].freeze
-      OWN_OPTIONS = %i[batch_size on_error crawler touch].freeze
+      # `revisit: false`: seeds carry no last visit even when the model declares `recrawl:`, so
+      # every page is fetched in full (after adding a column to the mapping, say).
+      OWN_OPTIONS = %i[batch_size on_error crawler touch revisit].freeze
 
       # Splits options into this layer's and the engine's; validates the engine's (an unknown
       # name raises ArgumentError naming it) without building a crawler.
@@ -25,7 +27,7 @@ module UcrawlerNative
         [own, engine]
       end
 
-      attr_reader :batch_size, :on_error, :touch, :crawler
+      attr_reader :batch_size, :on_error, :touch, :revisit, :crawler
 
       # `own_pages`: each record's own page only (crawl_and_update): depth 0 whatever the
       # defaults and the model say; a call asking for more is refused.
@@ -36,6 +38,8 @@ module UcrawlerNative
         @batch_size = positive_integer(:batch_size, own.fetch(:batch_size, DEFAULT_BATCH_SIZE))
         @on_error = on_error_policy(own.fetch(:on_error, :raise))
         @touch = own.fetch(:touch, true)
+        @revisit = own.fetch(:revisit, true)
+        raise ArgumentError, "revisit must be true or false (got #{@revisit.inspect})" unless [true, false].include?(@revisit)
         if own_pages
           own_pages_only(call_engine.fetch(:depth, 0), "depth: #{call_engine[:depth].inspect}")
           engine = engine.merge(depth: 0)

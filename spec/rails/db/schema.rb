@@ -11,6 +11,25 @@ ActiveRecord::Schema.define do
     t.timestamps null: true
   end
 
+  # Pages kept fresh by recrawls (recrawl_spec.rb): the Site columns, plus what each row's last
+  # visit learned (validators, in string columns as sent, or last_modified_at as a datetime)
+  # and its adaptive schedule.
+  create_table :watched_pages, force: true do |t|
+    t.string :url
+    t.string :title
+    t.integer :http_status
+    t.string :crawl_error
+    t.datetime :crawled_at
+    t.string :etag
+    t.string :last_modified
+    t.datetime :last_modified_at
+    t.string :content_hash
+    t.datetime :checked_at
+    t.datetime :next_crawl_at
+    t.integer :crawl_interval
+    t.timestamps null: true
+  end
+
   # A site's tags: for the specs of joined relations.
   create_table :tags, force: true do |t|
     t.bigint :site_id
