@@ -18,12 +18,13 @@ starts each download as an asyncio task, which marks itself transferring only wh
 runs, so the loop that checks the free slots sends the whole queue of a slot at once.
 
 Usage: python scrapy_spider.py SEED|@SEEDS_FILE OUT_FILE [CONCURRENCY] [--per-host N]
-                               [--reactor asyncio|epoll]
+                               [--reactor asyncio|epoll] [--httpcache DIR]
 (CONCURRENCY defaults to 64, --per-host to CONCURRENCY, --reactor to asyncio; SEEDS_FILE has one
 URL a line.)
 """
 
 import argparse
+import os
 
 import sys
 import time
@@ -101,6 +102,12 @@ def main():
     parser.add_argument("concurrency", type=int, nargs="?", default=64)
     parser.add_argument("--per-host", type=int, help="CONCURRENT_REQUESTS_PER_DOMAIN (default: concurrency)")
     parser.add_argument("--reactor", choices=REACTORS, default="asyncio")
+    parser.add_argument(
+        "--httpcache",
+        metavar="DIR",
+        help="Scrapy's HTTP cache in DIR with its RFC 2616 policy (bench/recrawl): a run after "
+        "the first revalidates cached pages with conditional requests",
+    )
     args = parser.parse_args()
     if args.seed.startswith("@"):
         with open(args.seed[1:], encoding="utf-8") as f:
@@ -117,6 +124,14 @@ def main():
         "TELNETCONSOLE_ENABLED": False,
         "TWISTED_REACTOR": REACTORS[args.reactor],
     }
+    if args.httpcache:
+        settings.update(
+            {
+                "HTTPCACHE_ENABLED": True,
+                "HTTPCACHE_DIR": os.path.abspath(args.httpcache),
+                "HTTPCACHE_POLICY": "scrapy.extensions.httpcache.RFC2616Policy",
+            }
+        )
     if args.reactor != "asyncio":
         settings["REMOTE_CONTROL_ENABLED"] = False  # needs asyncio; would only warn
     process = CrawlerProcess(settings=settings)

@@ -2,7 +2,8 @@
 //! nginx) and writes the URLs a complete same-host crawl from `/` must find:
 //! `cargo run --release -p ucrawler-testsite --example export -- PAGES DIR BASE EXPECTED_FILE
 //! [GENERATION]` where BASE is `http://127.0.0.1:PORT` (the absolute links in the pages use
-//! it). Exporting generation 1 over an export of generation 0 rewrites the changed pages,
+//! it). With a GENERATION past 0 it also writes `EXPECTED_FILE.changes`: the URLs changed,
+//! unchanged, removed and added since the generation before, a line each. Exporting generation 1 over an export of generation 0 rewrites the changed pages,
 //! deletes the removed ones and leaves the others untouched (default churn: 5 % changed, 1 %
 //! removed, 2 % added).
 
@@ -32,5 +33,26 @@ fn main() -> std::io::Result<()> {
         list.push_str(&url);
         list.push('\n');
     }
-    std::fs::write(expected, list)
+    std::fs::write(expected, list)?;
+    if generation > 0 {
+        // What a recrawl from the generation before must report, a set per line:
+        // "changed URL...", "unchanged URL...", "removed URL...", "added URL...".
+        let changes = site.changes(base, generation - 1, generation);
+        let mut text = String::new();
+        for (name, urls) in [
+            ("changed", &changes.changed),
+            ("unchanged", &changes.unchanged),
+            ("removed", &changes.removed),
+            ("added", &changes.added),
+        ] {
+            text.push_str(name);
+            for url in urls {
+                text.push(' ');
+                text.push_str(url);
+            }
+            text.push('\n');
+        }
+        std::fs::write(format!("{expected}.changes"), text)?;
+    }
+    Ok(())
 }

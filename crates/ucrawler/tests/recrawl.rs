@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use ucrawler::{Change, Config, Crawler, Page};
+use ucrawler::{Change, Config, Crawler, LastVisit, Page, Request};
 use ucrawler_testsite::{SiteConfig, TestSite};
 
 struct StateDir(PathBuf);
@@ -252,4 +252,35 @@ fn a_recrawl_cut_short_resumes_and_still_says_what_changed() {
         .cloned()
         .collect();
     assert_eq!(with_change(&again, Change::Unchanged), live);
+}
+
+/// A revisit found by a link (depth > 0) proved nothing about its host: unlike a seed's, it is
+/// not trusted by the address guard, so a name that now resolves to a private address (here
+/// loopback) is refused, as a link to it would be.
+#[test]
+fn a_revisit_of_a_discovered_page_does_not_trust_its_host() {
+    let site = site(false);
+    let revisit = |depth| {
+        let mut request =
+            Request::new(site.url("/page/1.html")).with_last_visit(LastVisit::default());
+        request.depth = depth;
+        request
+    };
+    let crawl = |request: Request| -> Page {
+        let config = Config::builder().robots(false).build().unwrap();
+        let pages: Vec<Page> = Crawler::new(config)
+            .unwrap()
+            .crawl([request])
+            .unwrap()
+            .collect();
+        pages.into_iter().next().expect("one page")
+    };
+    let discovered = crawl(revisit(1));
+    assert_eq!(
+        discovered.error.as_ref().map(|e| e.kind()),
+        Some("address_refused"),
+        "{discovered:?}"
+    );
+    let seed = crawl(revisit(0));
+    assert!(seed.is_ok(), "{seed:?}");
 }
