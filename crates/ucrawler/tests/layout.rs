@@ -17,6 +17,7 @@ const LEAVES: &[&str] = &[
     "codec",
     "random",
     "fork_local",
+    "last_visit",
 ];
 const MAX_LINES: usize = 520;
 
