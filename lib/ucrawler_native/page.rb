@@ -37,6 +37,12 @@ module UcrawlerNative
       @links ||= _links.freeze
     end
 
+    # Those of `links` every anchor to which is rel="nofollow" (not followed with
+    # `follow_nofollow_links: false`).
+    def nofollow_links
+      @nofollow_links ||= _nofollow_links.freeze
+    end
+
     # Matches of the `extract:` rules: `{ price: ["$1.00"], ... }`.
     def extracted
       @extracted ||= _extracted.each_value(&:freeze).freeze

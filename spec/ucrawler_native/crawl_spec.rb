@@ -43,6 +43,7 @@ RSpec.describe UcrawlerNative::Crawler, "#crawl" do
       expect(page.links).to include(site_url("/"), page_url(1))
       # Absolute, normalized, without fragments; other hosts' links are listed (not followed).
       expect(page.links).to all(match(%r{\Ahttps?://[^/]+/[^#]*\z}))
+      expect(page.nofollow_links).to eq([]).and be_frozen # the site has no rel="nofollow" links
       expect(page.bytes).to be > 1000
       expect(page.elapsed).to be_a(Float).and(be > 0)
       expect(page.depth).to eq(0)

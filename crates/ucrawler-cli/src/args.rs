@@ -79,6 +79,10 @@ pub struct CrawlOptions {
     /// Links kept from one page [default: 10000]
     #[arg(long, value_name = "N")]
     pub max_links_per_page: Option<usize>,
+    /// Follow links whose every anchor is rel="nofollow" (reported in nofollow_links either
+    /// way) [default: true]
+    #[arg(long, value_name = "BOOL")]
+    pub follow_nofollow_links: Option<bool>,
     /// Longest URL followed, in bytes; longer links are out of scope [default: 4096]
     #[arg(long, value_name = "N")]
     pub max_url_length: Option<usize>,
@@ -247,6 +251,7 @@ impl CrawlOptions {
             max_retry_after,
             max_redirects,
             max_links_per_page,
+            follow_nofollow_links,
             max_url_length,
             parsers,
             buffer,

@@ -21,6 +21,8 @@ struct PageLine<'a> {
     content_type: Option<&'a str>,
     title: Option<&'a str>,
     links: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    nofollow_links: &'a [String],
     extracted: &'a BTreeMap<String, Vec<String>>,
     depth: u32,
     bytes: u64,
@@ -48,6 +50,7 @@ pub fn write_page(out: &mut impl Write, page: &Page) -> std::io::Result<()> {
         content_type: page.content_type.as_deref(),
         title: page.title.as_deref(),
         links: &page.links,
+        nofollow_links: &page.nofollow_links,
         extracted: &page.extracted,
         depth: page.depth,
         bytes: page.bytes,

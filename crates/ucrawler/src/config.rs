@@ -148,6 +148,10 @@ pub struct Config {
     pub max_redirects: usize,
     /// Links kept from one page; the rest are dropped. Default 10,000.
     pub max_links_per_page: usize,
+    /// Follow links whose every anchor on the page is `rel="nofollow"` (they are reported in
+    /// `nofollow_links` either way). Default true: `nofollow` tells search engines not to
+    /// pass ranking, not crawlers not to visit.
+    pub follow_nofollow_links: bool,
     /// Longest URL (in bytes, normalized) a crawl follows: a longer link is out of scope, a
     /// longer redirect target fails with `redirect_out_of_scope` (seeds are taken as given).
     /// Ends traps where a link grows with every visit. Default 4,096.
@@ -257,6 +261,7 @@ impl Default for Config {
             max_retry_after: Duration::from_secs(60),
             max_redirects: 10,
             max_links_per_page: 10_000,
+            follow_nofollow_links: true,
             max_url_length: 4096,
             keep_body: false,
             truncate_body: true,

@@ -128,13 +128,19 @@ pub struct Page {
     pub title: Option<String>,
     pub description: Option<String>,
     pub canonical: Option<String>,
-    /// `<meta name="robots" content="noindex">`.
+    /// `<meta name="robots" content="noindex">`, or an `X-Robots-Tag: noindex` header (for all
+    /// crawlers or for our product token).
     pub noindex: bool,
-    /// `<meta name="robots" content="nofollow">`: the page's links were not followed.
+    /// `<meta name="robots" content="nofollow">` or `X-Robots-Tag: nofollow`: the page's links
+    /// were not followed.
     pub nofollow: bool,
     /// Every http(s) link on the page, absolute and normalized, once each, in document order
     /// (external ones included; which ones were followed depends on the scope).
     pub links: Vec<String>,
+    /// Those of `links` every anchor to which is `rel="nofollow"` (not followed when
+    /// `follow_nofollow_links` is off).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nofollow_links: Vec<String>,
     /// Matches of the configured extract rules, by rule name.
     pub extracted: BTreeMap<String, Vec<String>>,
     /// The decoded body, only with `keep_body`.
@@ -206,7 +212,9 @@ impl Page {
             )
             .map(|s| s.len() + STRING)
             .sum::<usize>();
-        let links: usize = self.links.iter().map(|l| l.len() + STRING).sum();
+        let links: usize = (self.links.iter().chain(&self.nofollow_links))
+            .map(|l| l.len() + STRING)
+            .sum();
         let headers: usize = self
             .headers
             .iter()

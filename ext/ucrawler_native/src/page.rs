@@ -116,6 +116,9 @@ impl PageHandle {
         }
         array
     }
+    fn nofollow_links(ruby: &Ruby, rb_self: &Self) -> RArray {
+        strings(ruby, &rb_self.0.nofollow_links)
+    }
     fn extracted(ruby: &Ruby, rb_self: &Self) -> Result<RHash, Error> {
         let hash = ruby.hash_new();
         for (name, values) in &rb_self.0.extracted {
@@ -193,6 +196,7 @@ pub fn define_methods(class: RClass) -> Result<(), Error> {
     class.define_method("nofollow?", method!(PageHandle::nofollow, 0))?;
     class.define_method("_links", method!(PageHandle::links, 0))?;
     class.define_method("_extracted", method!(PageHandle::extracted, 0))?;
+    class.define_method("_nofollow_links", method!(PageHandle::nofollow_links, 0))?;
     class.define_method("_headers", method!(PageHandle::headers, 0))?;
     class.define_method("body", method!(PageHandle::body, 0))?;
     class.define_method("depth", method!(PageHandle::depth, 0))?;

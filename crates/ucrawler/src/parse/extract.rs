@@ -10,7 +10,8 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
 use scraper::{ElementRef, Selector};
 use url::Url;
@@ -31,6 +32,8 @@ pub struct Extracted {
     pub nofollow: bool,
     /// Absolute, normalized, unique, in document order, at most `max_links_per_page`.
     pub links: Vec<Url>,
+    /// Those of `links` every link to which on the page is `rel="nofollow"`.
+    pub nofollow_links: Vec<Url>,
     pub extracted: BTreeMap<String, Vec<String>>,
     /// The text a reader sees, hashed ([`crate::last_visit`]); `None` if the streaming pass
     /// gave up on the page.
@@ -52,25 +55,44 @@ impl Extracted {
         }
     }
 
-    /// Resolves `hrefs` against `base` and keeps each crawlable link once, up to `max_links`.
+    /// Resolves `hrefs` (with whether their anchor is `rel="nofollow"`) against `base` and
+    /// keeps each crawlable link once, up to `max_links`.
     fn add_links<'a>(
         &mut self,
         base: &Url,
-        hrefs: impl Iterator<Item = Cow<'a, str>>,
+        hrefs: impl Iterator<Item = (Cow<'a, str>, bool)>,
         max_links: usize,
     ) {
-        let mut seen = HashSet::new();
-        for href in hrefs {
-            if self.links.len() >= max_links {
-                break;
-            }
-            if let Some(link) = resolve(base, &href) {
-                if seen.insert(fingerprint(link.as_str())) {
+        // Per link: whether every anchor to it so far was nofollow.
+        let mut seen: HashMap<u64, usize> = HashMap::new();
+        let mut only_nofollow = Vec::new();
+        for (href, nofollow) in hrefs {
+            let Some(link) = resolve(base, &href) else {
+                continue;
+            };
+            match seen.entry(fingerprint(link.as_str())) {
+                Entry::Occupied(at) => only_nofollow[*at.get()] &= nofollow,
+                Entry::Vacant(slot) if self.links.len() < max_links => {
+                    slot.insert(self.links.len());
                     self.links.push(link);
+                    only_nofollow.push(nofollow);
                 }
+                Entry::Vacant(_) => {}
             }
         }
+        self.nofollow_links = (self.links.iter().zip(only_nofollow))
+            .filter(|(_, nofollow)| *nofollow)
+            .map(|(link, _)| link.clone())
+            .collect();
     }
+}
+
+/// Whether a `rel` attribute holds the `nofollow` token.
+fn is_nofollow_rel(rel: Option<&str>) -> bool {
+    rel.is_some_and(|rel| {
+        rel.split_ascii_whitespace()
+            .any(|r| r.eq_ignore_ascii_case("nofollow"))
+    })
 }
 
 fn is_canonical_rel(rel: &str) -> bool {
@@ -247,10 +269,14 @@ impl Extractor {
             .and_then(|href| resolve(&base, href))
             .map(String::from);
 
-        let hrefs = document
-            .select(&self.links)
-            .filter_map(|anchor| anchor.value().attr("href"));
-        out.add_links(&base, hrefs.map(Cow::Borrowed), self.max_links);
+        let hrefs = document.select(&self.links).filter_map(|anchor| {
+            let anchor = anchor.value();
+            let nofollow = is_nofollow_rel(anchor.attr("rel"));
+            anchor
+                .attr("href")
+                .map(|href| (Cow::Borrowed(href), nofollow))
+        });
+        out.add_links(&base, hrefs, self.max_links);
         out
     }
 }
@@ -265,7 +291,8 @@ struct Raw {
     description: Option<String>,
     robots: Vec<String>,
     canonical: Option<String>,
-    hrefs: Vec<String>,
+    /// Each `href` with whether its anchor is `rel="nofollow"`.
+    hrefs: Vec<(String, bool)>,
     text: TextHash,
 }
 
@@ -329,7 +356,8 @@ fn scan(html: &str) -> Option<Raw> {
         }))
         .append_element_content_handler(element!("a[href], area[href]", |el| {
             if let Some(href) = el.get_attribute("href") {
-                raw.borrow_mut().hrefs.push(href);
+                let nofollow = is_nofollow_rel(el.get_attribute("rel").as_deref());
+                raw.borrow_mut().hrefs.push((href, nofollow));
             }
             Ok(())
         }));
@@ -374,7 +402,8 @@ impl Raw {
         for content in &self.robots {
             out.add_robots_directives(&attribute(content));
         }
-        let hrefs = self.hrefs.iter().map(|href| Cow::Owned(attribute(href)));
+        let hrefs =
+            (self.hrefs.iter()).map(|(href, nofollow)| (Cow::Owned(attribute(href)), *nofollow));
         out.add_links(&base, hrefs, max_links);
         out
     }

@@ -2,6 +2,7 @@
 //! the page's links go back to the scheduler (depth, nofollow, status, scope).
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::atomic::Ordering::Relaxed;
 
 use url::Url;
@@ -54,6 +55,9 @@ pub(super) fn build_page(
     fetched: &Fetched,
 ) -> (Page, Vec<Request>) {
     let mut page = base_page(request, fetched);
+    // X-Robots-Tag counts as <meta name="robots"> (and is all a page not parsed has).
+    page.noindex = fetched.robots_tag.noindex;
+    page.nofollow = fetched.robots_tag.nofollow;
     let (Some(body), Some(final_url)) = (&fetched.body, &fetched.final_url) else {
         compare_with_last_visit(&mut page, request, fetched);
         return (page, Vec::new());
@@ -66,14 +70,24 @@ pub(super) fn build_page(
     let mut memory = DomReservation::new(ctx, body.len(), decoded_copy);
     let extracted = extractor.extract_within(&html, final_url, &mut memory);
     drop(memory);
+    page.noindex |= extracted.noindex;
+    page.nofollow |= extracted.nofollow;
     let follow = page.error.is_none()
         && (200..300).contains(&page.status)
-        && !extracted.nofollow
+        && !page.nofollow
         && ctx.config.depth.is_none_or(|limit| request.depth < limit);
     let mut to_follow = Vec::new();
     if follow {
         let requested = requested.unwrap_or(final_url);
-        for link in &extracted.links {
+        let skipped: HashSet<&Url> = match ctx.config.follow_nofollow_links {
+            true => HashSet::new(),
+            false => extracted.nofollow_links.iter().collect(),
+        };
+        for link in extracted
+            .links
+            .iter()
+            .filter(|link| !skipped.contains(link))
+        {
             if ctx.scope.allows(link, requested, final_url) {
                 to_follow.push(Request {
                     depth: request.depth + 1,
@@ -88,9 +102,10 @@ pub(super) fn build_page(
     page.title = extracted.title;
     page.description = extracted.description;
     page.canonical = extracted.canonical;
-    page.noindex = extracted.noindex;
-    page.nofollow = extracted.nofollow;
     page.links = extracted.links.into_iter().map(String::from).collect();
+    page.nofollow_links = (extracted.nofollow_links.into_iter())
+        .map(String::from)
+        .collect();
     page.extracted = extracted.extracted;
     // A body cut by memory pressure would hash differently on every visit.
     page.content_hash = extracted.content_hash.filter(|_| !fetched.memory_cut);

@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::error::CrawlError;
 use crate::memory::Reservation;
+use crate::politeness::RobotsTag;
 
 /// The outcome of fetching one URL.
 #[derive(Debug)]
@@ -36,6 +37,8 @@ pub struct Fetched {
     /// The response's validators (at most `MAX_VALIDATOR_LEN` each).
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// What the response's `X-Robots-Tag` headers ask of us.
+    pub robots_tag: RobotsTag,
     pub error: Option<CrawlError>,
 }
 
@@ -67,6 +70,7 @@ impl Fetched {
             reservation: None,
             etag: None,
             last_modified: None,
+            robots_tag: RobotsTag::default(),
             error: Some(error),
         }
     }

@@ -148,6 +148,7 @@ fn streaming_and_dom_agree() {
             "<title>unterminated",
             "<title>a\0b</title><a href=\"/a\0b\">n</a><meta name=description content=\"x\0\">",
             "<base href=\"/b\0/\"><a href=c>1</a><link rel=canonical href=\"/\0\">",
+            "<a href=/x rel=nofollow>1</a><a href=/y rel='external NOFOLLOW'>2</a><a href=/y>3</a><area href=/z rel=nofollow>",
         ]
         .map(String::from),
     );
@@ -238,4 +239,20 @@ fn content_hash_ignores_markup_scripts_and_attributes() {
         ruled.extract(&page("q", "3"), &url).content_hash.unwrap(),
         first
     );
+}
+
+#[test]
+fn nofollow_links_are_those_only_linked_with_rel_nofollow() {
+    let plain = Extractor::new(&Config::default()).unwrap();
+    let url = Url::parse("http://h.test/").unwrap();
+    let page = plain.extract(
+        "<a href=/a rel=nofollow>1</a><a href=/b rel='ugc nofollow'>2</a><a href=/b>3</a>\
+         <a href=/c rel=noopener>4</a><a href=/a#x rel=NoFollow>5</a>",
+        &url,
+    );
+    fn paths(links: &[Url]) -> Vec<&str> {
+        links.iter().map(Url::path).collect()
+    }
+    assert_eq!(paths(&page.links), ["/a", "/b", "/c"]);
+    assert_eq!(paths(&page.nofollow_links), ["/a"]);
 }
