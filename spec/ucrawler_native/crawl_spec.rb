@@ -81,6 +81,16 @@ RSpec.describe UcrawlerNative::Crawler, "#crawl" do
     expect(stats[:pages]).to eq(10)
   end
 
+  it "max_pages_per_host crawls at most that many pages of a host, counting the rest by host" do
+    pages, stats = crawl_all(described_class.new(max_pages_per_host: 12, per_host: 4), site_url("/"))
+
+    expect(pages.map(&:url).uniq.size).to eq(12)
+    host = base_url.delete_prefix("http://").delete_suffix("/")
+    expect(stats[:over_host_budget]).to be_positive
+    expect(stats[:over_host_budget_by_host]).to eq(host.to_sym => stats[:over_host_budget])
+    expect { described_class.new(max_pages_per_host: 0) }.to raise_error(UcrawlerNative::ConfigError, /max_pages_per_host/)
+  end
+
   it "extract rules: page[:name] is the first match, page.extracted all of them" do
     crawler = described_class.new(depth: 0, extract: { price: ".price", hero: ["img.hero", "src"], none: ".no-such-thing" })
     pages, = crawl_all(crawler, (1..5).map { |n| page_url(n) })

@@ -28,6 +28,10 @@ pub struct CrawlOptions {
     /// Stop after this many pages [default: unlimited]
     #[arg(long, value_name = "N")]
     pub max_pages: Option<u64>,
+    /// Crawl at most this many pages of one host (host:port), seeds included; with --redis for
+    /// the whole fleet [default: unlimited]
+    #[arg(long, value_name = "N")]
+    pub max_pages_per_host: Option<u64>,
     /// Follow links to the same host:port only [default]
     #[arg(long, overrides_with = "any_host")]
     pub same_host: bool,
@@ -265,6 +269,9 @@ impl CrawlOptions {
         );
         if let Some(max_pages) = self.max_pages {
             config.max_pages = Some(max_pages);
+        }
+        if let Some(budget) = self.max_pages_per_host {
+            config.max_pages_per_host = Some(budget);
         }
         if let Some(depth) = self.depth {
             config.depth = Some(depth);

@@ -108,6 +108,10 @@ pub struct Config {
     pub depth: Option<u32>,
     /// Stop after this many pages have been fetched (seeds included). Default unlimited.
     pub max_pages: Option<u64>,
+    /// Queue at most this many pages of one host (`host:port`), seeds included; the host's
+    /// other URLs are dropped unfetched and counted (`over_host_budget`). In a shared crawl it
+    /// holds for the whole fleet. At least 1. Default unlimited.
+    pub max_pages_per_host: Option<u64>,
     /// Follow only links to the host (`host:port`) of the page they were found on. Default true.
     pub same_host: bool,
     /// Follow only links matching at least one of these regexes (when not empty). Default empty.
@@ -245,6 +249,7 @@ impl Default for Config {
             delay: Duration::ZERO,
             depth: None,
             max_pages: None,
+            max_pages_per_host: None,
             same_host: true,
             allow: Vec::new(),
             deny: Vec::new(),
@@ -347,6 +352,12 @@ impl Config {
             return Err(ConfigError::invalid(
                 "seen_memory",
                 format!("must be at least {MIN_SEEN_MEMORY}"),
+            ));
+        }
+        if self.max_pages_per_host == Some(0) {
+            return Err(ConfigError::invalid(
+                "max_pages_per_host",
+                "must be at least 1 (leave it unset for no budget)",
             ));
         }
         for (option, set) in [("resume", self.resume), ("recrawl", self.recrawl)] {

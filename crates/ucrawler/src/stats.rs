@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -10,7 +11,11 @@ use crate::error::CrawlError;
 use crate::last_visit::Change;
 use crate::memory::MemoryStats;
 
-/// Live counters of one crawl, updated by every stage without locks.
+/// Hosts counted one by one in `over_host_budget_by_host`.
+const MAX_BUDGET_HOSTS: usize = 1000;
+
+/// Live counters of one crawl, updated by every stage without locks (but the rare
+/// `over_host_budget_by_host`).
 #[derive(Debug)]
 pub(crate) struct Counters {
     started: Instant,
@@ -31,6 +36,10 @@ pub(crate) struct Counters {
     pub frontier: AtomicU64,
     pub seen: AtomicU64,
     pub out_of_scope: AtomicU64,
+    /// Requests not queued because their host had spent `max_pages_per_host`: in all, and by
+    /// host (the first [`MAX_BUDGET_HOSTS`] hosts).
+    over_host_budget: AtomicU64,
+    over_host_budget_by_host: Mutex<BTreeMap<String, u64>>,
     /// Pages by [`Change`], in the order of [`Change::ALL`].
     changes: [AtomicU64; Change::ALL.len()],
     pub not_modified: AtomicU64,
@@ -52,8 +61,23 @@ impl Counters {
             frontier: AtomicU64::new(0),
             seen: AtomicU64::new(0),
             out_of_scope: AtomicU64::new(0),
+            over_host_budget: AtomicU64::new(0),
+            over_host_budget_by_host: Mutex::new(BTreeMap::new()),
             changes: std::array::from_fn(|_| AtomicU64::new(0)),
             not_modified: AtomicU64::new(0),
+        }
+    }
+
+    pub fn over_host_budget(&self, host: &str) {
+        self.over_host_budget.fetch_add(1, Relaxed);
+        let mut by_host = self
+            .over_host_budget_by_host
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = by_host.get_mut(host) {
+            *count += 1;
+        } else if by_host.len() < MAX_BUDGET_HOSTS {
+            by_host.insert(host.to_string(), 1);
         }
     }
 
@@ -105,6 +129,12 @@ impl Counters {
             frontier: self.frontier.load(Relaxed),
             seen: self.seen.load(Relaxed),
             out_of_scope: self.out_of_scope.load(Relaxed),
+            over_host_budget: self.over_host_budget.load(Relaxed),
+            over_host_budget_by_host: self
+                .over_host_budget_by_host
+                .lock()
+                .map(|by_host| by_host.clone())
+                .unwrap_or_default(),
             changes: {
                 let [new, changed, unchanged, gone] =
                     std::array::from_fn(|i| self.changes[i].load(Relaxed));
@@ -147,6 +177,10 @@ pub struct Stats {
     pub seen: u64,
     /// Discovered links not followed because of the scope rules.
     pub out_of_scope: u64,
+    /// Requests not queued because their host had spent `max_pages_per_host`, in all and by
+    /// host (`host:port`; the first 1,000 hosts that spent it).
+    pub over_host_budget: u64,
+    pub over_host_budget_by_host: BTreeMap<String, u64>,
     /// Pages by what changed since their last visit (pages with no [`Change`] not counted).
     pub changes: ChangeStats,
     /// Requests the crawler lets run ahead of its parsers now (fetching or waiting for a parser

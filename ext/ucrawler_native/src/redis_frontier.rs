@@ -47,6 +47,7 @@ impl RedisFrontierHandle {
             let options = RedisOptions {
                 prefix,
                 lease_timeout: seconds("lease_timeout", lease_timeout)?,
+                ..RedisOptions::default()
             };
             let timeout = seconds("timeout", timeout)?;
             let frontier = BlockingFrontier::new(&url, &name, options, timeout)

@@ -113,6 +113,7 @@ pub(crate) fn start_agent(
         options: RedisOptions {
             prefix: config.redis_prefix.clone(),
             lease_timeout: config.lease_timeout,
+            max_pages_per_host: config.max_pages_per_host,
         },
         follow: config.follow,
         guard,

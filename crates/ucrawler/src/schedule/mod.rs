@@ -5,6 +5,7 @@
 //! log is what a `recrawl` starts from.
 
 mod frontier;
+mod host_budget;
 pub(crate) mod journal;
 mod scheduler;
 mod seen;

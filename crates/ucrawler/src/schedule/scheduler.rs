@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::frontier::Frontier;
+use super::host_budget::HostBudget;
 use super::journal::Journal;
 use super::seen::SeenSet;
 use crate::distributed::{AgentHandle, Command};
@@ -50,6 +51,8 @@ pub(crate) struct Scheduler {
     slots: Arc<Semaphore>,
     frontier: Frontier,
     seen: SeenSet,
+    /// `max_pages_per_host` (a shared crawl's is kept in Redis).
+    host_budget: HostBudget,
     limits: Limits,
     /// Changes when any crawl of this crawler ends a request: a host the frontier holds
     /// requests for may be free.
@@ -141,6 +144,7 @@ impl Scheduler {
             per_host: config.per_host,
             delay: config.delay,
         };
+        let host_budget = HostBudget::new(config.max_pages_per_host);
         let seen = SeenSet::bounded(
             config.state_dir.as_ref().map(|d| d.join("seen")),
             config.seen_memory,
@@ -155,6 +159,7 @@ impl Scheduler {
             slots,
             frontier,
             seen,
+            host_budget,
             limits,
             host_finished,
             outstanding: 0,
@@ -343,7 +348,9 @@ impl Scheduler {
                 delivered.covers_target = redirected && fresh_target;
                 if fresh_target {
                     for link in links {
-                        if self.seen.insert(fingerprint(&link.url)) {
+                        if self.seen.insert(fingerprint(&link.url))
+                            && self.host_budget.admit(&link, &self.ctx.counters)
+                        {
                             self.journal(&link);
                             self.queue(link);
                         }
@@ -382,7 +389,9 @@ impl Scheduler {
         let queued = self.frontier.len();
         let in_memory = self.frontier.in_memory() as u64;
         let frontier_bytes = self.queued_bytes.checked_div(queued).unwrap_or(0) * in_memory;
-        let now = (frontier_bytes, self.seen.memory_bytes());
+        // The per-host budget counts grow with hosts, like the seen set with URLs.
+        let seen_bytes = self.seen.memory_bytes() + self.host_budget.memory_bytes();
+        let now = (frontier_bytes, seen_bytes);
         budget.adjust(Part::Frontier, self.published.0, now.0);
         budget.adjust(Part::Seen, self.published.1, now.1);
         self.published = now;

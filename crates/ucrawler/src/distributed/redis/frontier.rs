@@ -15,7 +15,7 @@ use crate::codec;
 use crate::config::is_valid_key_part;
 use crate::page::{Lease, Request};
 use crate::random::random_u64;
-use crate::url::{fingerprint, parse_request_url};
+use crate::url::{fingerprint, host_key, parse_request_url};
 
 mod visits;
 pub use visits::VisitUpdate;
@@ -42,6 +42,7 @@ pub struct RedisFrontier {
 struct Inner {
     prefix: String,
     lease_ms: u64,
+    max_pages_per_host: Option<u64>,
     keys: Keys,
     conn: Connection,
 }
@@ -81,6 +82,7 @@ impl RedisFrontier {
             inner: Arc::new(Inner {
                 prefix: options.prefix.clone(),
                 lease_ms,
+                max_pages_per_host: options.max_pages_per_host.filter(|&n| n > 0),
                 keys: Keys::new(&options.prefix, name),
                 conn,
             }),
@@ -152,19 +154,28 @@ impl RedisFrontier {
             .key(&keys.counters)
             .key(&keys.seed_hosts)
             .key(keys.op(op.unwrap_or(0)))
+            .key(&keys.host_pages)
+            .key(&keys.over_budget)
             .arg(if force { "1" } else { "0" })
             .arg(op.map_or(0, |_| millis(SEEDS_OP_TTL)))
+            .arg(self.inner.max_pages_per_host.unwrap_or(0))
             .arg(hosts.len());
         for host in hosts {
             invocation.arg(host.as_str());
         }
         for request in requests {
             let fp = fingerprint(&request.url);
+            // Only what a budget needs: an unparsable URL (a seed to fail as a page) has none.
+            let host = match self.inner.max_pages_per_host {
+                Some(_) => parse_request_url(&request.url).map_or(String::new(), |u| host_key(&u)),
+                None => String::new(),
+            };
             // Signed so Redis stores it as an integer (intset): its range is i64's.
             invocation
                 .key(keys.seen(fp))
                 .arg(fp as i64)
-                .arg(codec::encode(request));
+                .arg(codec::encode(request))
+                .arg(host);
         }
         self.inner.conn.run("push", Call::Script(&invocation)).await
     }
@@ -317,6 +328,7 @@ impl RedisFrontier {
                 "queued",
                 "duplicates",
                 "reclaimed",
+                "over_host_budget",
             ]);
         let (pending, leased, counts): (u64, u64, Vec<Option<u64>>) =
             self.inner.conn.run("status", Call::Pipe(&pipe)).await?;
@@ -330,6 +342,7 @@ impl RedisFrontier {
             queued: count(3),
             duplicates: count(4),
             reclaimed: count(5),
+            over_host_budget: count(6),
         })
     }
 

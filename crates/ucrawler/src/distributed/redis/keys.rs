@@ -11,6 +11,8 @@ pub(super) struct Keys {
     pub(super) counters: String,
     pub(super) seed_hosts: String,
     pub(super) visits: String,
+    pub(super) host_pages: String,
+    pub(super) over_budget: String,
 }
 
 impl Keys {
@@ -23,6 +25,8 @@ impl Keys {
             counters: format!("{base}:counters"),
             seed_hosts: format!("{base}:seed_hosts"),
             visits: format!("{base}:visits"),
+            host_pages: format!("{base}:host_pages"),
+            over_budget: format!("{base}:over_budget"),
             base,
         }
     }

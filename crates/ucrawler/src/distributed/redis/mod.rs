@@ -39,6 +39,8 @@
 //! | `{prefix}:{NAME}:counters` | HASH | `queued done failed duplicates reclaimed seen lease_seq` |
 //! | `{prefix}:{NAME}:seed_hosts` | SET | host names of the seeds (the address guard trusts them) |
 //! | `{prefix}:{NAME}:op:<hex id>` | STRING, expires | result of a `push_seeds` call, so a replay is a no-op |
+//! | `{prefix}:{NAME}:host_pages` | HASH | `max_pages_per_host`: requests queued per host (`host:port`) |
+//! | `{prefix}:{NAME}:over_budget` | HASH | requests dropped per host for `max_pages_per_host` |
 //! | `{prefix}:{NAME}:visits` | HASH | URL fingerprint (8 bytes) → item with its last visit, for every URL done and not gone: what `requeue_visits` queues again |
 //! | `{prefix}:host:{HOST}:holds` | ZSET, expires | politeness holds on `HOST`: token → expiry (ms) |
 //! | `{prefix}:host:{HOST}:next` | STRING, expires | earliest start (ms) of the next request to `HOST` |
@@ -108,6 +110,9 @@ pub struct RedisOptions {
     pub prefix: String,
     /// How long a taken request stays leased without `extend` (default 60 s).
     pub lease_timeout: Duration,
+    /// `max_pages_per_host` for the whole crawl: `push` queues at most this many requests of
+    /// a host, whoever pushes them (default none).
+    pub max_pages_per_host: Option<u64>,
 }
 
 impl Default for RedisOptions {
@@ -115,6 +120,7 @@ impl Default for RedisOptions {
         Self {
             prefix: "ucrawler".to_string(),
             lease_timeout: Duration::from_secs(60),
+            max_pages_per_host: None,
         }
     }
 }
@@ -152,6 +158,8 @@ pub struct FrontierStatus {
     pub duplicates: u64,
     /// Leases that expired and went back to pending.
     pub reclaimed: u64,
+    /// Requests not queued because their host had spent `max_pages_per_host`.
+    pub over_host_budget: u64,
 }
 
 /// Why a [`RedisFrontier`] call failed. Transient Redis failures are retried, never returned.

@@ -37,21 +37,24 @@ end
 local function ms(n) return string.format('%d', n) end
 "#;
 
-/// KEYS: pending, counters, seed_hosts, op marker, then the seen bucket of each request.
-/// ARGV: force, op ttl ms (0: no marker), host count, hosts..., then (fingerprint, item) pairs.
+/// KEYS: pending, counters, seed_hosts, op marker, host_pages, over_budget, then the seen
+/// bucket of each request. ARGV: force, op ttl ms (0: no marker), budget per host (0: none),
+/// host count, hosts..., then (fingerprint, item, host key) triples.
 const PUSH_LUA: &str = r#"
 check(KEYS[1], 'list'); check(KEYS[2], 'hash'); check(KEYS[3], 'set')
+check(KEYS[5], 'hash'); check(KEYS[6], 'hash')
 local op_ttl = tonumber(ARGV[2])
 if op_ttl > 0 then
   local earlier = redis.call('GET', KEYS[4])
   if earlier then return tonumber(earlier) end
 end
 local force = ARGV[1] == '1'
-local nhosts = tonumber(ARGV[3])
-local base = 3 + nhosts
-local items, added = {}, {}
-for i = 5, #KEYS do
-  local j = base + 2 * (i - 5)
+local budget = tonumber(ARGV[3])
+local nhosts = tonumber(ARGV[4])
+local base = 4 + nhosts
+local items, added, over = {}, {}, 0
+for i = 7, #KEYS do
+  local j = base + 3 * (i - 7)
   local fresh = redis.pcall('SADD', KEYS[i], ARGV[j + 1])
   if type(fresh) == 'table' then
     -- A bucket of the wrong type: undo this call's additions so nothing is seen but unqueued.
@@ -59,16 +62,27 @@ for i = 5, #KEYS do
     return {err = fresh.err .. ' (key ' .. KEYS[i] .. ')'}
   end
   if fresh == 1 then added[#added + 1] = {KEYS[i], ARGV[j + 1]} end
-  if fresh == 1 or force then items[#items + 1] = ARGV[j + 2] end
+  if fresh == 1 or force then
+    -- Past its host's budget a request stays seen, never queued: for every worker at once.
+    local host = ARGV[j + 3]
+    if budget > 0 and host ~= '' and redis.call('HINCRBY', KEYS[5], host, 1) > budget then
+      redis.call('HINCRBY', KEYS[5], host, -1)
+      redis.call('HINCRBY', KEYS[6], host, 1)
+      over = over + 1
+    else
+      items[#items + 1] = ARGV[j + 2]
+    end
+  end
 end
 if nhosts > 0 then
   local hosts = {}
-  for i = 4, base do hosts[#hosts + 1] = ARGV[i] end
+  for i = 5, base do hosts[#hosts + 1] = ARGV[i] end
   chunked('SADD', KEYS[3], hosts)
 end
 chunked('RPUSH', KEYS[1], items)
 if #added > 0 then redis.call('HINCRBY', KEYS[2], 'seen', #added) end
 if #items > 0 then redis.call('HINCRBY', KEYS[2], 'queued', #items) end
+if over > 0 then redis.call('HINCRBY', KEYS[2], 'over_host_budget', over) end
 if op_ttl > 0 then redis.call('SET', KEYS[4], #items, 'PX', op_ttl) end
 return #items
 "#;

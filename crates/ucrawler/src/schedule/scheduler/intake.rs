@@ -27,7 +27,9 @@ impl Scheduler {
                     // of a private seed host were refused by the address guard meanwhile).
                     self.trust_seed_host(&request.url);
                 }
-                if self.seen.insert(fingerprint(&request.url)) && !done {
+                // Every request journaled was admitted once: it counts against its host again.
+                let admitted = self.host_budget.admit(&request, &self.ctx.counters);
+                if self.seen.insert(fingerprint(&request.url)) && !done && admitted {
                     self.queue(request);
                 }
             }
@@ -68,6 +70,9 @@ impl Scheduler {
         }
         if self.resumed && !new {
             return; // done, or already queued again from the journal
+        }
+        if !self.host_budget.admit(&request, &self.ctx.counters) {
+            return;
         }
         self.journal(&request);
         self.queue(request);

@@ -54,6 +54,16 @@ impl RedisFrontier {
                 status.leased
             )));
         }
+        // A new generation, a new budget per host.
+        let mut reset = redis::cmd("DEL");
+        reset
+            .arg(&self.inner.keys.host_pages)
+            .arg(&self.inner.keys.over_budget);
+        let _: u64 = self
+            .inner
+            .conn
+            .run("requeue_visits", Call::Cmd(&reset))
+            .await?;
         let key = &self.inner.keys.visits;
         let mut cursor = 0u64;
         let mut queued = 0;
