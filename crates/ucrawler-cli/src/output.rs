@@ -24,6 +24,14 @@ struct PageLine<'a> {
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     nofollow_links: &'a [String],
     extracted: &'a BTreeMap<String, Vec<String>>,
+    /// JSON-LD blocks as the page wrote them; the ones that did not parse, in json_ld_errors.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    json_ld: &'a [serde_json::Value],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    json_ld_errors: &'a [String],
+    /// OpenGraph and Twitter card properties: name => values.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    open_graph: &'a BTreeMap<String, Vec<String>>,
     depth: u32,
     bytes: u64,
     truncated: bool,
@@ -52,6 +60,9 @@ pub fn write_page(out: &mut impl Write, page: &Page) -> std::io::Result<()> {
         links: &page.links,
         nofollow_links: &page.nofollow_links,
         extracted: &page.extracted,
+        json_ld: &page.json_ld,
+        json_ld_errors: &page.json_ld_errors,
+        open_graph: &page.open_graph,
         depth: page.depth,
         bytes: page.bytes,
         truncated: page.truncated,
@@ -132,4 +143,46 @@ pub fn summary(stats: &Stats, wall: Duration, stopped_by: Option<StopSignal>) ->
         text.push_str(&format!("\n  {kind}: {count}"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    fn line(page: &Page) -> Value {
+        let mut out = Vec::new();
+        write_page(&mut out, page).unwrap();
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn structured_data_only_when_the_page_declares_some() {
+        let mut page = Page {
+            url: "http://h/".into(),
+            ..Page::default()
+        };
+        let plain = line(&page);
+        for key in ["json_ld", "json_ld_errors", "open_graph"] {
+            assert!(plain.get(key).is_none(), "{key}");
+        }
+        page.json_ld = vec![json!({"@type": "Product", "offers": {"price": "9.99"}})];
+        page.json_ld_errors = vec!["block 2: trailing comma at line 1 column 9".into()];
+        (page.open_graph).insert("og:image".into(), vec!["/a.jpg".into(), "/b.jpg".into()]);
+        let declared = line(&page);
+        assert_eq!(
+            declared["json_ld"],
+            json!([{"@type": "Product", "offers": {"price": "9.99"}}])
+        );
+        assert_eq!(
+            declared["json_ld_errors"][0],
+            "block 2: trailing comma at line 1 column 9"
+        );
+        assert_eq!(
+            declared["open_graph"],
+            json!({"og:image": ["/a.jpg", "/b.jpg"]})
+        );
+    }
 }

@@ -7,8 +7,8 @@
 //!   with whitespace), a few `?sort=asc` duplicates and external links. Same config, same
 //!   bytes. [`Site::expected_urls`] is the exact set a correct crawler finds.
 //! - [`TestSite`] serves it (plus `/robots.txt`, `/img/N.jpg`, `/private/*` and the
-//!   [`hostile`] and [`dom_bombs`] endpoints, and `/moved/*` redirecting to the site's pages)
-//!   on its own thread; [`serve`] serves on a given listener.
+//!   [`hostile`], [`dom_bombs`] and [`structured`] endpoints, and `/moved/*` redirecting to the
+//!   site's pages) on its own thread; [`serve`] serves on a given listener.
 //!
 //! Recrawls (all off or inert by default: generation 0 is the original site, byte for byte):
 //!
@@ -53,6 +53,7 @@ mod reply;
 mod rng;
 mod server;
 mod site;
+pub mod structured;
 mod testsite;
 mod timeline;
 #[cfg(feature = "tls")]

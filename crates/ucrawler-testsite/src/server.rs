@@ -147,6 +147,9 @@ fn route(ctx: &Ctx, req: &Request<Incoming>, path_and_query: &str, host: &str) -
     if let Some(resp) = crate::dom_bombs::respond(path) {
         return resp;
     }
+    if let Some(resp) = crate::structured::respond(path) {
+        return resp;
+    }
     if let Some(resp) = crate::moved::respond(path) {
         return resp;
     }

@@ -6,9 +6,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Serialize, Serializer};
+use serde_json::Value;
 
 use crate::error::CrawlError;
 use crate::last_visit::{Change, LastVisit};
+
+mod structured;
+
+pub(crate) use structured::value_bytes;
 
 /// A URL to crawl. `meta` is opaque to the engine and comes back with the page (and with every
 /// page discovered from it), so a caller can carry a record id without keeping per-URL state.
@@ -143,6 +148,23 @@ pub struct Page {
     pub nofollow_links: Vec<String>,
     /// Matches of the configured extract rules, by rule name.
     pub extracted: BTreeMap<String, Vec<String>>,
+    /// The page's `<script type="application/ld+json">` blocks that parsed, in document order,
+    /// each as it is (an object, an array, a `@graph`...: see [`Page::json_ld_nodes`]). At most
+    /// [`MAX_JSON_LD_BLOCKS`](crate::parse::MAX_JSON_LD_BLOCKS) blocks and
+    /// [`MAX_JSON_LD_BYTES`](crate::parse::MAX_JSON_LD_BYTES) of text are read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub json_ld: Vec<Value>,
+    /// Why the other blocks are not in `json_ld`: `"block 2: expected value at line 1 column
+    /// 5"` (blocks numbered from 1 in document order).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub json_ld_errors: Vec<String>,
+    /// OpenGraph (`og:*`, and its `article:*`, `book:*`, `profile:*`, `music:*`, `video:*`)
+    /// and Twitter card (`twitter:*`) `<meta>` properties, by lowercase name, each with its
+    /// values in document order (`og:image` is often repeated); see
+    /// [`Page::open_graph_value`]. At most
+    /// [`MAX_OPEN_GRAPH_VALUES`](crate::parse::MAX_OPEN_GRAPH_VALUES) values.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub open_graph: BTreeMap<String, Vec<String>>,
     /// The decoded body, only with `keep_body`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
@@ -227,6 +249,8 @@ impl Page {
             .map(|s| s.len() + STRING)
             .sum();
         let body = self.body.as_ref().map_or(0, String::len);
-        (std::mem::size_of::<Page>() + strings + links + headers + extracted + body) as u64
+        let declared = structured::heap_bytes(self);
+        (std::mem::size_of::<Page>() + strings + links + headers + extracted + declared + body)
+            as u64
     }
 }

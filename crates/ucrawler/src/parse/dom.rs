@@ -135,6 +135,11 @@ impl<'m> DomBudget<'m> {
         }
     }
 
+    /// The memory behind the budget, for what a page keeps beyond its tree (its JSON-LD).
+    pub fn memory(&mut self) -> &mut dyn DomMemory {
+        &mut *self.memory
+    }
+
     fn force(&mut self) {
         if self.used > self.granted {
             self.memory.force_grow(self.used - self.granted);

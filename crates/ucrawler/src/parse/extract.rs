@@ -1,5 +1,5 @@
 //! Extraction from HTML. A streaming pass (lol_html: no DOM is built) finds the title, meta
-//! tags, canonical and links; with `extract` rules, scraper also builds the DOM their CSS
+//! tags, canonical, links and structured data ([`structured`]); with `extract` rules, scraper also builds the DOM their CSS
 //! selectors need. The built-in fields come from the streaming pass either way (the DOM's only
 //! if lol_html gives up on the input), so rules never change which links a crawl follows: the
 //! two parsers differ at the edges (an `<a>` inside `<select>` is a link to lol_html, as in
@@ -17,6 +17,7 @@ use scraper::{ElementRef, Selector};
 use url::Url;
 
 use super::dom::{self, DomBudget, DomMemory, DomRefusal, Unmetered};
+use super::structured::{self, Collector, Structured};
 use super::text_hash::TextHash;
 use crate::config::Config;
 use crate::error::ConfigError;
@@ -40,6 +41,8 @@ pub struct Extracted {
     pub content_hash: Option<String>,
     /// Why the DOM the rules need was not built (their values are then empty).
     pub dom_refused: Option<DomRefusal>,
+    /// JSON-LD and OpenGraph / Twitter card properties.
+    pub structured: Structured,
 }
 
 impl Extracted {
@@ -116,6 +119,8 @@ pub struct Extractor {
     links: Selector,
     meta: Selector,
     canonical: Selector,
+    scripts: Selector,
+    properties: Selector,
     rules: Vec<Rule>,
     max_links: usize,
 }
@@ -149,6 +154,8 @@ impl Extractor {
             links: builtin("a[href], area[href]"),
             meta: builtin("meta[name][content]"),
             canonical: builtin("link[rel][href]"),
+            scripts: builtin("script"),
+            properties: builtin("meta[content]"),
             rules,
             max_links: config.max_links_per_page,
         })
@@ -169,7 +176,7 @@ impl Extractor {
     ) -> Extracted {
         if self.rules.is_empty() {
             if let Some(raw) = scan(html) {
-                return raw.into_extracted(page_url, self.max_links);
+                return raw.into_extracted(page_url, self.max_links, memory);
             }
         }
         self.extract_dom_within(html, page_url, memory)
@@ -188,13 +195,19 @@ impl Extractor {
     ) -> Extracted {
         let mut budget = DomBudget::new(dom::max_bytes(html.len()), memory);
         self.extract_from_dom(html, page_url, &mut budget)
-            .unwrap_or_else(|refusal| self.refused(html, page_url, refusal))
+            .unwrap_or_else(|refusal| self.refused(html, page_url, refusal, budget.memory()))
     }
 
     /// A document whose DOM was refused: the streaming pass's fields, every rule empty.
-    fn refused(&self, html: &str, page_url: &Url, refusal: DomRefusal) -> Extracted {
+    fn refused(
+        &self,
+        html: &str,
+        page_url: &Url,
+        refusal: DomRefusal,
+        memory: &mut dyn DomMemory,
+    ) -> Extracted {
         let mut out = scan(html)
-            .map(|raw| raw.into_extracted(page_url, self.max_links))
+            .map(|raw| raw.into_extracted(page_url, self.max_links, memory))
             .unwrap_or_default();
         for rule in &self.rules {
             out.extracted.insert(rule.name.clone(), Vec::new());
@@ -211,8 +224,8 @@ impl Extractor {
     ) -> Result<Extracted, DomRefusal> {
         let document = dom::parse(html, budget)?;
         let mut out = match scan(html) {
-            Some(raw) => raw.into_extracted(page_url, self.max_links),
-            None => self.builtins_from_dom(&document, page_url),
+            Some(raw) => raw.into_extracted(page_url, self.max_links, budget.memory()),
+            None => self.builtins_from_dom(&document, page_url, budget.memory()),
         };
         for rule in &self.rules {
             let mut values = Vec::new();
@@ -233,7 +246,12 @@ impl Extractor {
     }
 
     /// The built-in fields read from the DOM, for a page the streaming pass gave up on.
-    fn builtins_from_dom(&self, document: &scraper::Html, page_url: &Url) -> Extracted {
+    fn builtins_from_dom(
+        &self,
+        document: &scraper::Html,
+        page_url: &Url,
+        memory: &mut dyn DomMemory,
+    ) -> Extracted {
         let base_href = document
             .select(&self.base)
             .next()
@@ -277,6 +295,7 @@ impl Extractor {
                 .map(|href| (Cow::Borrowed(href), nofollow))
         });
         out.add_links(&base, hrefs, self.max_links);
+        out.structured = structured::from_dom(document, [&self.scripts, &self.properties], memory);
         out
     }
 }
@@ -294,6 +313,7 @@ struct Raw {
     /// Each `href` with whether its anchor is `rel="nofollow"`.
     hrefs: Vec<(String, bool)>,
     text: TextHash,
+    structured: Collector,
 }
 
 /// The streaming pass; `None` if lol_html gives up on the input (the DOM path then decides).
@@ -354,6 +374,30 @@ fn scan(html: &str) -> Option<Raw> {
             }
             Ok(())
         }))
+        .append_element_content_handler(element!("script", |el| {
+            let script_type = el.get_attribute("type").map(|t| attribute(&t));
+            let json_ld = script_type.is_some_and(|t| structured::is_json_ld(&t));
+            raw.borrow_mut().structured.start_script(json_ld);
+            Ok(())
+        }))
+        .append_element_content_handler(text!("script", |chunk| {
+            let found = &mut raw.borrow_mut().structured;
+            found.push_text(chunk.as_str());
+            if chunk.last_in_text_node() {
+                found.end_script();
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("meta[content]", |el| {
+            let [property, name] = ["property", "name"].map(|a| el.get_attribute(a));
+            let [property, name] = [property, name].map(|key| key.map(|k| attribute(&k)));
+            let found = &mut raw.borrow_mut().structured;
+            if let Some(key) = found.property_key(property.as_deref(), name.as_deref()) {
+                let content = el.get_attribute("content").unwrap_or_default();
+                found.add_property(key, &attribute(&content));
+            }
+            Ok(())
+        }))
         .append_element_content_handler(element!("a[href], area[href]", |el| {
             if let Some(href) = el.get_attribute("href") {
                 let nofollow = is_nofollow_rel(el.get_attribute("rel").as_deref());
@@ -382,7 +426,12 @@ fn without_nul(text: &str) -> Cow<'_, str> {
 }
 
 impl Raw {
-    fn into_extracted(self, page_url: &Url, max_links: usize) -> Extracted {
+    fn into_extracted(
+        self,
+        page_url: &Url,
+        max_links: usize,
+        memory: &mut dyn DomMemory,
+    ) -> Extracted {
         let base = base_url(page_url, self.base.map(|href| attribute(&href)).as_deref());
         let mut out = Extracted {
             title: Some(collapse_whitespace(&htmlize::unescape(without_nul(
@@ -397,6 +446,7 @@ impl Raw {
                 .and_then(|href| resolve(&base, &attribute(&href)))
                 .map(String::from),
             content_hash: Some(self.text.finish()),
+            structured: self.structured.finish(memory),
             ..Extracted::default()
         };
         for content in &self.robots {

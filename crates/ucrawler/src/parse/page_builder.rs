@@ -107,6 +107,9 @@ pub(super) fn build_page(
         .map(String::from)
         .collect();
     page.extracted = extracted.extracted;
+    page.json_ld = extracted.structured.json_ld;
+    page.json_ld_errors = extracted.structured.json_ld_errors;
+    page.open_graph = extracted.structured.open_graph;
     // A body cut by memory pressure would hash differently on every visit.
     page.content_hash = extracted.content_hash.filter(|_| !fetched.memory_cut);
     compare_with_last_visit(&mut page, request, fetched);

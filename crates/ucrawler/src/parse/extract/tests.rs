@@ -119,7 +119,7 @@ fn from_dom(extractor: &Extractor, html: &str, url: &Url) -> Extracted {
     let mut memory = Unmetered;
     let mut budget = DomBudget::new(dom::max_bytes(html.len()), &mut memory);
     let document = dom::parse(html, &mut budget).expect("within the DOM's bounds");
-    extractor.builtins_from_dom(&document, url)
+    extractor.builtins_from_dom(&document, url, &mut Unmetered)
 }
 
 /// The streaming pass and the DOM agree on the built-in fields (the DOM's are the fallback).
@@ -149,13 +149,16 @@ fn streaming_and_dom_agree() {
             "<title>a\0b</title><a href=\"/a\0b\">n</a><meta name=description content=\"x\0\">",
             "<base href=\"/b\0/\"><a href=c>1</a><link rel=canonical href=\"/\0\">",
             "<a href=/x rel=nofollow>1</a><a href=/y rel='external NOFOLLOW'>2</a><a href=/y>3</a><area href=/z rel=nofollow>",
+            r#"<script type="application/LD+json">{"@type": "A", "x": "&amp;"}</script><script type=application/ld+json>[1,</script>"#,
+            r#"<meta property="OG:title" content="a &amp;  b"><meta name=twitter:card content=summary><meta property=og:image content=/1><meta property=og:image content=/2>"#,
+            r#"<template><script type=application/ld+json>{"t": 1}</script></template><noscript><meta property=og:type content=x></noscript>"#,
         ]
         .map(String::from),
     );
     for html in &cases {
         let mut streamed = scan(html)
             .expect("lol_html takes any input")
-            .into_extracted(&url, 10_000);
+            .into_extracted(&url, 10_000, &mut Unmetered);
         assert!(
             streamed.content_hash.take().is_some(),
             "the streaming pass hashes"
