@@ -1,11 +1,13 @@
 //! `ucrawler crawl --state-dir DIR --recrawl` against the test site's next generation.
 
+#[path = "support/json_lines.rs"]
+mod json_lines;
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
 
-use std::collections::BTreeSet;
 use std::process::{Command, Output};
 
+use json_lines::with_change;
 use serde_json::Value;
 use temp_dir::TempDir;
 use ucrawler_testsite::{SiteConfig, TestSite};
@@ -24,18 +26,7 @@ fn ucrawler(args: &[&str]) -> Output {
 }
 
 fn pages(output: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("JSON"))
-        .collect()
-}
-
-fn with_change(pages: &[Value], change: &str) -> BTreeSet<String> {
-    pages
-        .iter()
-        .filter(|page| page["change"] == change)
-        .map(|page| page["url"].as_str().unwrap().to_string())
-        .collect()
+    json_lines::parse(&String::from_utf8_lossy(&output.stdout))
 }
 
 #[test]

@@ -1,15 +1,17 @@
 //! A shared crawl recrawled: `ucrawler enqueue --recrawl` queues again every URL the finished
 //! crawl has done, with what its visit learned, and workers revisit them conditionally.
 
+#[path = "support/json_lines.rs"]
+mod json_lines;
 #[path = "support/redis.rs"]
 mod redis;
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use json_lines::with_change;
 use redis::Redis;
 use serde_json::Value;
 use temp_dir::TempDir;
@@ -47,19 +49,7 @@ fn work(redis: &Redis, name: &str, out: &Path) -> Vec<Value> {
         "--out",
         out,
     ]));
-    std::fs::read_to_string(out)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("JSON"))
-        .collect()
-}
-
-fn with_change(pages: &[Value], change: &str) -> BTreeSet<String> {
-    pages
-        .iter()
-        .filter(|page| page["change"] == change)
-        .map(|page| page["url"].as_str().unwrap().to_string())
-        .collect()
+    json_lines::parse(&std::fs::read_to_string(out).unwrap())
 }
 
 fn status(redis: &Redis, name: &str) -> Value {
