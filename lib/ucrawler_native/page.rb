@@ -9,6 +9,18 @@ module UcrawlerNative
   class Page
     FIELDS = %i[url final_url status content_type title description canonical links extracted
                 depth bytes elapsed meta error change etag last_modified content_hash].freeze
+    # What the page declares in structured data (in `to_h` too).
+    DECLARED = %i[json_ld json_ld_errors open_graph].freeze
+    # `structured` paths: "json_ld.KEY[.KEY...]" and an OpenGraph / Twitter card property name
+    # (OPEN_GRAPH_PREFIXES, defined natively: og:, article:, ..., twitter:).
+    JSON_LD_PATH = /\Ajson_ld\.([^.]+(?:\.[^.]+)*)\z/.freeze
+    PROPERTY_PATH = /\A(?:#{OPEN_GRAPH_PREFIXES.map { |prefix| Regexp.escape(prefix) }.join("|")})\S+\z/i.freeze
+
+    # Whether `path` is a `structured` path (checked when a Rails mapping is declared).
+    def self.structured_path?(path)
+      path = path.to_s
+      path.match?(JSON_LD_PATH) || path.match?(PROPERTY_PATH)
+    end
 
     # What the page's seed said of its last visit, against this one (`change` is natively
     # :new, :changed, :unchanged, :gone, or nil when this visit tells nothing, e.g. a timeout).
@@ -60,6 +72,51 @@ module UcrawlerNative
       values.first
     end
 
+    # The page's JSON-LD blocks that parsed, in document order, each as it is: a Hash (String
+    # keys), or an Array for a block that is one; a `@graph` stays inside its block. Deep-frozen.
+    def json_ld
+      @json_ld ||= _json_ld.freeze
+    end
+
+    # Why the other JSON-LD blocks are not in `json_ld`: "block 2: expected value at line 1
+    # column 5", blocks numbered from 1 in document order (bounds included: a block over 256 KiB,
+    # past 1 MiB in all, past the 16th).
+    def json_ld_errors
+      @json_ld_errors ||= _json_ld_errors.freeze
+    end
+
+    # Every `@type` of the page's JSON-LD nodes (blocks, array elements, `@graph` nodes), once
+    # each, in document order: ["Product", "BreadcrumbList"].
+    def json_ld_types
+      @json_ld_types ||= _json_ld_types.freeze
+    end
+
+    # OpenGraph (og:, article:, book:, profile:, music:, video:) and Twitter card (twitter:)
+    # `<meta>` properties by lowercase name, each with its values in document order:
+    # `{ "og:title" => ["A lamp"], "og:image" => ["/1.jpg", "/2.jpg"] }`. At most 64 values,
+    # each cut at 2 KiB.
+    def open_graph
+      @open_graph ||= _open_graph.each_value(&:freeze).freeze
+    end
+
+    # One value the page declares, by path, or nil:
+    # - "og:title", "twitter:card" (any case): the property's first value (a String);
+    # - "json_ld.offers.price": the first match in the JSON-LD nodes in document order (see
+    #   `json_ld_types` for what a node is); at an Array, a number picks an element
+    #   ("json_ld.image.0") and a key is looked up in each element in turn; null is no match.
+    #   The value as declared (String, Integer, Float, true/false, or a frozen Hash/Array).
+    def structured(path)
+      path = path.to_s
+      if (keys = path[JSON_LD_PATH, 1])
+        _json_ld_value(keys)
+      elsif path.match?(PROPERTY_PATH)
+        open_graph[path.downcase]&.first
+      else
+        raise ArgumentError, "not a structured data path: #{path.inspect} " \
+                             "(\"json_ld.KEY.KEY\", or a property such as \"og:title\")"
+      end
+    end
+
     # Response headers named in `keep_headers:`.
     def headers
       @headers ||= _headers.freeze
@@ -87,7 +144,7 @@ module UcrawlerNative
     end
 
     def to_h
-      FIELDS.to_h { |field| [field, field == :error ? error&.to_h : public_send(field)] }
+      (FIELDS + DECLARED).to_h { |field| [field, field == :error ? error&.to_h : public_send(field)] }
     end
 
     def inspect

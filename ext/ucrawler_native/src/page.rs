@@ -2,7 +2,8 @@
 //! an accessor is called (the Ruby layer memoizes and freezes them). No HTML enters the Ruby heap
 //! unless the crawler was built with `keep_body: true`.
 
-use magnus::{method, prelude::*, Error, RArray, RClass, RHash, RString, Ruby};
+use magnus::{method, prelude::*, Error, IntoValue, RArray, RClass, RHash, RString, Ruby, Value};
+use ucrawler::parse::OPEN_GRAPH_PREFIXES;
 use ucrawler::Page;
 
 #[magnus::wrap(class = "UcrawlerNative::Page", free_immediately, size)]
@@ -79,6 +80,39 @@ fn strings(ruby: &Ruby, values: &[String]) -> RArray {
     array
 }
 
+/// A JSON value as frozen Ruby objects: Hash (String keys), Array, String, Integer, Float,
+/// true, false, nil. Nesting is held by the engine's parser (serde_json's recursion limit).
+fn json(ruby: &Ruby, value: &serde_json::Value) -> Result<Value, Error> {
+    use serde_json::Value as Json;
+    let value = match value {
+        Json::Null => ruby.qnil().as_value(),
+        Json::Bool(b) => b.into_value_with(ruby),
+        Json::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => ruby.integer_from_i64(i).as_value(),
+            (None, Some(u), _) => ruby.integer_from_u64(u).as_value(),
+            (None, None, f) => ruby.float_from_f64(f.unwrap_or(f64::NAN)).as_value(),
+        },
+        Json::String(s) => frozen(ruby, s).as_value(),
+        Json::Array(items) => {
+            let array = ruby.ary_new_capa(items.len());
+            for item in items {
+                array.push(json(ruby, item)?)?;
+            }
+            array.freeze();
+            array.as_value()
+        }
+        Json::Object(node) => {
+            let hash = ruby.hash_new();
+            for (key, item) in node {
+                hash.aset(frozen(ruby, key), json(ruby, item)?)?;
+            }
+            hash.freeze();
+            hash.as_value()
+        }
+    };
+    Ok(value)
+}
+
 impl PageHandle {
     fn url(ruby: &Ruby, rb_self: &Self) -> RString {
         frozen(ruby, &rb_self.0.url)
@@ -123,6 +157,38 @@ impl PageHandle {
         let hash = ruby.hash_new();
         for (name, values) in &rb_self.0.extracted {
             hash.aset(ruby.to_symbol(name), strings(ruby, values))?;
+        }
+        Ok(hash)
+    }
+    fn json_ld(ruby: &Ruby, rb_self: &Self) -> Result<RArray, Error> {
+        let array = ruby.ary_new_capa(rb_self.0.json_ld.len());
+        for block in &rb_self.0.json_ld {
+            array.push(json(ruby, block)?)?;
+        }
+        Ok(array)
+    }
+    fn json_ld_errors(ruby: &Ruby, rb_self: &Self) -> RArray {
+        strings(ruby, &rb_self.0.json_ld_errors)
+    }
+    fn json_ld_types(ruby: &Ruby, rb_self: &Self) -> RArray {
+        let array = ruby.ary_new();
+        for name in rb_self.0.json_ld_types() {
+            // Cannot fail: the array is ours and not frozen.
+            let _ = array.push(frozen(ruby, name));
+        }
+        array
+    }
+    /// The first value at `path` (see `Page::json_ld_value`), or nil.
+    fn json_ld_value(ruby: &Ruby, rb_self: &Self, path: String) -> Result<Value, Error> {
+        match rb_self.0.json_ld_value(&path) {
+            Some(value) => json(ruby, value),
+            None => Ok(ruby.qnil().as_value()),
+        }
+    }
+    fn open_graph(ruby: &Ruby, rb_self: &Self) -> Result<RHash, Error> {
+        let hash = ruby.hash_new();
+        for (name, values) in &rb_self.0.open_graph {
+            hash.aset(frozen(ruby, name), strings(ruby, values))?;
         }
         Ok(hash)
     }
@@ -198,6 +264,19 @@ pub fn define_methods(class: RClass) -> Result<(), Error> {
     class.define_method("_extracted", method!(PageHandle::extracted, 0))?;
     class.define_method("_nofollow_links", method!(PageHandle::nofollow_links, 0))?;
     class.define_method("_headers", method!(PageHandle::headers, 0))?;
+    class.define_method("_json_ld", method!(PageHandle::json_ld, 0))?;
+    class.define_method("_json_ld_errors", method!(PageHandle::json_ld_errors, 0))?;
+    class.define_method("_json_ld_types", method!(PageHandle::json_ld_types, 0))?;
+    class.define_method("_json_ld_value", method!(PageHandle::json_ld_value, 1))?;
+    class.define_method("_open_graph", method!(PageHandle::open_graph, 0))?;
+    // The property names `open_graph` collects, for the Ruby side's path checks.
+    let ruby = Ruby::get_with(class);
+    let prefixes = ruby.ary_new();
+    for prefix in OPEN_GRAPH_PREFIXES {
+        prefixes.push(frozen(&ruby, prefix))?;
+    }
+    prefixes.freeze();
+    class.const_set("OPEN_GRAPH_PREFIXES", prefixes)?;
     class.define_method("body", method!(PageHandle::body, 0))?;
     class.define_method("depth", method!(PageHandle::depth, 0))?;
     class.define_method("bytes", method!(PageHandle::bytes, 0))?;

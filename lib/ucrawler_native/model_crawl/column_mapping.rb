@@ -3,17 +3,22 @@
 module UcrawlerNative
   class ModelCrawl
     # What `crawl_and_update` writes: `{ column => :title | :status | :now | "extract.price" |
-    # ->(page) {} }`, checked when built (an unknown column, page field or extract rule, or a
-    # source whose values the column's type cannot hold, raises naming it), then turned into a
-    # row's values for each page.
+    # "og:title" | "json_ld.offers.price" | ->(page) {} }`, checked when built (an unknown column,
+    # page field or extract rule, a malformed structured data path, or a source whose values the
+    # column's type cannot hold, raises naming it), then turned into a row's values for each page.
     class ColumnMapping
-      # Page fields a column can be mapped to (plus :now, "extract.NAME" and any callable taking
-      # the page), with the kind of value each gives.
+      # What a page declares, read by name: nil from a stand-in that declares nothing (a NoUrlPage
+      # was never fetched).
+      DECLARED = ->(page, name, *args) { page.public_send(name, *args) if page.respond_to?(name) }
+      # Page fields a column can be mapped to (plus :now, "extract.NAME", structured data paths
+      # and any callable taking the page), with the kind of value each gives.
       PAGE_VALUES = {
         url: :url.to_proc, final_url: :final_url.to_proc, content_type: :content_type.to_proc,
         title: :title.to_proc, description: :description.to_proc, canonical: :canonical.to_proc,
         depth: :depth.to_proc, bytes: :bytes.to_proc, elapsed: :elapsed.to_proc, attempts: :attempts.to_proc,
         links: :links.to_proc, extracted: :extracted.to_proc, truncated: :truncated?.to_proc, ok: :ok?.to_proc,
+        # All of what the page declares (for a json column); one value: a structured path.
+        json_ld: ->(page) { DECLARED.call(page, :json_ld) }, open_graph: ->(page) { DECLARED.call(page, :open_graph) },
         # nil when there was no HTTP response (connect error, robots.txt, refused address...).
         status: :status.to_proc,
         error: ->(page) { page.error&.kind&.to_s },
@@ -23,7 +28,7 @@ module UcrawlerNative
         url: :string, final_url: :string, content_type: :string, title: :string, description: :string,
         canonical: :string, error: :string, error_message: :string, depth: :integer, bytes: :integer,
         attempts: :integer, status: :integer, elapsed: :float, truncated: :boolean, ok: :boolean,
-        links: :list, extracted: :list, now: :time, extract: :string
+        links: :list, extracted: :list, json_ld: :list, open_graph: :list, now: :time, extract: :string
       }.freeze
       NUMERIC = %i[integer bigint float decimal].freeze
       TIMES = %i[datetime timestamp timestamptz date time].freeze
@@ -39,6 +44,8 @@ module UcrawlerNative
         list: NUMERIC + %i[boolean] + TIMES
       }.freeze
       EXTRACT = /\Aextract\.(.+)\z/.freeze
+      # "og.title" for "og:title", "json_ld:x" or "json_ld" + ".": a near miss, named in the error.
+      NEAR_STRUCTURED = /\A(?:json_ld\b|[a-z]+[.:])/i.freeze
 
       class << self
         # Checks what needs no database: the mapping's shape and its sources (page fields).
@@ -63,12 +70,25 @@ module UcrawlerNative
           name = source.to_s
           return :time if name == "now"
           return :string if name.match?(EXTRACT)
+          # As the page declares it (a String, a number, true/false, a Hash or Array): any
+          # column, ActiveRecord casts (an ISO 8601 "article:published_time" into a datetime).
+          return nil if Page.structured_path?(name)
 
           field = name.delete_suffix("?").to_sym
           return KINDS.fetch(field) if PAGE_VALUES.key?(field)
 
-          raise ConfigError, "column #{column.inspect}: unknown page field #{source.inspect} " \
-                               "(known: #{PAGE_VALUES.keys.join(", ")}, now, \"extract.NAME\", or a callable)"
+          raise ConfigError, "column #{column.inspect}: unknown page field #{source.inspect}#{structured_hint(name)} " \
+                               "(known: #{PAGE_VALUES.keys.join(", ")}, now, \"extract.NAME\", " \
+                               "\"json_ld.KEY.KEY\", \"og:NAME\" (also #{Page::OPEN_GRAPH_PREFIXES[1..].join(" ")}), or a callable)"
+        end
+
+        private
+
+        def structured_hint(name)
+          return "" unless name.match?(NEAR_STRUCTURED) && !PAGE_VALUES.key?(name.to_sym)
+
+          ": structured data paths are \"json_ld.\" and keys joined by dots (\"json_ld.offers.price\"), " \
+            "or a property's own name with its colon (\"og:title\")"
         end
       end
 
@@ -112,6 +132,7 @@ module UcrawlerNative
 
         rule = name[EXTRACT, 1]
         return ->(page) { page[rule] } if rule
+        return ->(page) { DECLARED.call(page, :structured, name) } if Page.structured_path?(name)
 
         PAGE_VALUES.fetch(name.delete_suffix("?").to_sym)
       end
