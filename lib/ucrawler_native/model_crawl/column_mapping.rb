@@ -9,7 +9,7 @@ module UcrawlerNative
     class ColumnMapping
       # What a page declares, read by name: nil from a stand-in that declares nothing (a NoUrlPage
       # was never fetched).
-      DECLARED = ->(page, name, *args) { page.public_send(name, *args) if page.respond_to?(name) }
+      DECLARED_VALUE = ->(page, name, *args) { page.public_send(name, *args) if page.respond_to?(name) }
       # Page fields a column can be mapped to (plus :now, "extract.NAME", structured data paths
       # and any callable taking the page), with the kind of value each gives.
       PAGE_VALUES = {
@@ -18,7 +18,7 @@ module UcrawlerNative
         depth: :depth.to_proc, bytes: :bytes.to_proc, elapsed: :elapsed.to_proc, attempts: :attempts.to_proc,
         links: :links.to_proc, extracted: :extracted.to_proc, truncated: :truncated?.to_proc, ok: :ok?.to_proc,
         # All of what the page declares (for a json column); one value: a structured path.
-        json_ld: ->(page) { DECLARED.call(page, :json_ld) }, open_graph: ->(page) { DECLARED.call(page, :open_graph) },
+        json_ld: ->(page) { DECLARED_VALUE.call(page, :json_ld) }, open_graph: ->(page) { DECLARED_VALUE.call(page, :open_graph) },
         # nil when there was no HTTP response (connect error, robots.txt, refused address...).
         status: :status.to_proc,
         error: ->(page) { page.error&.kind&.to_s },
@@ -132,7 +132,7 @@ module UcrawlerNative
 
         rule = name[EXTRACT, 1]
         return ->(page) { page[rule] } if rule
-        return ->(page) { DECLARED.call(page, :structured, name) } if Page.structured_path?(name)
+        return ->(page) { DECLARED_VALUE.call(page, :structured, name) } if Page.structured_path?(name)
 
         PAGE_VALUES.fetch(name.delete_suffix("?").to_sym)
       end
