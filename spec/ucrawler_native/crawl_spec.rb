@@ -87,6 +87,7 @@ RSpec.describe UcrawlerNative::Crawler, "#crawl" do
     expect(pages.map(&:url).uniq.size).to eq(12)
     host = base_url.delete_prefix("http://").delete_suffix("/")
     expect(stats[:over_host_budget]).to be_positive
+    expect(stats).to include(trap_path_loops: 0, trap_query_variants: 0) # the site has no traps
     expect(stats[:over_host_budget_by_host]).to eq(host.to_sym => stats[:over_host_budget])
     expect { described_class.new(max_pages_per_host: 0) }.to raise_error(UcrawlerNative::ConfigError, /max_pages_per_host/)
   end

@@ -83,6 +83,10 @@ pub struct CrawlOptions {
     /// Links kept from one page [default: 10000]
     #[arg(long, value_name = "N")]
     pub max_links_per_page: Option<usize>,
+    /// Distinct query strings followed on one path before the rest count as a crawler trap;
+    /// 0 = no cap [default: 1000]
+    #[arg(long, value_name = "N")]
+    pub max_query_variants: Option<usize>,
     /// Follow links whose every anchor is rel="nofollow" (reported in nofollow_links either
     /// way) [default: true]
     #[arg(long, value_name = "BOOL")]
@@ -256,6 +260,7 @@ impl CrawlOptions {
             max_redirects,
             max_links_per_page,
             follow_nofollow_links,
+            max_query_variants,
             max_url_length,
             parsers,
             buffer,

@@ -108,6 +108,10 @@ pub struct Config {
     pub depth: Option<u32>,
     /// Stop after this many pages have been fetched (seeds included). Default unlimited.
     pub max_pages: Option<u64>,
+    /// Distinct query strings followed on one path (`host:port` + path) before its other
+    /// variants count as a crawler trap (an infinite calendar, a faceted search); 0: no cap.
+    /// Default 1,000.
+    pub max_query_variants: usize,
     /// Queue at most this many pages of one host (`host:port`), seeds included; the host's
     /// other URLs are dropped unfetched and counted (`over_host_budget`). In a shared crawl it
     /// holds for the whole fleet. At least 1. Default unlimited.
@@ -250,6 +254,7 @@ impl Default for Config {
             depth: None,
             max_pages: None,
             max_pages_per_host: None,
+            max_query_variants: 1000,
             same_host: true,
             allow: Vec::new(),
             deny: Vec::new(),

@@ -36,6 +36,10 @@ pub(crate) struct Counters {
     pub frontier: AtomicU64,
     pub seen: AtomicU64,
     pub out_of_scope: AtomicU64,
+    /// Discovered links dropped as crawler traps: looping paths, query variants past
+    /// `max_query_variants`.
+    pub trap_path_loops: AtomicU64,
+    pub trap_query_variants: AtomicU64,
     /// Requests not queued because their host had spent `max_pages_per_host`: in all, and by
     /// host (the first [`MAX_BUDGET_HOSTS`] hosts).
     over_host_budget: AtomicU64,
@@ -61,6 +65,8 @@ impl Counters {
             frontier: AtomicU64::new(0),
             seen: AtomicU64::new(0),
             out_of_scope: AtomicU64::new(0),
+            trap_path_loops: AtomicU64::new(0),
+            trap_query_variants: AtomicU64::new(0),
             over_host_budget: AtomicU64::new(0),
             over_host_budget_by_host: Mutex::new(BTreeMap::new()),
             changes: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -129,6 +135,8 @@ impl Counters {
             frontier: self.frontier.load(Relaxed),
             seen: self.seen.load(Relaxed),
             out_of_scope: self.out_of_scope.load(Relaxed),
+            trap_path_loops: self.trap_path_loops.load(Relaxed),
+            trap_query_variants: self.trap_query_variants.load(Relaxed),
             over_host_budget: self.over_host_budget.load(Relaxed),
             over_host_budget_by_host: self
                 .over_host_budget_by_host
@@ -177,6 +185,10 @@ pub struct Stats {
     pub seen: u64,
     /// Discovered links not followed because of the scope rules.
     pub out_of_scope: u64,
+    /// Discovered links dropped as crawler traps: paths repeating a run of segments 3 times
+    /// (`/a/b/a/b/a/b/`), and query strings past `max_query_variants` on one path.
+    pub trap_path_loops: u64,
+    pub trap_query_variants: u64,
     /// Requests not queued because their host had spent `max_pages_per_host`, in all and by
     /// host (`host:port`; the first 1,000 hosts that spent it).
     pub over_host_budget: u64,

@@ -160,6 +160,29 @@ pub fn redact_password(url: &str) -> String {
     }
 }
 
+/// Path segments repeated this many times in a row make a loop (`/a/b/a/b/a/b/`).
+const LOOP_REPEATS: usize = 3;
+/// Longest run of segments checked for repeats.
+const LOOP_SPAN: usize = 4;
+
+/// Whether the path repeats a run of 1 to 4 segments 3 times in a row (`/a/a/a/`,
+/// `/x/a/b/a/b/a/b/`): the mark of relative links that resolve deeper on every page, a crawler
+/// trap, not a site's structure.
+pub fn is_path_loop(url: &Url) -> bool {
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(|s| s.filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    (1..=LOOP_SPAN).any(|span| {
+        let needed = span * LOOP_REPEATS;
+        segments.len() >= needed
+            && segments.windows(needed).any(|window| {
+                let (first, rest) = window.split_at(span);
+                rest.chunks(span).all(|chunk| chunk == first)
+            })
+    })
+}
+
 /// Which discovered links a crawl follows.
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -421,5 +444,21 @@ mod tests {
             "redis://:***@h:6379/0"
         );
         assert_eq!(redact_password("redis://h:6379"), "redis://h:6379");
+    }
+
+    #[test]
+    fn path_loops() {
+        let looping = |path: &str| is_path_loop(&Url::parse(&format!("http://h{path}")).unwrap());
+        assert!(looping("/a/a/a/"));
+        assert!(looping("/x/a/b/a/b/a/b/c"));
+        assert!(looping("/1/2/3/4/1/2/3/4/1/2/3/4"));
+        assert!(!looping("/a/a/b/"));
+        assert!(!looping("/a/b/a/b/"));
+        assert!(!looping("/2026/12/02/post"));
+        assert!(!looping("/"));
+        assert!(
+            !looping("/1/2/3/4/5/1/2/3/4/5/1/2/3/4/5"),
+            "a run past 4 segments"
+        );
     }
 }

@@ -10,6 +10,7 @@ pub(crate) mod journal;
 mod scheduler;
 mod seen;
 mod spill_dir;
+mod trap_guard;
 pub(crate) mod visits;
 
 pub(crate) use frontier::Frontier;

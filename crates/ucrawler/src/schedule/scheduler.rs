@@ -14,6 +14,7 @@ use super::frontier::Frontier;
 use super::host_budget::HostBudget;
 use super::journal::Journal;
 use super::seen::SeenSet;
+use super::trap_guard::TrapGuard;
 use crate::distributed::{AgentHandle, Command};
 use crate::error::CrawlError;
 use crate::fetch::{fetch_page, FetchJob};
@@ -53,6 +54,8 @@ pub(crate) struct Scheduler {
     seen: SeenSet,
     /// `max_pages_per_host` (a shared crawl's is kept in Redis).
     host_budget: HostBudget,
+    /// Crawler-trap defences for discovered links.
+    traps: TrapGuard,
     limits: Limits,
     /// Changes when any crawl of this crawler ends a request: a host the frontier holds
     /// requests for may be free.
@@ -145,6 +148,7 @@ impl Scheduler {
             delay: config.delay,
         };
         let host_budget = HostBudget::new(config.max_pages_per_host);
+        let traps = TrapGuard::new(config.max_query_variants);
         let seen = SeenSet::bounded(
             config.state_dir.as_ref().map(|d| d.join("seen")),
             config.seen_memory,
@@ -160,6 +164,7 @@ impl Scheduler {
             frontier,
             seen,
             host_budget,
+            traps,
             limits,
             host_finished,
             outstanding: 0,
@@ -334,6 +339,8 @@ impl Scheduler {
                 if self.shared.is_some() {
                     // Redis deduplicates; the agent queues the links before it acknowledges
                     // the page (commands are handled in order).
+                    let mut links = links;
+                    links.retain(|link| TrapGuard::admit_shape(link, &self.ctx.counters));
                     if !links.is_empty() {
                         self.tell_agent(Command::Links(links));
                     }
@@ -348,8 +355,10 @@ impl Scheduler {
                 delivered.covers_target = redirected && fresh_target;
                 if fresh_target {
                     for link in links {
+                        let counters = &self.ctx.counters;
                         if self.seen.insert(fingerprint(&link.url))
-                            && self.host_budget.admit(&link, &self.ctx.counters)
+                            && self.traps.admit(&link, counters)
+                            && self.host_budget.admit(&link, counters)
                         {
                             self.journal(&link);
                             self.queue(link);
@@ -390,7 +399,8 @@ impl Scheduler {
         let in_memory = self.frontier.in_memory() as u64;
         let frontier_bytes = self.queued_bytes.checked_div(queued).unwrap_or(0) * in_memory;
         // The per-host budget counts grow with hosts, like the seen set with URLs.
-        let seen_bytes = self.seen.memory_bytes() + self.host_budget.memory_bytes();
+        let seen_bytes =
+            self.seen.memory_bytes() + self.host_budget.memory_bytes() + self.traps.memory_bytes();
         let now = (frontier_bytes, seen_bytes);
         budget.adjust(Part::Frontier, self.published.0, now.0);
         budget.adjust(Part::Seen, self.published.1, now.1);
