@@ -21,7 +21,8 @@
 //! ```text
 //! leaf types (import no stage)
 //!   config.rs    Config and its checks (+ builder.rs)       error.rs   ConfigError, CrawlError, Error
-//!   page.rs      Request, Page, Timings, Lease            url.rs     normalization, fingerprints, Scope
+//!   page.rs      Request, Page, Timings, Lease (+ page/structured.rs: reading its JSON-LD and OpenGraph)
+//!   url.rs       normalization, fingerprints, Scope, path loops
 //!   units.rs     sizes and durations                      stats.rs   Stats, EndReason, counters
 //!   memory.rs    the max_memory budget                    codec.rs   a Request's binary form
 //!   random.rs    jitter and ids                           fork_local.rs  a value owned by one process
@@ -34,13 +35,14 @@
 //!   fuzz_support.rs  for the cargo-fuzz targets (fuzz/), not API
 //! the page's route
 //!   schedule/    scheduler (+ intake of seeds and leases), frontier (a queue per host, spilled
-//!                to disk past its memory share), seen set, journal
+//!                to disk past its memory share), seen set, journal, visits log (recrawl),
+//!                per-host budget, crawler-trap guard
 //!   fetch/       the fetch task, HTTP exchange, client and descriptor budget, the address guard
 //!                on a proxied connection's target, retry policy
 //!   parse/       parser pool, page building and follow policy, extraction, the bounded DOM,
-//!                charset
+//!                charset, the content hash, structured data (JSON-LD, OpenGraph)
 //! services the stages call
-//!   politeness/  host gate, robots.txt, address guard
+//!   politeness/  host gate, robots.txt, X-Robots-Tag, address guard
 //!   distributed/ Redis agent, fleet holds, blocking handle, redis/{frontier, client, keys, scripts}
 //! ```
 

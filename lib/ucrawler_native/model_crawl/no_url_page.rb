@@ -28,6 +28,18 @@ module UcrawlerNative
 
       def links = EMPTY_LIST
 
+      def nofollow_links = EMPTY_LIST
+
+      def json_ld = EMPTY_LIST
+
+      def json_ld_errors = EMPTY_LIST
+
+      def json_ld_types = EMPTY_LIST
+
+      def open_graph = EMPTY_HASH
+
+      def structured(_path) = nil
+
       def last_visit = { etag: nil, last_modified: nil, content_hash: nil }
 
       def extracted = EMPTY_HASH
@@ -37,7 +49,7 @@ module UcrawlerNative
       def [](_name) = nil
 
       def to_h
-        Page::FIELDS.to_h { |field| [field, field == :error ? error.to_h : public_send(field)] }
+        (Page::FIELDS + Page::DECLARED).to_h { |field| [field, field == :error ? error.to_h : public_send(field)] }
       end
 
       def inspect
