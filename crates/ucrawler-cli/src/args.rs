@@ -83,6 +83,11 @@ pub struct CrawlOptions {
     /// Links kept from one page [default: 10000]
     #[arg(long, value_name = "N")]
     pub max_links_per_page: Option<usize>,
+    /// Query parameters (session ids) removed from every link, comma-separated; "" for none
+    /// [default: jsessionid,phpsessid,aspsessionid,asp.net_sessionid,sessionid,session_id,
+    /// sessid,sid,cfid,cftoken,oscsid,zenid]
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub strip_query_params: Option<Vec<String>>,
     /// Distinct query strings followed on one path before the rest count as a crawler trap;
     /// 0 = no cap [default: 1000]
     #[arg(long, value_name = "N")]
@@ -277,6 +282,9 @@ impl CrawlOptions {
         }
         if let Some(budget) = self.max_pages_per_host {
             config.max_pages_per_host = Some(budget);
+        }
+        if let Some(names) = &self.strip_query_params {
+            config.strip_query_params = names.iter().filter(|n| !n.is_empty()).cloned().collect();
         }
         if let Some(depth) = self.depth {
             config.depth = Some(depth);

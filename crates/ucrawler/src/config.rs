@@ -108,6 +108,11 @@ pub struct Config {
     pub depth: Option<u32>,
     /// Stop after this many pages have been fetched (seeds included). Default unlimited.
     pub max_pages: Option<u64>,
+    /// Query parameters removed from every discovered link (names, any case): session ids,
+    /// which make the same page a new URL on every visit. `jsessionid` also goes as a
+    /// `;jsessionid=` path parameter. Default: jsessionid, phpsessid, aspsessionid,
+    /// asp.net_sessionid, sessionid, session_id, sessid, sid, cfid, cftoken, oscsid, zenid.
+    pub strip_query_params: Vec<String>,
     /// Distinct query strings followed on one path (`host:port` + path) before its other
     /// variants count as a crawler trap (an infinite calendar, a faceted search); 0: no cap.
     /// Default 1,000.
@@ -255,6 +260,22 @@ impl Default for Config {
             max_pages: None,
             max_pages_per_host: None,
             max_query_variants: 1000,
+            strip_query_params: [
+                "jsessionid",
+                "phpsessid",
+                "aspsessionid",
+                "asp.net_sessionid",
+                "sessionid",
+                "session_id",
+                "sessid",
+                "sid",
+                "cfid",
+                "cftoken",
+                "oscsid",
+                "zenid",
+            ]
+            .map(String::from)
+            .to_vec(),
             same_host: true,
             allow: Vec::new(),
             deny: Vec::new(),

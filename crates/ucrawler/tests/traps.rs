@@ -1,6 +1,7 @@
 //! Crawler traps end by themselves, without a deadline: an infinite calendar (a query string
 //! per month, forever) at `max_query_variants`, and relative links that resolve one level
-//! deeper on every page at the path-loop rule; both counted in the stats.
+//! deeper on every page at the path-loop rule; both counted in the stats. A session id in every
+//! link is stripped (`strip_query_params`).
 
 use std::time::Duration;
 
@@ -16,7 +17,15 @@ fn trap_site() -> RawServer {
             ));
         }
         match path {
-            "/" => Reply::html("<a href='/calendar?month=1'>calendar</a><a href='/docs/'>docs</a>"),
+            "/" => Reply::html(
+                "<a href='/calendar?month=1'>calendar</a><a href='/docs/'>docs</a>\
+                 <a href='/cart?PHPSESSID=1&item=3'>cart</a><a href='/cart;jsessionid=X?item=3'>cart</a>",
+            ),
+            // Every page links the cart under a new session id.
+            p if p.starts_with("/cart") => Reply::html(&format!(
+                "<title>cart</title><a href='/cart?item=3&sid={}'>again</a>",
+                p.len()
+            )),
             // A relative link: /docs/a/, /docs/a/a/, ... on every page.
             p if p.starts_with("/docs/") => Reply::html("<title>docs</title><a href='a/'>more</a>"),
             "/robots.txt" => Reply::not_found(),
@@ -54,4 +63,11 @@ fn an_infinite_calendar_and_a_path_loop_end_by_themselves() {
         .collect();
     assert_eq!(docs.len(), 3, "{docs:?}");
     assert_eq!(stats.trap_path_loops, 1);
+    // Session ids are stripped: the cart is one URL, crawled once.
+    let carts: Vec<&str> = pages
+        .iter()
+        .map(|p| p.url.as_str())
+        .filter(|u| u.contains("/cart"))
+        .collect();
+    assert_eq!(carts, [site.url("/cart?item=3")]);
 }

@@ -47,6 +47,15 @@ impl ConfigBuilder {
         self
     }
 
+    /// Replaces the session-id parameters stripped from links (empty: none).
+    pub fn strip_query_params<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.config.strip_query_params = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     pub fn deny(mut self, regex: impl Into<String>) -> Self {
         self.config.deny.push(regex.into());
         self

@@ -10,18 +10,18 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use scraper::{ElementRef, Selector};
 use url::Url;
 
 use super::dom::{self, DomBudget, DomMemory, DomRefusal, Unmetered};
+use super::links::LinkPolicy;
 use super::structured::{self, Collector, Structured};
 use super::text_hash::TextHash;
 use crate::config::Config;
 use crate::error::ConfigError;
-use crate::url::{base_url, fingerprint, resolve};
+use crate::url::{base_url, resolve};
 
 /// What a page yielded.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -58,35 +58,14 @@ impl Extracted {
         }
     }
 
-    /// Resolves `hrefs` (with whether their anchor is `rel="nofollow"`) against `base` and
-    /// keeps each crawlable link once, up to `max_links`.
+    /// The page's links from `hrefs` (with whether their anchor is `rel="nofollow"`).
     fn add_links<'a>(
         &mut self,
         base: &Url,
         hrefs: impl Iterator<Item = (Cow<'a, str>, bool)>,
-        max_links: usize,
+        policy: &LinkPolicy,
     ) {
-        // Per link: whether every anchor to it so far was nofollow.
-        let mut seen: HashMap<u64, usize> = HashMap::new();
-        let mut only_nofollow = Vec::new();
-        for (href, nofollow) in hrefs {
-            let Some(link) = resolve(base, &href) else {
-                continue;
-            };
-            match seen.entry(fingerprint(link.as_str())) {
-                Entry::Occupied(at) => only_nofollow[*at.get()] &= nofollow,
-                Entry::Vacant(slot) if self.links.len() < max_links => {
-                    slot.insert(self.links.len());
-                    self.links.push(link);
-                    only_nofollow.push(nofollow);
-                }
-                Entry::Vacant(_) => {}
-            }
-        }
-        self.nofollow_links = (self.links.iter().zip(only_nofollow))
-            .filter(|(_, nofollow)| *nofollow)
-            .map(|(link, _)| link.clone())
-            .collect();
+        (self.links, self.nofollow_links) = policy.collect(base, hrefs);
     }
 }
 
@@ -122,7 +101,7 @@ pub struct Extractor {
     scripts: Selector,
     properties: Selector,
     rules: Vec<Rule>,
-    max_links: usize,
+    links_policy: LinkPolicy,
 }
 
 fn builtin(css: &str) -> Selector {
@@ -157,7 +136,7 @@ impl Extractor {
             scripts: builtin("script"),
             properties: builtin("meta[content]"),
             rules,
-            max_links: config.max_links_per_page,
+            links_policy: LinkPolicy::new(config),
         })
     }
 
@@ -176,7 +155,7 @@ impl Extractor {
     ) -> Extracted {
         if self.rules.is_empty() {
             if let Some(raw) = scan(html) {
-                return raw.into_extracted(page_url, self.max_links, memory);
+                return raw.into_extracted(page_url, &self.links_policy, memory);
             }
         }
         self.extract_dom_within(html, page_url, memory)
@@ -207,7 +186,7 @@ impl Extractor {
         memory: &mut dyn DomMemory,
     ) -> Extracted {
         let mut out = scan(html)
-            .map(|raw| raw.into_extracted(page_url, self.max_links, memory))
+            .map(|raw| raw.into_extracted(page_url, &self.links_policy, memory))
             .unwrap_or_default();
         for rule in &self.rules {
             out.extracted.insert(rule.name.clone(), Vec::new());
@@ -224,7 +203,7 @@ impl Extractor {
     ) -> Result<Extracted, DomRefusal> {
         let document = dom::parse(html, budget)?;
         let mut out = match scan(html) {
-            Some(raw) => raw.into_extracted(page_url, self.max_links, budget.memory()),
+            Some(raw) => raw.into_extracted(page_url, &self.links_policy, budget.memory()),
             None => self.builtins_from_dom(&document, page_url, budget.memory()),
         };
         for rule in &self.rules {
@@ -294,7 +273,7 @@ impl Extractor {
                 .attr("href")
                 .map(|href| (Cow::Borrowed(href), nofollow))
         });
-        out.add_links(&base, hrefs, self.max_links);
+        out.add_links(&base, hrefs, &self.links_policy);
         out.structured = structured::from_dom(document, [&self.scripts, &self.properties], memory);
         out
     }
@@ -429,7 +408,7 @@ impl Raw {
     fn into_extracted(
         self,
         page_url: &Url,
-        max_links: usize,
+        policy: &LinkPolicy,
         memory: &mut dyn DomMemory,
     ) -> Extracted {
         let base = base_url(page_url, self.base.map(|href| attribute(&href)).as_deref());
@@ -454,7 +433,7 @@ impl Raw {
         }
         let hrefs =
             (self.hrefs.iter()).map(|(href, nofollow)| (Cow::Owned(attribute(href)), *nofollow));
-        out.add_links(&base, hrefs, max_links);
+        out.add_links(&base, hrefs, policy);
         out
     }
 }

@@ -7,6 +7,7 @@
 pub mod charset;
 mod dom;
 mod extract;
+mod links;
 mod page_builder;
 mod pool;
 mod structured;

@@ -158,7 +158,7 @@ fn streaming_and_dom_agree() {
     for html in &cases {
         let mut streamed = scan(html)
             .expect("lol_html takes any input")
-            .into_extracted(&url, 10_000, &mut Unmetered);
+            .into_extracted(&url, &LinkPolicy::new(&Config::default()), &mut Unmetered);
         assert!(
             streamed.content_hash.take().is_some(),
             "the streaming pass hashes"
