@@ -83,6 +83,10 @@ pub struct CrawlOptions {
     /// Links kept from one page [default: 10000]
     #[arg(long, value_name = "N")]
     pub max_links_per_page: Option<usize>,
+    /// A page whose rel=canonical names another URL of its host is reported as duplicate_of it,
+    /// and that URL is crawled
+    #[arg(long)]
+    pub canonical_dedup: bool,
     /// Query parameters (session ids) removed from every link, comma-separated; "" for none
     /// [default: jsessionid,phpsessid,aspsessionid,asp.net_sessionid,sessionid,session_id,
     /// sessid,sid,cfid,cftoken,oscsid,zenid]
@@ -283,6 +287,7 @@ impl CrawlOptions {
         if let Some(budget) = self.max_pages_per_host {
             config.max_pages_per_host = Some(budget);
         }
+        config.canonical_dedup |= self.canonical_dedup;
         if let Some(names) = &self.strip_query_params {
             config.strip_query_params = names.iter().filter(|n| !n.is_empty()).cloned().collect();
         }

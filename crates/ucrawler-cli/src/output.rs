@@ -20,6 +20,8 @@ struct PageLine<'a> {
     status: Option<u16>,
     content_type: Option<&'a str>,
     title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate_of: Option<&'a str>,
     links: &'a [String],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     nofollow_links: &'a [String],
@@ -57,6 +59,7 @@ pub fn write_page(out: &mut impl Write, page: &Page) -> std::io::Result<()> {
         status: Some(page.status).filter(|&status| status != 0),
         content_type: page.content_type.as_deref(),
         title: page.title.as_deref(),
+        duplicate_of: page.duplicate_of.as_deref(),
         links: &page.links,
         nofollow_links: &page.nofollow_links,
         extracted: &page.extracted,

@@ -108,6 +108,10 @@ pub struct Config {
     pub depth: Option<u32>,
     /// Stop after this many pages have been fetched (seeds included). Default unlimited.
     pub max_pages: Option<u64>,
+    /// Canonical-aware dedup: a page whose `<link rel="canonical">` names another URL of its
+    /// host is reported as a duplicate of it (`duplicate_of`), and that URL is crawled (queued
+    /// if unseen, at the page's depth). Default false.
+    pub canonical_dedup: bool,
     /// Query parameters removed from every discovered link (names, any case): session ids,
     /// which make the same page a new URL on every visit. `jsessionid` also goes as a
     /// `;jsessionid=` path parameter. Default: jsessionid, phpsessid, aspsessionid,
@@ -260,6 +264,7 @@ impl Default for Config {
             max_pages: None,
             max_pages_per_host: None,
             max_query_variants: 1000,
+            canonical_dedup: false,
             strip_query_params: [
                 "jsessionid",
                 "phpsessid",

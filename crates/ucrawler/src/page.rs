@@ -133,6 +133,10 @@ pub struct Page {
     pub title: Option<String>,
     pub description: Option<String>,
     pub canonical: Option<String>,
+    /// With `canonical_dedup`: the canonical URL (of the same host) this page declared, when it
+    /// is not the page itself. That URL is crawled too (queued if unseen).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
     /// `<meta name="robots" content="noindex">`, or an `X-Robots-Tag: noindex` header (for all
     /// crawlers or for our product token).
     pub noindex: bool,
@@ -224,6 +228,7 @@ impl Page {
                     &self.title,
                     &self.description,
                     &self.canonical,
+                    &self.duplicate_of,
                     &self.content_type,
                     &self.etag,
                     &self.last_modified,

@@ -106,3 +106,38 @@ fn rel_nofollow_links_are_reported_and_followed_unless_asked_not_to() {
     );
     assert!(!site.hits().iter().any(|p| p == "/sponsored"));
 }
+
+#[test]
+fn canonical_dedup_reports_duplicates_and_crawls_the_canonical_url() {
+    let site = RawServer::start(|path| match path {
+        "/" => Reply::html("<a href='/item?ref=home'>1</a><a href='/item?ref=nav'>2</a>"),
+        p if p.starts_with("/item?") => {
+            Reply::html("<link rel=canonical href='/item'><title>item</title>")
+        }
+        "/item" => Reply::html("<link rel=canonical href='/item'><title>item</title>"),
+        _ => Reply::not_found(),
+    });
+    let pages = crawl(&site, Config::builder().canonical_dedup(true));
+    let duplicates: BTreeSet<(String, Option<String>)> = pages
+        .iter()
+        .filter(|p| p.url.contains("/item"))
+        .map(|p| (p.url.clone(), p.duplicate_of.clone()))
+        .collect();
+    let canonical = site.url("/item");
+    assert_eq!(
+        duplicates,
+        BTreeSet::from([
+            (site.url("/item?ref=home"), Some(canonical.clone())),
+            (site.url("/item?ref=nav"), Some(canonical.clone())),
+            (canonical.clone(), None),
+        ])
+    );
+    assert_eq!(
+        site.hits().iter().filter(|p| *p == "/item").count(),
+        1,
+        "crawled once"
+    );
+    // Off by default: no duplicate_of, and /item is never linked, so never crawled.
+    let pages = crawl(&site, Config::builder());
+    assert!(pages.iter().all(|p| p.duplicate_of.is_none()));
+}

@@ -136,6 +136,9 @@ impl PageHandle {
     fn canonical(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
         frozen_opt(ruby, rb_self.0.canonical.as_deref())
     }
+    fn duplicate_of(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        frozen_opt(ruby, rb_self.0.duplicate_of.as_deref())
+    }
     fn noindex(&self) -> bool {
         self.0.noindex
     }
@@ -258,6 +261,7 @@ pub fn define_methods(class: RClass) -> Result<(), Error> {
     class.define_method("title", method!(PageHandle::title, 0))?;
     class.define_method("description", method!(PageHandle::description, 0))?;
     class.define_method("canonical", method!(PageHandle::canonical, 0))?;
+    class.define_method("duplicate_of", method!(PageHandle::duplicate_of, 0))?;
     class.define_method("noindex?", method!(PageHandle::noindex, 0))?;
     class.define_method("nofollow?", method!(PageHandle::nofollow, 0))?;
     class.define_method("_links", method!(PageHandle::links, 0))?;

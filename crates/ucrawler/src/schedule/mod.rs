@@ -4,6 +4,7 @@
 //! and the host gate. It also decides when the crawl is over. Under `state_dir`, the [`visits`]
 //! log is what a `recrawl` starts from.
 
+mod canonical;
 mod frontier;
 mod host_budget;
 pub(crate) mod journal;

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use url::Url;
 
+use super::canonical::canonical_of_duplicate;
 use super::frontier::Frontier;
 use super::host_budget::HostBudget;
 use super::journal::Journal;
@@ -332,14 +333,16 @@ impl Scheduler {
             }
             Event::Parsed {
                 final_url,
-                links,
+                mut links,
                 mut delivered,
             } => {
                 self.outstanding -= 1;
+                if self.ctx.config.canonical_dedup {
+                    links.extend(canonical_of_duplicate(&mut delivered.page));
+                }
                 if self.shared.is_some() {
                     // Redis deduplicates; the agent queues the links before it acknowledges
                     // the page (commands are handled in order).
-                    let mut links = links;
                     links.retain(|link| TrapGuard::admit_shape(link, &self.ctx.counters));
                     if !links.is_empty() {
                         self.tell_agent(Command::Links(links));
