@@ -92,6 +92,16 @@ RSpec.describe UcrawlerNative::Crawler, "#crawl" do
     expect { described_class.new(max_pages_per_host: 0) }.to raise_error(UcrawlerNative::ConfigError, /max_pages_per_host/)
   end
 
+  it "max_pages_per_seed gives each seed's meta (a record) its own budget" do
+    crawler = described_class.new(max_pages_per_seed: 7, per_host: 4)
+    pages, stats = crawl_all(crawler, [[site_url("/"), 1], [page_url(5), 2]])
+
+    expect(pages.map(&:meta).tally).to eq(1 => 7, 2 => 7)
+    expect(stats[:over_seed_budget]).to be_positive
+    expect { described_class.new(max_pages_per_seed: 1, redis: "redis://127.0.0.1:1", name: "x") }
+      .to raise_error(UcrawlerNative::ConfigError, /max_pages_per_seed/)
+  end
+
   it "extract rules: page[:name] is the first match, page.extracted all of them" do
     crawler = described_class.new(depth: 0, extract: { price: ".price", hero: ["img.hero", "src"], none: ".no-such-thing" })
     pages, = crawl_all(crawler, (1..5).map { |n| page_url(n) })

@@ -40,6 +40,8 @@ pub(crate) struct Counters {
     /// `max_query_variants`.
     pub trap_path_loops: AtomicU64,
     pub trap_query_variants: AtomicU64,
+    /// Requests not queued because their seed had spent `max_pages_per_seed`.
+    pub over_seed_budget: AtomicU64,
     /// Requests not queued because their host had spent `max_pages_per_host`: in all, and by
     /// host (the first [`MAX_BUDGET_HOSTS`] hosts).
     over_host_budget: AtomicU64,
@@ -67,6 +69,7 @@ impl Counters {
             out_of_scope: AtomicU64::new(0),
             trap_path_loops: AtomicU64::new(0),
             trap_query_variants: AtomicU64::new(0),
+            over_seed_budget: AtomicU64::new(0),
             over_host_budget: AtomicU64::new(0),
             over_host_budget_by_host: Mutex::new(BTreeMap::new()),
             changes: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -137,6 +140,7 @@ impl Counters {
             out_of_scope: self.out_of_scope.load(Relaxed),
             trap_path_loops: self.trap_path_loops.load(Relaxed),
             trap_query_variants: self.trap_query_variants.load(Relaxed),
+            over_seed_budget: self.over_seed_budget.load(Relaxed),
             over_host_budget: self.over_host_budget.load(Relaxed),
             over_host_budget_by_host: self
                 .over_host_budget_by_host
@@ -189,6 +193,8 @@ pub struct Stats {
     /// (`/a/b/a/b/a/b/`), and query strings past `max_query_variants` on one path.
     pub trap_path_loops: u64,
     pub trap_query_variants: u64,
+    /// Requests not queued because their seed (its `meta`) had spent `max_pages_per_seed`.
+    pub over_seed_budget: u64,
     /// Requests not queued because their host had spent `max_pages_per_host`, in all and by
     /// host (`host:port`; the first 1,000 hosts that spent it).
     pub over_host_budget: u64,

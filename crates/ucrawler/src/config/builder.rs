@@ -27,6 +27,7 @@ impl ConfigBuilder {
     setters! {
         concurrency: usize, per_host: usize, delay: Duration, max_pages: Option<u64>,
         max_pages_per_host: Option<u64>, max_query_variants: usize, canonical_dedup: bool,
+        max_pages_per_seed: Option<u64>,
         same_host: bool, user_agent: String, timeout: Duration, connect_timeout: Duration,
         read_timeout: Duration, max_body: u64, retries: u32, retry_backoff: Duration,
         max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize, max_url_length: usize,

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::canonical::canonical_of_duplicate;
 use super::frontier::Frontier;
-use super::host_budget::HostBudget;
+use super::host_budget::{HostBudget, SeedBudget};
 use super::journal::Journal;
 use super::seen::SeenSet;
 use super::trap_guard::TrapGuard;
@@ -54,6 +54,7 @@ pub(crate) struct Scheduler {
     frontier: Frontier,
     seen: SeenSet,
     /// `max_pages_per_host` (a shared crawl's is kept in Redis).
+    seed_budget: SeedBudget,
     host_budget: HostBudget,
     /// Crawler-trap defences for discovered links.
     traps: TrapGuard,
@@ -149,6 +150,7 @@ impl Scheduler {
             delay: config.delay,
         };
         let host_budget = HostBudget::new(config.max_pages_per_host);
+        let seed_budget = SeedBudget::new(config.max_pages_per_seed);
         let traps = TrapGuard::new(config.max_query_variants);
         let seen = SeenSet::bounded(
             config.state_dir.as_ref().map(|d| d.join("seen")),
@@ -165,6 +167,7 @@ impl Scheduler {
             frontier,
             seen,
             host_budget,
+            seed_budget,
             traps,
             limits,
             host_finished,
@@ -361,7 +364,7 @@ impl Scheduler {
                         let counters = &self.ctx.counters;
                         if self.seen.insert(fingerprint(&link.url))
                             && self.traps.admit(&link, counters)
-                            && self.host_budget.admit(&link, counters)
+                            && self.admit(&link)
                         {
                             self.journal(&link);
                             self.queue(link);
@@ -403,7 +406,7 @@ impl Scheduler {
         let frontier_bytes = self.queued_bytes.checked_div(queued).unwrap_or(0) * in_memory;
         // The per-host budget counts grow with hosts, like the seen set with URLs.
         let seen_bytes =
-            self.seen.memory_bytes() + self.host_budget.memory_bytes() + self.traps.memory_bytes();
+            self.seen.memory_bytes() + self.budgets_bytes() + self.traps.memory_bytes();
         let now = (frontier_bytes, seen_bytes);
         budget.adjust(Part::Frontier, self.published.0, now.0);
         budget.adjust(Part::Seen, self.published.1, now.1);
@@ -411,6 +414,16 @@ impl Scheduler {
         let counters = &self.ctx.counters;
         counters.frontier.store(self.frontier.len(), Relaxed);
         counters.seen.store(self.seen.len(), Relaxed);
+    }
+
+    /// Whether a request fits its seed's and its host's budgets (then it counts against both).
+    fn admit(&mut self, request: &Request) -> bool {
+        let counters = &self.ctx.counters;
+        self.seed_budget.admit(request, counters) && self.host_budget.admit(request, counters)
+    }
+
+    fn budgets_bytes(&self) -> u64 {
+        self.seed_budget.memory_bytes() + self.host_budget.memory_bytes()
     }
 
     /// Queues a request (a seed, a link, a lease) behind its host's others.

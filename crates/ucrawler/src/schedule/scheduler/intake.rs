@@ -28,7 +28,7 @@ impl Scheduler {
                     self.trust_seed_host(&request.url);
                 }
                 // Every request journaled was admitted once: it counts against its host again.
-                let admitted = self.host_budget.admit(&request, &self.ctx.counters);
+                let admitted = self.admit(&request);
                 if self.seen.insert(fingerprint(&request.url)) && !done && admitted {
                     self.queue(request);
                 }
@@ -71,7 +71,7 @@ impl Scheduler {
         if self.resumed && !new {
             return; // done, or already queued again from the journal
         }
-        if !self.host_budget.admit(&request, &self.ctx.counters) {
+        if !self.admit(&request) {
             return;
         }
         self.journal(&request);
