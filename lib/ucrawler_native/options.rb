@@ -10,7 +10,8 @@ module UcrawlerNative
     # Sizes accept Integer bytes or a String such as "64MiB".
     SIZES = %i[max_body max_memory].freeze
     # Options that may be nil (meaning none / unlimited), with the type they take otherwise.
-    NULLABLE = { depth: :integer, max_pages: :integer, deadline: :duration, proxy: :string,
+    NULLABLE = { depth: :integer, max_pages: :integer, max_pages_per_host: :integer, max_pages_per_seed: :integer,
+                 deadline: :duration, proxy: :string,
                  state_dir: :string, redis: :string, name: :string }.freeze
 
     module_function
