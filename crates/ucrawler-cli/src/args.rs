@@ -194,7 +194,7 @@ pub struct SharedCrawl {
 /// Where pages go (for `crawl` and `worker`).
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// Write pages here instead of stdout
+    /// Write pages here instead of stdout (`-`: stdout)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// No progress bar and no summary

@@ -9,7 +9,7 @@ mod signals;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -201,7 +201,7 @@ fn crawl(
         ucrawler::url::parse_request_url(url).map_err(|e| Failure::Usage(format!("URL: {e}")))?;
     }
     let crawler = build_crawler(options)?;
-    let mut writer: Box<dyn Write> = match &out {
+    let mut writer: Box<dyn Write> = match out.as_deref().filter(|path| *path != Path::new("-")) {
         Some(path) => {
             Box::new(BufWriter::new(File::create(path).map_err(|e| {
                 Failure::Fatal(format!("--out {}: {e}", path.display()))

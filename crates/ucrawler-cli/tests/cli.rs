@@ -409,3 +409,23 @@ fn killed_with_sigkill_then_resumed_loses_nothing() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn out_dash_is_standard_output() {
+    let site = TestSite::start(SiteConfig {
+        pages: 5,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("ucrawler-out-dash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ucrawler"))
+        .args(["crawl", &site.url("/"), "--depth", "0", "--out", "-", "--quiet"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(urls(&lines(&output)), BTreeSet::from([site.url("/")]));
+    assert!(!dir.join("-").exists(), "no file named -");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
