@@ -200,6 +200,10 @@ pub struct OutputArgs {
     /// No progress bar and no summary
     #[arg(long, short)]
     pub quiet: bool,
+    /// Serve Prometheus metrics of the crawl at http://ADDR/metrics (e.g. 127.0.0.1:9184)
+    /// [default: none]
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
 }
 
 /// Where a shared crawl lives (for `enqueue` and `status`).

@@ -3,6 +3,7 @@
 
 mod args;
 mod demo;
+mod metrics_server;
 mod output;
 mod shared;
 mod signals;
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand};
 use ucrawler::{Crawl, Crawler, Next};
 
 use crate::args::{CrawlOptions, OutputArgs, RedisTarget};
+use crate::metrics_server::MetricsServer;
 use crate::signals::{StopRequest, StopSignal};
 
 /// How often the crawl loop looks for a stop signal while it waits for a page.
@@ -196,7 +198,11 @@ fn crawl(
     output: OutputArgs,
     options: &CrawlOptions,
 ) -> Result<ExitCode, Failure> {
-    let OutputArgs { out, quiet } = output;
+    let OutputArgs {
+        out,
+        quiet,
+        metrics,
+    } = output;
     for url in &urls {
         ucrawler::url::parse_request_url(url).map_err(|e| Failure::Usage(format!("URL: {e}")))?;
     }
@@ -208,6 +214,15 @@ fn crawl(
             })?))
         }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let label = crawler
+        .config()
+        .name
+        .clone()
+        .unwrap_or_else(|| "crawl".into());
+    let mut metrics = match metrics.as_deref() {
+        Some(addr) => Some(MetricsServer::start(addr, &label)?),
+        None => None,
     };
     let stop = signals::install()?;
     let started = Instant::now();
@@ -225,12 +240,15 @@ fn crawl(
         bar.inc(1);
         Ok::<(), Failure>(())
     };
-    let stopped_by = consume(&mut crawl, &stop, &mut write)?;
+    let stopped_by = consume(&mut crawl, &stop, &mut write, &mut metrics)?;
     writer
         .flush()
         .map_err(|e| Failure::Fatal(format!("writing output: {e}")))?;
     bar.finish_and_clear();
     let stats = crawl.stats();
+    if let Some(metrics) = &mut metrics {
+        metrics.refresh(|| stats.clone(), true);
+    }
     // A shared crawl's agent acknowledges what was written and gives back its other leases
     // before we say we are done (dropping the crawl waits for it).
     drop(crawl);
@@ -257,10 +275,14 @@ fn consume(
     crawl: &mut Crawl,
     stop: &StopRequest,
     write: &mut impl FnMut(&ucrawler::Page) -> Result<(), Failure>,
+    metrics: &mut Option<MetricsServer>,
 ) -> Result<Option<StopSignal>, Failure> {
     let signal = loop {
         if let Some(signal) = stop.get() {
             break signal;
+        }
+        if let Some(metrics) = metrics {
+            metrics.refresh(|| crawl.stats(), false);
         }
         match crawl.next_timeout(STOP_POLL) {
             Next::Page(page) => write(&page)?,

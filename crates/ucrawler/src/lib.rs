@@ -33,6 +33,7 @@
 //!   pipeline/    slots, events, the crawl's context, the fetch → parse hand-off, the fetch window
 //!   consumer.rs  Crawl, PageStream: what users hold      bench_support.rs  for benches/, not API
 //!   fuzz_support.rs  for the cargo-fuzz targets (fuzz/), not API
+//!   metrics.rs   Prometheus text of crawls' stats
 //! the page's route
 //!   schedule/    scheduler (+ intake of seeds and leases), frontier (a queue per host, spilled
 //!                to disk past its memory share), seen set, journal, visits log (recrawl),
@@ -61,6 +62,7 @@ mod fork_local;
 pub mod fuzz_support;
 pub mod last_visit;
 pub mod memory;
+pub mod metrics;
 pub mod page;
 pub mod parse;
 mod pipeline;

@@ -1,0 +1,269 @@
+//! Prometheus text exposition (format 0.0.4) of crawls' [`Stats`]: what `ucrawler crawl
+//! --metrics` and `ucrawler worker --metrics` serve at `/metrics`, and what the gem's
+//! `UcrawlerNative.metrics` returns. Every series has a `crawl` label; names start `ucrawler_`.
+
+use std::fmt::Write;
+
+use crate::stats::Stats;
+
+/// One metric: its name, type, help and a value per label set.
+struct Family<'a> {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    samples: Samples<'a>,
+}
+
+type Samples<'a> = Vec<(Vec<(&'static str, &'a str)>, f64)>;
+
+fn push<'a>(
+    families: &mut Vec<Family<'a>>,
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    samples: Samples<'a>,
+) {
+    families.push(Family {
+        name,
+        kind,
+        help,
+        samples,
+    });
+}
+
+/// The text for `crawls`, each named by its `crawl` label.
+pub fn prometheus(crawls: &[(&str, &Stats)]) -> String {
+    let mut families: Vec<Family<'_>> = Vec::new();
+    let each = |value: &dyn Fn(&Stats) -> f64| -> Samples<'_> {
+        crawls
+            .iter()
+            .map(|(crawl, stats)| (vec![("crawl", *crawl)], value(stats)))
+            .collect()
+    };
+    let counter = "counter";
+    let gauge = "gauge";
+    push(
+        &mut families,
+        "ucrawler_pages_total",
+        counter,
+        "Pages delivered, failed ones included.",
+        each(&|s| s.pages as f64),
+    );
+    push(
+        &mut families,
+        "ucrawler_bytes_total",
+        counter,
+        "Body bytes received.",
+        each(&|s| s.bytes as f64),
+    );
+    push(
+        &mut families,
+        "ucrawler_errors_total",
+        counter,
+        "Pages delivered with an error, by kind.",
+        {
+            let mut samples = Vec::new();
+            for (crawl, stats) in crawls {
+                for (kind, count) in &stats.errors_by_kind {
+                    samples.push((
+                        vec![("crawl", *crawl), ("kind", kind.as_str())],
+                        *count as f64,
+                    ));
+                }
+            }
+            samples
+        },
+    );
+    push(
+        &mut families,
+        "ucrawler_pages_per_second",
+        gauge,
+        "Pages per second since the crawl started.",
+        each(&|s| s.pages_per_sec),
+    );
+    push(
+        &mut families,
+        "ucrawler_in_flight",
+        gauge,
+        "Requests under way.",
+        each(&|s| s.in_flight as f64),
+    );
+    push(
+        &mut families,
+        "ucrawler_held_pages",
+        gauge,
+        "Pages fetched and not yet taken by the consumer.",
+        each(&|s| s.held as f64),
+    );
+    push(
+        &mut families,
+        "ucrawler_fetch_window",
+        gauge,
+        "Requests let run ahead of the parsers.",
+        each(&|s| s.fetch_window as f64),
+    );
+    push(
+        &mut families,
+        "ucrawler_frontier_requests",
+        gauge,
+        "Requests waiting to be fetched.",
+        each(&|s| s.frontier as f64),
+    );
+    push(
+        &mut families,
+        "ucrawler_seen_urls",
+        gauge,
+        "Distinct URLs seen.",
+        each(&|s| s.seen as f64),
+    );
+    push(
+        &mut families,
+        "ucrawler_out_of_scope_total",
+        counter,
+        "Links not followed by the scope rules.",
+        each(&|s| s.out_of_scope as f64),
+    );
+    push(
+        &mut families,
+        "ucrawler_dropped_total",
+        counter,
+        "Links dropped as traps or past a budget, by reason.",
+        {
+            let mut samples = Vec::new();
+            for (crawl, s) in crawls {
+                for (reason, count) in [
+                    ("path_loop", s.trap_path_loops),
+                    ("query_variants", s.trap_query_variants),
+                    ("seed_budget", s.over_seed_budget),
+                    ("host_budget", s.over_host_budget),
+                ] {
+                    samples.push((vec![("crawl", *crawl), ("reason", reason)], count as f64));
+                }
+            }
+            samples
+        },
+    );
+    push(
+        &mut families,
+        "ucrawler_changes_total",
+        counter,
+        "Pages by what changed since their last visit.",
+        {
+            let mut samples = Vec::new();
+            for (crawl, s) in crawls {
+                let c = &s.changes;
+                for (change, count) in [
+                    ("new", c.new),
+                    ("changed", c.changed),
+                    ("unchanged", c.unchanged),
+                    ("gone", c.gone),
+                ] {
+                    samples.push((vec![("crawl", *crawl), ("change", change)], count as f64));
+                }
+            }
+            samples
+        },
+    );
+    push(
+        &mut families,
+        "ucrawler_memory_limit_bytes",
+        gauge,
+        "The crawler's max_memory.",
+        each(&|s| s.memory.limit as f64),
+    );
+    push(
+        &mut families,
+        "ucrawler_memory_used_bytes",
+        gauge,
+        "Bytes accounted against max_memory, by part.",
+        {
+            let mut samples = Vec::new();
+            for (crawl, s) in crawls {
+                let m = &s.memory;
+                for (part, bytes) in [
+                    ("bodies", m.bodies),
+                    ("pages", m.pages),
+                    ("frontier", m.frontier),
+                    ("seen", m.seen),
+                ] {
+                    samples.push((vec![("crawl", *crawl), ("part", part)], bytes as f64));
+                }
+            }
+            samples
+        },
+    );
+    push(
+        &mut families,
+        "ucrawler_descriptors_open",
+        gauge,
+        "Open file descriptors of the process.",
+        each(&|s| s.descriptors.open as f64),
+    );
+    push(
+        &mut families,
+        "ucrawler_descriptors_budget",
+        gauge,
+        "The most the crawler's connections take it to.",
+        each(&|s| s.descriptors.budget as f64),
+    );
+    push(
+        &mut families,
+        "ucrawler_finished",
+        gauge,
+        "1 once the crawl has ended.",
+        each(&|s| f64::from(u8::from(s.end_reason.is_some()))),
+    );
+
+    let mut out = String::new();
+    for family in &families {
+        let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
+        let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind);
+        for (labels, value) in &family.samples {
+            let labels: Vec<String> = labels
+                .iter()
+                .map(|(name, value)| format!("{name}=\"{}\"", escape(value)))
+                .collect();
+            let _ = writeln!(out, "{}{{{}}} {}", family.name, labels.join(","), value);
+        }
+    }
+    out
+}
+
+/// A label value as the exposition format wants it.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_series_per_crawl_and_label() {
+        let mut stats = Stats {
+            pages: 12,
+            ..Stats::default()
+        };
+        stats.errors_by_kind.insert("timeout".into(), 2);
+        stats.memory.limit = 1024;
+        let text = prometheus(&[("a \"b\"", &stats), ("c", &Stats::default())]);
+        assert!(text.contains("# TYPE ucrawler_pages_total counter\n"));
+        assert!(text.contains("ucrawler_pages_total{crawl=\"a \\\"b\\\"\"} 12\n"));
+        assert!(text.contains("ucrawler_pages_total{crawl=\"c\"} 0\n"));
+        assert!(text.contains("ucrawler_errors_total{crawl=\"a \\\"b\\\"\",kind=\"timeout\"} 2\n"));
+        assert!(text.contains("ucrawler_memory_used_bytes{crawl=\"c\",part=\"seen\"} 0\n"));
+        assert!(text.contains("ucrawler_memory_limit_bytes{crawl=\"a \\\"b\\\"\"} 1024\n"));
+        // Every sample line is `name{labels} number`.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            assert!(
+                series.starts_with("ucrawler_") && series.ends_with('}'),
+                "{line}"
+            );
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
+    }
+}
