@@ -17,6 +17,7 @@ require_relative "ucrawler_native/meta"
 require_relative "ucrawler_native/options"
 require_relative "ucrawler_native/page"
 require_relative "ucrawler_native/seeds"
+require_relative "ucrawler_native/running_crawls"
 require_relative "ucrawler_native/crawler"
 require_relative "ucrawler_native/redis_frontier"
 

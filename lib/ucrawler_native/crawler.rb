@@ -79,6 +79,7 @@ module UcrawlerNative
     def run(seeds, default_meta, &block)
       crawl = @native.open
       @current = crawl
+      RunningCrawls.add(crawl, @options[:name] || "crawl")
       pending = []
       seeds.each do |item|
         pending << Seeds.pair(item, default_meta)
@@ -100,6 +101,7 @@ module UcrawlerNative
     ensure
       # Normal end, exception, break, throw, Timeout, Thread#kill: stop the engine's work.
       if crawl
+        RunningCrawls.remove(crawl)
         crawl.cancel
         # After a normal end #stats stays what `crawl` returned (elapsed and rate included).
         @stats = stats_of(crawl) unless finished

@@ -70,6 +70,7 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
         "default_config_json",
         function!(crawl::default_config_json, 0),
     )?;
+    native.define_singleton_method("metrics_text", function!(crawl::metrics_text, 1))?;
     native.define_singleton_method("panic!", function!(errors::test_panic, 0))?;
     native.define_singleton_method("redact_password", function!(redact_password, 1))?;
     Ok(())
