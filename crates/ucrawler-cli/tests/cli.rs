@@ -420,7 +420,15 @@ fn out_dash_is_standard_output() {
     let dir = std::env::temp_dir().join(format!("ucrawler-out-dash-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_ucrawler"))
-        .args(["crawl", &site.url("/"), "--depth", "0", "--out", "-", "--quiet"])
+        .args([
+            "crawl",
+            &site.url("/"),
+            "--depth",
+            "0",
+            "--out",
+            "-",
+            "--quiet",
+        ])
         .current_dir(&dir)
         .output()
         .unwrap();
