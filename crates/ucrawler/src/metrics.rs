@@ -16,203 +16,157 @@ struct Family<'a> {
 
 type Samples<'a> = Vec<(Vec<(&'static str, &'a str)>, f64)>;
 
-fn push<'a>(
-    families: &mut Vec<Family<'a>>,
-    name: &'static str,
-    kind: &'static str,
-    help: &'static str,
-    samples: Samples<'a>,
-) {
-    families.push(Family {
-        name,
-        kind,
-        help,
-        samples,
-    });
-}
-
 /// The text for `crawls`, each named by its `crawl` label.
-pub fn prometheus(crawls: &[(&str, &Stats)]) -> String {
-    let mut families: Vec<Family<'_>> = Vec::new();
-    let each = |value: &dyn Fn(&Stats) -> f64| -> Samples<'_> {
-        crawls
-            .iter()
+pub fn prometheus<'a>(crawls: &[(&'a str, &'a Stats)]) -> String {
+    // One sample per crawl.
+    let each = |value: fn(&Stats) -> f64| -> Samples<'a> {
+        (crawls.iter())
             .map(|(crawl, stats)| (vec![("crawl", *crawl)], value(stats)))
             .collect()
     };
-    let counter = "counter";
-    let gauge = "gauge";
-    push(
-        &mut families,
-        "ucrawler_pages_total",
-        counter,
-        "Pages delivered, failed ones included.",
-        each(&|s| s.pages as f64),
-    );
-    push(
-        &mut families,
-        "ucrawler_bytes_total",
-        counter,
-        "Body bytes received.",
-        each(&|s| s.bytes as f64),
-    );
-    push(
-        &mut families,
-        "ucrawler_errors_total",
-        counter,
-        "Pages delivered with an error, by kind.",
-        {
-            let mut samples = Vec::new();
-            for (crawl, stats) in crawls {
-                for (kind, count) in &stats.errors_by_kind {
-                    samples.push((
-                        vec![("crawl", *crawl), ("kind", kind.as_str())],
-                        *count as f64,
-                    ));
-                }
+    // One sample per crawl and value of a second label.
+    let by = |label: &'static str, values: fn(&'a Stats) -> Vec<(&'a str, u64)>| -> Samples<'a> {
+        let mut samples = Vec::new();
+        for (crawl, stats) in crawls {
+            for (value, count) in values(stats) {
+                samples.push((vec![("crawl", *crawl), (label, value)], count as f64));
             }
-            samples
-        },
-    );
-    push(
-        &mut families,
-        "ucrawler_pages_per_second",
-        gauge,
-        "Pages per second since the crawl started.",
-        each(&|s| s.pages_per_sec),
-    );
-    push(
-        &mut families,
-        "ucrawler_in_flight",
-        gauge,
-        "Requests under way.",
-        each(&|s| s.in_flight as f64),
-    );
-    push(
-        &mut families,
-        "ucrawler_held_pages",
-        gauge,
-        "Pages fetched and not yet taken by the consumer.",
-        each(&|s| s.held as f64),
-    );
-    push(
-        &mut families,
-        "ucrawler_fetch_window",
-        gauge,
-        "Requests let run ahead of the parsers.",
-        each(&|s| s.fetch_window as f64),
-    );
-    push(
-        &mut families,
-        "ucrawler_frontier_requests",
-        gauge,
-        "Requests waiting to be fetched.",
-        each(&|s| s.frontier as f64),
-    );
-    push(
-        &mut families,
-        "ucrawler_seen_urls",
-        gauge,
-        "Distinct URLs seen.",
-        each(&|s| s.seen as f64),
-    );
-    push(
-        &mut families,
-        "ucrawler_out_of_scope_total",
-        counter,
-        "Links not followed by the scope rules.",
-        each(&|s| s.out_of_scope as f64),
-    );
-    push(
-        &mut families,
-        "ucrawler_dropped_total",
-        counter,
-        "Links dropped as traps or past a budget, by reason.",
-        {
-            let mut samples = Vec::new();
-            for (crawl, s) in crawls {
-                for (reason, count) in [
+        }
+        samples
+    };
+    let (counter, gauge) = ("counter", "gauge");
+    let families: [Family<'a>; 17] = [
+        family(
+            "ucrawler_pages_total",
+            counter,
+            "Pages delivered, failed ones included.",
+            each(|s| s.pages as f64),
+        ),
+        family(
+            "ucrawler_bytes_total",
+            counter,
+            "Body bytes received.",
+            each(|s| s.bytes as f64),
+        ),
+        family(
+            "ucrawler_errors_total",
+            counter,
+            "Pages delivered with an error, by kind.",
+            by("kind", |s| {
+                s.errors_by_kind
+                    .iter()
+                    .map(|(k, n)| (k.as_str(), *n))
+                    .collect()
+            }),
+        ),
+        family(
+            "ucrawler_pages_per_second",
+            gauge,
+            "Pages per second since the crawl started.",
+            each(|s| s.pages_per_sec),
+        ),
+        family(
+            "ucrawler_in_flight",
+            gauge,
+            "Requests under way.",
+            each(|s| s.in_flight as f64),
+        ),
+        family(
+            "ucrawler_held_pages",
+            gauge,
+            "Pages fetched and not yet taken by the consumer.",
+            each(|s| s.held as f64),
+        ),
+        family(
+            "ucrawler_fetch_window",
+            gauge,
+            "Requests let run ahead of the parsers.",
+            each(|s| s.fetch_window as f64),
+        ),
+        family(
+            "ucrawler_frontier_requests",
+            gauge,
+            "Requests waiting to be fetched.",
+            each(|s| s.frontier as f64),
+        ),
+        family(
+            "ucrawler_seen_urls",
+            gauge,
+            "Distinct URLs seen.",
+            each(|s| s.seen as f64),
+        ),
+        family(
+            "ucrawler_out_of_scope_total",
+            counter,
+            "Links not followed by the scope rules.",
+            each(|s| s.out_of_scope as f64),
+        ),
+        family(
+            "ucrawler_dropped_total",
+            counter,
+            "Links dropped as traps or past a budget, by reason.",
+            by("reason", |s| {
+                vec![
                     ("path_loop", s.trap_path_loops),
                     ("query_variants", s.trap_query_variants),
                     ("seed_budget", s.over_seed_budget),
                     ("host_budget", s.over_host_budget),
-                ] {
-                    samples.push((vec![("crawl", *crawl), ("reason", reason)], count as f64));
-                }
-            }
-            samples
-        },
-    );
-    push(
-        &mut families,
-        "ucrawler_changes_total",
-        counter,
-        "Pages by what changed since their last visit.",
-        {
-            let mut samples = Vec::new();
-            for (crawl, s) in crawls {
+                ]
+            }),
+        ),
+        family(
+            "ucrawler_changes_total",
+            counter,
+            "Pages by what changed since their last visit.",
+            by("change", |s| {
                 let c = &s.changes;
-                for (change, count) in [
+                vec![
                     ("new", c.new),
                     ("changed", c.changed),
                     ("unchanged", c.unchanged),
                     ("gone", c.gone),
-                ] {
-                    samples.push((vec![("crawl", *crawl), ("change", change)], count as f64));
-                }
-            }
-            samples
-        },
-    );
-    push(
-        &mut families,
-        "ucrawler_memory_limit_bytes",
-        gauge,
-        "The crawler's max_memory.",
-        each(&|s| s.memory.limit as f64),
-    );
-    push(
-        &mut families,
-        "ucrawler_memory_used_bytes",
-        gauge,
-        "Bytes accounted against max_memory, by part.",
-        {
-            let mut samples = Vec::new();
-            for (crawl, s) in crawls {
+                ]
+            }),
+        ),
+        family(
+            "ucrawler_memory_limit_bytes",
+            gauge,
+            "The crawler's max_memory.",
+            each(|s| s.memory.limit as f64),
+        ),
+        family(
+            "ucrawler_memory_used_bytes",
+            gauge,
+            "Bytes accounted against max_memory, by part.",
+            by("part", |s| {
                 let m = &s.memory;
-                for (part, bytes) in [
+                vec![
                     ("bodies", m.bodies),
                     ("pages", m.pages),
                     ("frontier", m.frontier),
                     ("seen", m.seen),
-                ] {
-                    samples.push((vec![("crawl", *crawl), ("part", part)], bytes as f64));
-                }
-            }
-            samples
-        },
-    );
-    push(
-        &mut families,
-        "ucrawler_descriptors_open",
-        gauge,
-        "Open file descriptors of the process.",
-        each(&|s| s.descriptors.open as f64),
-    );
-    push(
-        &mut families,
-        "ucrawler_descriptors_budget",
-        gauge,
-        "The most the crawler's connections take it to.",
-        each(&|s| s.descriptors.budget as f64),
-    );
-    push(
-        &mut families,
-        "ucrawler_finished",
-        gauge,
-        "1 once the crawl has ended.",
-        each(&|s| f64::from(u8::from(s.end_reason.is_some()))),
-    );
+                ]
+            }),
+        ),
+        family(
+            "ucrawler_descriptors_open",
+            gauge,
+            "Open file descriptors of the process.",
+            each(|s| s.descriptors.open as f64),
+        ),
+        family(
+            "ucrawler_descriptors_budget",
+            gauge,
+            "The most the crawler's connections take it to.",
+            each(|s| s.descriptors.budget as f64),
+        ),
+        family(
+            "ucrawler_finished",
+            gauge,
+            "1 once the crawl has ended.",
+            each(|s| f64::from(u8::from(s.end_reason.is_some()))),
+        ),
+    ];
 
     let mut out = String::new();
     for family in &families {
@@ -227,6 +181,20 @@ pub fn prometheus(crawls: &[(&str, &Stats)]) -> String {
         }
     }
     out
+}
+
+fn family<'a>(
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    samples: Samples<'a>,
+) -> Family<'a> {
+    Family {
+        name,
+        kind,
+        help,
+        samples,
+    }
 }
 
 /// A label value as the exposition format wants it.

@@ -20,7 +20,7 @@ use crate::error::CrawlError;
 use crate::last_visit::{LastVisit, MAX_VALIDATOR_LEN};
 use crate::memory::{body_reservation_factor, MemoryBudget, Part, Reservation};
 use crate::pipeline::Fetched;
-use crate::politeness::{product_token, AddressGuard, RobotsCache, RobotsFetch, RobotsTag, Rules};
+use crate::politeness::{AddressGuard, RobotsCache, RobotsFetch, RobotsTag, Rules};
 use crate::url::{fingerprint, host_key, location_target, Scope};
 
 /// Whether a Content-Type is one we parse. A missing one is treated as HTML.
@@ -230,7 +230,7 @@ async fn read_response(
         reservation: None,
         etag,
         last_modified,
-        robots_tag: RobotsTag::from_headers(response.headers(), &product_token(&config.user_agent)),
+        robots_tag: RobotsTag::from_headers(response.headers(), cx.robots.agent()),
         error: None,
     };
     if status >= 400 {

@@ -138,12 +138,9 @@ fn compare_with_last_visit(page: &mut Page, request: &Request, fetched: &Fetched
             .or_else(|| last.last_modified.clone());
         page.content_hash = last.content_hash.clone();
     }
-    page.change = classify(
-        last,
-        fetched.status,
-        fetched.error.is_some(),
-        &page.last_visit(),
-    );
+    // This visit's validators are compared only with a last visit's (no copies otherwise).
+    let now = last.map(|_| page.last_visit()).unwrap_or_default();
+    page.change = classify(last, fetched.status, fetched.error.is_some(), &now);
 }
 
 /// Where a page's DOM takes its bytes: first what its body reserved for it while it was read

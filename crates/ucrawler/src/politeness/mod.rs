@@ -9,6 +9,6 @@ mod robots_tag;
 
 pub use address_guard::{AddressGuard, GuardedResolver};
 pub(crate) use host_gate::{process_gate, HostGate, HostHold, HostWait, Limits};
-pub(crate) use robots::{product_token, rules_for};
+pub(crate) use robots::rules_for;
 pub use robots::{RobotsCache, RobotsFetch, Rules};
 pub use robots_tag::RobotsTag;

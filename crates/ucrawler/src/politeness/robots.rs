@@ -155,6 +155,11 @@ impl RobotsCache {
         }
     }
 
+    /// Our product token (`X-Robots-Tag: ucrawler: …` is matched against it too).
+    pub fn agent(&self) -> &str {
+        &self.agent
+    }
+
     fn entry(&self, key: &str) -> Arc<Entry> {
         let mut table = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(entry) = table.map.get(key) {
