@@ -44,7 +44,8 @@
 //!                charset, the content hash, structured data (JSON-LD, OpenGraph)
 //! services the stages call
 //!   politeness/  host gate, robots.txt, X-Robots-Tag, address guard
-//!   distributed/ Redis agent, fleet holds, blocking handle, redis/{frontier, client, keys, scripts}
+//!   distributed/ Redis agent, fleet holds, blocking handle, redis/{frontier (+ visits, host
+//!                holds), client, keys, scripts}
 //! ```
 
 #[doc(hidden)]
