@@ -9,6 +9,8 @@
 //! - [`TestSite`] serves it (plus `/robots.txt`, `/img/N.jpg`, `/private/*` and the
 //!   [`hostile`], [`dom_bombs`] and [`structured`] endpoints, and `/moved/*` redirecting to the
 //!   site's pages) on its own thread; [`serve`] serves on a given listener.
+//! - [`sitemaps`]: sitemaps under `/sitemaps/` and `/sitemap.xml` (valid, gzipped, nested and
+//!   hostile) listing the normal pages and orphan pages under `/orphan/` that nothing links.
 //!
 //! Recrawls (all off or inert by default: generation 0 is the original site, byte for byte):
 //!
@@ -53,6 +55,7 @@ mod reply;
 mod rng;
 mod server;
 mod site;
+pub mod sitemaps;
 pub mod structured;
 mod testsite;
 mod timeline;
@@ -84,7 +87,9 @@ pub struct SiteConfig {
     pub pages: usize,
     /// Seed of all generated content and links (default 1).
     pub seed: u64,
-    /// Body of `/robots.txt`; `None` = [`DEFAULT_ROBOTS_TXT`] (disallows `/private/`).
+    /// Body of `/robots.txt`; `None` = [`DEFAULT_ROBOTS_TXT`] (disallows `/private/`). Each
+    /// literal `{base}` in it is served as `http://` + the request's `Host` (e.g. `Sitemap:
+    /// {base}/sitemaps/index.xml`, see [`sitemaps::SITEMAP_ROBOTS_TXT`]).
     pub robots_txt: Option<String>,
     /// Record every request in [`TestSite::request_log`] (default false).
     pub log_requests: bool,

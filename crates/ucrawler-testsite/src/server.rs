@@ -159,6 +159,9 @@ fn route(ctx: &Ctx, req: &Request<Incoming>, path_and_query: &str, host: &str) -
     let mut base = String::with_capacity(7 + host.len());
     base.push_str("http://");
     base.push_str(host);
+    if let Some(resp) = crate::sitemaps::respond(path, &ctx.site, &base) {
+        return resp;
+    }
     if let Some(resp) = page_reply::respond(&ctx.site, &base, path_and_query, headers) {
         return resp;
     }

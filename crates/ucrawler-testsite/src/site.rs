@@ -190,8 +190,9 @@ impl Site {
 
     /// Body + content-type for a path+query on a given base (`http://127.0.0.1:PORT`, no
     /// trailing slash) at `generation`, or `None` (404 or 410). Serves the live pages `/` and
-    /// `/page/{i}.html` (any query, e.g. `?sort=asc`, gives the same page), `/robots.txt`,
-    /// `/img/{n}.jpg` and `/private/*`. Volatile tokens are added by the server only.
+    /// `/page/{i}.html` (any query, e.g. `?sort=asc`, gives the same page), `/robots.txt`
+    /// (`{base}` replaced by `base`), `/img/{n}.jpg` and `/private/*`. Volatile tokens are added
+    /// by the server only.
     pub fn render_at(&self, base: &str, path_and_query: &str, generation: u32) -> Option<Rendered> {
         let path = path_and_query
             .split_once('?')
@@ -206,7 +207,7 @@ impl Site {
         if path == "/robots.txt" {
             return Some(Rendered {
                 content_type: "text/plain; charset=utf-8",
-                body: self.robots_txt.clone().into_bytes(),
+                body: self.robots_txt.replace("{base}", base).into_bytes(),
             });
         }
         if let Some(n) = path

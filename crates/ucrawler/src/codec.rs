@@ -3,8 +3,11 @@
 //!
 //! Item (version 1): `0x01 | varint depth | field meta | url`, where a field is `varint len+1
 //! (0 = none) | bytes`. A revisit (a request with a [`LastVisit`]) is version 2: `0x02 | varint
-//! depth | field meta | field etag | field last_modified | field content_hash | url`. The first
-//! byte is a version so the format can change later. Files frame each item with its length
+//! depth | field meta | field etag | field last_modified | field content_hash | url`. A request
+//! that is not a plain page, or carries a sitemap's `lastmod`, is version 3: `0x03 | varint
+//! depth | field meta | varint flags (bit 0: a last visit follows) | [its three fields] |
+//! varint purpose (0 page, 1 sitemap discovery, 2 + n a sitemap at nesting n) | field lastmod |
+//! url`. The first byte is a version so the format can change later. Files frame each item with its length
 //! (`u32` little endian) so a reader finds a record torn by a kill.
 
 use std::io::{self, Read, Write};
@@ -12,10 +15,29 @@ use std::io::{self, Read, Write};
 use bytes::Bytes;
 
 use crate::last_visit::LastVisit;
-use crate::page::Request;
+use crate::page::{Purpose, Request};
 
 const ITEM_V1: u8 = 1;
 const ITEM_V2: u8 = 2;
+const ITEM_V3: u8 = 3;
+
+fn purpose_code(purpose: Purpose) -> u64 {
+    match purpose {
+        Purpose::Page => 0,
+        Purpose::SitemapDiscovery => 1,
+        Purpose::Sitemap { nesting } => 2 + u64::from(nesting),
+    }
+}
+
+fn purpose_of(code: u64) -> Option<Purpose> {
+    match code {
+        0 => Some(Purpose::Page),
+        1 => Some(Purpose::SitemapDiscovery),
+        n => u8::try_from(n - 2)
+            .ok()
+            .map(|nesting| Purpose::Sitemap { nesting }),
+    }
+}
 
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -58,15 +80,28 @@ pub fn encode(request: &Request) -> Vec<u8> {
             .map(|v| v.as_ref().map_or(1, |v| v.len() + 2))
             .sum()
     });
-    let mut out =
-        Vec::with_capacity(12 + meta.map_or(0, <[u8]>::len) + validators + request.url.len());
-    out.push(if last.is_some() { ITEM_V2 } else { ITEM_V1 });
+    let lastmod = request.lastmod.as_deref();
+    let extra = validators + lastmod.map_or(0, str::len);
+    let mut out = Vec::with_capacity(16 + meta.map_or(0, <[u8]>::len) + extra + request.url.len());
+    let version = match (request.purpose.is_page() && lastmod.is_none(), last) {
+        (false, _) => ITEM_V3,
+        (true, Some(_)) => ITEM_V2,
+        (true, None) => ITEM_V1,
+    };
+    out.push(version);
     put_varint(&mut out, u64::from(request.depth));
     put_field(&mut out, meta);
+    if version == ITEM_V3 {
+        put_varint(&mut out, u64::from(last.is_some()));
+    }
     if let Some(last) = last {
         for value in [&last.etag, &last.last_modified, &last.content_hash] {
             put_field(&mut out, value.as_deref().map(str::as_bytes));
         }
+    }
+    if version == ITEM_V3 {
+        put_varint(&mut out, purpose_code(request.purpose));
+        put_field(&mut out, lastmod.map(str::as_bytes));
     }
     out.extend_from_slice(request.url.as_bytes());
     out
@@ -79,7 +114,7 @@ pub fn decode(item: &[u8]) -> Result<Request, String> {
         format!("{} bytes starting {head}", item.len())
     };
     let (&version, mut rest) = item.split_first().ok_or_else(|| "empty item".to_string())?;
-    if version != ITEM_V1 && version != ITEM_V2 {
+    if !(ITEM_V1..=ITEM_V3).contains(&version) {
         return Err(format!(
             "unknown item version {version} (written by another ucrawler version?): {}",
             preview()
@@ -91,26 +126,39 @@ pub fn decode(item: &[u8]) -> Result<Request, String> {
     let meta = get_field(&mut rest, "meta")
         .map_err(|e| format!("{e}: {}", preview()))?
         .map(Bytes::copy_from_slice);
-    let last_visit = if version == ITEM_V2 {
-        let mut text = |name: &str| -> Result<Option<String>, String> {
-            get_field(&mut rest, name)
-                .and_then(|field| {
-                    field
-                        .map(|b| {
-                            String::from_utf8(b.to_vec())
-                                .map_err(|_| format!("{name} is not UTF-8"))
-                        })
-                        .transpose()
-                })
-                .map_err(|e| format!("{e}: {}", preview()))
-        };
-        Some(Box::new(LastVisit {
-            etag: text("etag")?,
-            last_modified: text("last_modified")?,
-            content_hash: text("content_hash")?,
-        }))
-    } else {
-        None
+    let flags = match version {
+        ITEM_V3 => get_varint(&mut rest).ok_or_else(|| format!("bad flags: {}", preview()))?,
+        ITEM_V2 => 1,
+        _ => 0,
+    };
+    let text = |rest: &mut &[u8], name: &str| -> Result<Option<String>, String> {
+        get_field(rest, name)
+            .and_then(|field| {
+                field
+                    .map(|b| {
+                        String::from_utf8(b.to_vec()).map_err(|_| format!("{name} is not UTF-8"))
+                    })
+                    .transpose()
+            })
+            .map_err(|e| format!("{e}: {}", preview()))
+    };
+    let last_visit = match flags & 1 {
+        1 => Some(Box::new(LastVisit {
+            etag: text(&mut rest, "etag")?,
+            last_modified: text(&mut rest, "last_modified")?,
+            content_hash: text(&mut rest, "content_hash")?,
+        })),
+        _ => None,
+    };
+    let (purpose, lastmod) = match version {
+        ITEM_V3 => {
+            let purpose = get_varint(&mut rest)
+                .and_then(purpose_of)
+                .ok_or_else(|| format!("bad purpose: {}", preview()))?;
+            let lastmod = text(&mut rest, "lastmod")?;
+            (purpose, lastmod.map(String::into_boxed_str))
+        }
+        _ => (Purpose::Page, None),
     };
     let url = std::str::from_utf8(rest)
         .map_err(|_| format!("URL is not UTF-8: {}", preview()))?
@@ -122,6 +170,8 @@ pub fn decode(item: &[u8]) -> Result<Request, String> {
     request.depth = depth;
     request.meta = meta;
     request.last_visit = last_visit;
+    request.purpose = purpose;
+    request.lastmod = lastmod;
     Ok(request)
 }
 
@@ -210,6 +260,31 @@ mod tests {
         assert!(decode(b"\x02\x00\x00\x02\xff\x00\x00http://h/")
             .unwrap_err()
             .contains("etag is not UTF-8"));
+    }
+
+    #[test]
+    fn sitemap_requests_and_lastmod_round_trip_as_version_3() {
+        let mut request = Request::new("http://example.com/sitemap.xml").with_meta(&b"7"[..]);
+        request.depth = 2;
+        for purpose in [
+            Purpose::SitemapDiscovery,
+            Purpose::Sitemap { nesting: 0 },
+            Purpose::Sitemap { nesting: 2 },
+        ] {
+            request.purpose = purpose;
+            for last in [None, Some(Box::new(LastVisit::default()))] {
+                request.last_visit = last;
+                let item = encode(&request);
+                assert_eq!(item[0], ITEM_V3);
+                assert_eq!(decode(&item).unwrap(), request);
+            }
+        }
+        let mut page = Request::new("http://example.com/a");
+        page.lastmod = Some("2024-01-02".into());
+        assert_eq!(decode(&encode(&page)).unwrap(), page);
+        assert!(decode(b"\x03\x00\x00\x00\x80")
+            .unwrap_err()
+            .contains("bad purpose"));
     }
 
     #[test]

@@ -10,85 +10,13 @@ use crate::error::ConfigError;
 use crate::units;
 
 mod builder;
+mod choices;
 
 pub use builder::ConfigBuilder;
-
-/// Which non-public addresses may be crawled.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PrivateAddresses {
-    /// Never: not even for seeds.
-    Deny,
-    /// Only for hosts that are the host of a seed (the default): a seed may be an intranet
-    /// site, but a link or redirect cannot lead the crawler into the private network.
-    #[default]
-    Seeds,
-    /// Always (the guard is off).
-    Allow,
-}
+pub use choices::{ExtractRule, PrivateAddresses, Sitemaps};
 
 /// The smallest `seen_memory`: below it the seen set would spill a file every few URLs.
 pub const MIN_SEEN_MEMORY: usize = 16;
-
-/// A named extraction rule: the text of the elements matching `selector`, or the value of
-/// `attr` on them. In a config file or from Ruby: `".price"` or `["img.hero", "src"]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "RuleForm", into = "RuleForm")]
-pub struct ExtractRule {
-    pub selector: String,
-    pub attr: Option<String>,
-}
-
-impl ExtractRule {
-    pub fn text(selector: impl Into<String>) -> Self {
-        Self {
-            selector: selector.into(),
-            attr: None,
-        }
-    }
-
-    pub fn attr(selector: impl Into<String>, attr: impl Into<String>) -> Self {
-        Self {
-            selector: selector.into(),
-            attr: Some(attr.into()),
-        }
-    }
-
-    /// Parses the CLI form `SELECTOR` or `SELECTOR@ATTR`.
-    pub fn parse(spec: &str) -> Self {
-        match spec.rsplit_once('@') {
-            Some((selector, attr)) if !attr.is_empty() && !attr.contains([' ', ']', '>']) => {
-                Self::attr(selector, attr)
-            }
-            _ => Self::text(spec),
-        }
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum RuleForm {
-    Text(String),
-    Attr(String, String),
-}
-
-impl From<RuleForm> for ExtractRule {
-    fn from(form: RuleForm) -> Self {
-        match form {
-            RuleForm::Text(selector) => Self::text(selector),
-            RuleForm::Attr(selector, attr) => Self::attr(selector, attr),
-        }
-    }
-}
-
-impl From<ExtractRule> for RuleForm {
-    fn from(rule: ExtractRule) -> Self {
-        match rule.attr {
-            Some(attr) => RuleForm::Attr(rule.selector, attr),
-            None => RuleForm::Text(rule.selector),
-        }
-    }
-}
 
 /// Crawler configuration. Deserialize it from JSON (unknown fields are an error naming the
 /// field) or start from `Config::default()` / [`Config::builder`].
@@ -130,6 +58,11 @@ pub struct Config {
     /// other URLs are dropped unfetched and counted (`over_host_budget`). In a shared crawl it
     /// holds for the whole fleet. At least 1. Default unlimited.
     pub max_pages_per_host: Option<u64>,
+    /// Read each seed's site's sitemaps (see [`Sitemaps`]: `on`, `robots` or `off`); their
+    /// URLs enter the crawl at the seed's depth, with their `<lastmod>` (`Page::lastmod`). Not
+    /// with `redis` yet. Default off: a crawl reaches what its seeds link to, and one site's
+    /// sitemaps may name 50,000 URLs per file.
+    pub sitemaps: Sitemaps,
     /// Follow only links to the host (`host:port`) of the page they were found on. Default true.
     pub same_host: bool,
     /// Follow only links matching at least one of these regexes (when not empty). Default empty.
@@ -271,6 +204,7 @@ impl Default for Config {
             max_pages_per_seed: None,
             max_query_variants: 1000,
             canonical_dedup: false,
+            sitemaps: Sitemaps::Off,
             strip_query_params: [
                 "jsessionid",
                 "phpsessid",
@@ -482,6 +416,12 @@ impl Config {
             return Err(ConfigError::invalid(
                 "max_pages_per_seed",
                 "does not go with `redis` yet: each worker would count on its own",
+            ));
+        }
+        if self.sitemaps != Sitemaps::Off {
+            return Err(ConfigError::invalid(
+                "sitemaps",
+                "does not go with `redis` yet: sitemaps are read by the worker that takes a seed",
             ));
         }
         Ok(())

@@ -165,6 +165,8 @@ impl Crawl {
     }
 
     /// Queues a seed without blocking (crawls started with `Crawler::open`).
+    // The error hands the request back: boxing it would allocate on every refused feed.
+    #[allow(clippy::result_large_err)]
     pub fn feed(&self, request: Request) -> Result<(), FeedError> {
         let Some(seeds) = &self.seeds else {
             return Err(FeedError::Closed(request));

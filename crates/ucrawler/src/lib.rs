@@ -20,7 +20,7 @@
 //!
 //! ```text
 //! leaf types (import no stage)
-//!   config.rs    Config and its checks (+ builder.rs)       error.rs   ConfigError, CrawlError, Error
+//!   config.rs    Config and its checks (+ builder.rs, choices.rs: its enums)  error.rs  errors
 //!   page.rs      Request, Page, Timings, Lease (+ page/structured.rs: reading its JSON-LD and OpenGraph)
 //!   url.rs       normalization, fingerprints, Scope, path loops
 //!   units.rs     sizes and durations                      stats.rs   Stats, EndReason, counters
@@ -35,13 +35,16 @@
 //!   fuzz_support.rs  for the cargo-fuzz targets (fuzz/), not API
 //!   metrics.rs   Prometheus text of crawls' stats
 //! the page's route
-//!   schedule/    scheduler (+ intake of seeds and leases), frontier (a queue per host, spilled
+//!   schedule/    scheduler (+ intake of seeds and leases, found: links and sitemap URLs coming
+//!                back), frontier (a queue per host, spilled
 //!                to disk past its memory share), seen set, journal, visits log (recrawl),
-//!                per-host budget, crawler-trap guard
+//!                per-host budget, crawler-trap guard, sitemap plan (which sitemaps are read)
 //!   fetch/       the fetch task, HTTP exchange, client and descriptor budget, the address guard
-//!                on a proxied connection's target, retry policy
+//!                on a proxied connection's target, retry policy, sitemap fetches (discovery,
+//!                reading) that send the scheduler URLs instead of a page
 //!   parse/       parser pool, page building and follow policy, extraction, the bounded DOM,
-//!                charset, the content hash, structured data (JSON-LD, OpenGraph)
+//!                charset, the content hash, structured data (JSON-LD, OpenGraph), the streamed
+//!                sitemap reader
 //! services the stages call
 //!   politeness/  host gate, robots.txt, X-Robots-Tag, address guard
 //!   distributed/ Redis agent, fleet holds, blocking handle, redis/{frontier (+ visits, host
@@ -75,7 +78,7 @@ pub mod stats;
 pub mod units;
 pub mod url;
 
-pub use config::{Config, ConfigBuilder, ExtractRule, PrivateAddresses};
+pub use config::{Config, ConfigBuilder, ExtractRule, PrivateAddresses, Sitemaps};
 pub use consumer::{Crawl, FeedError, Next, PageStream};
 pub use crawler::Crawler;
 pub use distributed::{
@@ -85,4 +88,4 @@ pub use error::{ConfigError, CrawlError, Error};
 pub use fetch::is_html;
 pub use last_visit::{Change, LastVisit};
 pub use page::{Page, Request, Timings};
-pub use stats::{ChangeStats, DescriptorStats, EndReason, Stats};
+pub use stats::{ChangeStats, DescriptorStats, EndReason, SitemapStats, Stats};

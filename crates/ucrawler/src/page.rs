@@ -25,6 +25,11 @@ pub struct Request {
     /// What the last visit learned: the fetch is conditional, and the page says what changed.
     /// Boxed: most requests have none.
     pub last_visit: Option<Box<LastVisit>>,
+    /// The `<lastmod>` a sitemap gave for this URL (W3C datetime, as written), reported in
+    /// `Page::lastmod`.
+    pub lastmod: Option<Box<str>>,
+    /// What fetching it is for: a page (most), or a site's sitemaps.
+    pub(crate) purpose: Purpose,
     /// Attempts already made (the engine counts retries here).
     pub(crate) attempts: u32,
     /// Dispatched before and sent back for another attempt.
@@ -40,6 +45,8 @@ impl Request {
             depth: 0,
             meta: None,
             last_visit: None,
+            lastmod: None,
+            purpose: Purpose::Page,
             attempts: 0,
             retrying: false,
             lease: None,
@@ -55,6 +62,23 @@ impl Request {
     pub fn with_last_visit(mut self, last: LastVisit) -> Self {
         self.last_visit = Some(Box::new(last.sanitized()));
         self
+    }
+}
+
+/// Why a request is fetched. Only pages are delivered; the others feed the scheduler URLs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    #[default]
+    Page,
+    /// A site's robots.txt, read for its `Sitemap:` lines (or `/sitemap.xml` in their place).
+    SitemapDiscovery,
+    /// A sitemap or sitemap index, `nesting` indexes below the site's first sitemaps (0).
+    Sitemap { nesting: u8 },
+}
+
+impl Purpose {
+    pub fn is_page(self) -> bool {
+        self == Purpose::Page
     }
 }
 
@@ -192,6 +216,10 @@ pub struct Page {
     /// Against the request's last visit; `None` when this visit tells nothing about the
     /// content (see [`crate::last_visit::classify`]).
     pub change: Option<Change>,
+    /// The `<lastmod>` the site's sitemap gave for this URL (W3C datetime, as written), when
+    /// it was found in one (`sitemaps`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lastmod: Option<String>,
     pub error: Option<CrawlError>,
 }
 

@@ -49,6 +49,27 @@ pub(crate) struct Counters {
     /// Pages by [`Change`], in the order of [`Change::ALL`].
     changes: [AtomicU64; Change::ALL.len()],
     pub not_modified: AtomicU64,
+    pub sitemaps: SitemapCounters,
+}
+
+/// What reading sitemaps did (see [`SitemapStats`]).
+#[derive(Debug, Default)]
+pub(crate) struct SitemapCounters {
+    pub read: AtomicU64,
+    pub failed: AtomicU64,
+    pub urls: AtomicU64,
+    pub dropped: AtomicU64,
+}
+
+impl SitemapCounters {
+    fn snapshot(&self) -> SitemapStats {
+        SitemapStats {
+            read: self.read.load(Relaxed),
+            failed: self.failed.load(Relaxed),
+            urls: self.urls.load(Relaxed),
+            dropped: self.dropped.load(Relaxed),
+        }
+    }
 }
 
 impl Counters {
@@ -74,6 +95,7 @@ impl Counters {
             over_host_budget_by_host: Mutex::new(BTreeMap::new()),
             changes: std::array::from_fn(|_| AtomicU64::new(0)),
             not_modified: AtomicU64::new(0),
+            sitemaps: SitemapCounters::default(),
         }
     }
 
@@ -158,6 +180,7 @@ impl Counters {
                     not_modified: self.not_modified.load(Relaxed),
                 }
             },
+            sitemaps: self.sitemaps.snapshot(),
             fetch_window: 0,
             descriptors: DescriptorStats::default(),
             end_reason: EndReason::from_u8(self.end_reason.load(Relaxed)),
@@ -201,6 +224,8 @@ pub struct Stats {
     pub over_host_budget_by_host: BTreeMap<String, u64>,
     /// Pages by what changed since their last visit (pages with no [`Change`] not counted).
     pub changes: ChangeStats,
+    /// Sitemaps read (with `sitemaps`).
+    pub sitemaps: SitemapStats,
     /// Requests the crawler lets run ahead of its parsers now (fetching or waiting for a parser
     /// thread): between one per parser and `concurrency`, shared by its crawls.
     pub fetch_window: u64,
@@ -221,6 +246,21 @@ pub struct ChangeStats {
     pub gone: u64,
     /// `304 Not Modified` answers (among `unchanged`): no body was sent.
     pub not_modified: u64,
+}
+
+/// Sitemaps read by a crawl (`sitemaps`), and the URLs they gave.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SitemapStats {
+    /// Sitemap files (and indexes) read to their end.
+    pub read: u64,
+    /// Sitemaps that failed (unreachable, not a sitemap, malformed, past a limit: the entries
+    /// before the failure stand), and robots.txt fetches for sitemaps that failed.
+    pub failed: u64,
+    /// Page URLs they gave (queued unless already seen, or past a budget).
+    pub urls: u64,
+    /// Entries not used: on another host, out of scope, not an http(s) URL, past the nesting or
+    /// per-site cap.
+    pub dropped: u64,
 }
 
 /// Open files of the process against the crawler's descriptor budget.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Config, ExtractRule, PrivateAddresses};
+use super::{Config, ExtractRule, PrivateAddresses, Sitemaps};
 use crate::error::ConfigError;
 
 /// Builds a [`Config`] fluently: `Config::builder().depth(2).per_host(4).build()?`.
@@ -27,7 +27,7 @@ impl ConfigBuilder {
     setters! {
         concurrency: usize, per_host: usize, delay: Duration, max_pages: Option<u64>,
         max_pages_per_host: Option<u64>, max_query_variants: usize, canonical_dedup: bool,
-        max_pages_per_seed: Option<u64>,
+        max_pages_per_seed: Option<u64>, sitemaps: Sitemaps,
         same_host: bool, user_agent: String, timeout: Duration, connect_timeout: Duration,
         read_timeout: Duration, max_body: u64, retries: u32, retry_backoff: Duration,
         max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize, max_url_length: usize,

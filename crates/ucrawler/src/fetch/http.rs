@@ -76,6 +76,34 @@ async fn fetch_hops(
     last: Option<&LastVisit>,
     started: Instant,
 ) -> Fetched {
+    match send(cx, url, same_host_as, last, started).await {
+        Ok(answer) => {
+            let mut fetched = read_response(answer.response, answer.url, cx, started).await;
+            fetched.crawl_delay = answer.crawl_delay;
+            fetched
+        }
+        Err(failed) => *failed,
+    }
+}
+
+/// The response that ends a request's redirects, where it came from, and its host's
+/// Crawl-delay.
+pub(crate) struct Answer {
+    pub response: Response,
+    pub url: Url,
+    pub crawl_delay: Option<Duration>,
+}
+
+/// Sends the request for `url` and follows its redirects, every hop through the address guard,
+/// robots.txt and the scope; a refused or failed hop is the `Fetched` to report (boxed: it is
+/// large, and the answer is the common case).
+pub(crate) async fn send(
+    cx: &FetchContext<'_>,
+    url: Url,
+    same_host_as: Option<&str>,
+    last: Option<&LastVisit>,
+    started: Instant,
+) -> Result<Answer, Box<Fetched>> {
     let config = cx.config;
     let mut current = url;
     let mut visited = HashSet::from([fingerprint(current.as_str())]);
@@ -84,7 +112,7 @@ async fn fetch_hops(
     let response = loop {
         // Every hop: the address guard, then robots.txt of the hop's host.
         if let Err(refused) = cx.guard.check_literal(&current) {
-            return Fetched::failed(Some(current), refused, started);
+            return Err(Box::new(Fetched::failed(Some(current), refused, started)));
         }
         if config.robots {
             let fetch = RobotsFetch {
@@ -98,18 +126,18 @@ async fn fetch_hops(
                 crawl_delay = rules.crawl_delay(config.max_crawl_delay);
             }
             if let Rules::Unreachable(error) = rules {
-                return Fetched::failed(Some(current), error, started);
+                return Err(Box::new(Fetched::failed(Some(current), error, started)));
             }
             if !rules.allows(&current) {
                 let mut fetched =
                     Fetched::failed(Some(current), CrawlError::RobotsDisallowed, started);
                 fetched.crawl_delay = crawl_delay;
-                return fetched;
+                return Err(Box::new(fetched));
             }
             let gap = crawl_delay.unwrap_or_default().max(config.delay);
             if cx.probing_robots && redirects == 0 && !gap.is_zero() {
                 // robots.txt was this host's request: the page waits its turn like any other.
-                return Fetched::deferred(current, started, crawl_delay);
+                return Err(Box::new(Fetched::deferred(current, started, crawl_delay)));
             }
         }
         let mut request = cx.client.get(current.clone());
@@ -125,7 +153,10 @@ async fn fetch_hops(
         }
         let response = match request.send().await {
             Ok(response) => response,
-            Err(e) => return Fetched::failed(Some(current), CrawlError::from_reqwest(&e), started),
+            Err(e) => {
+                let error = CrawlError::from_reqwest(&e);
+                return Err(Box::new(Fetched::failed(Some(current), error, started)));
+            }
         };
         let location = match redirect_target(&response, &current) {
             Redirect::None => break response,
@@ -136,7 +167,7 @@ async fn fetch_hops(
                     started,
                 );
                 fetched.status = response.status().as_u16();
-                return fetched;
+                return Err(Box::new(fetched));
             }
             Redirect::To(location) => location,
         };
@@ -157,13 +188,15 @@ async fn fetch_hops(
         if let Some(error) = refusal {
             let mut fetched = Fetched::failed(Some(current), error, started);
             fetched.status = response.status().as_u16();
-            return fetched;
+            return Err(Box::new(fetched));
         }
         current = location;
     };
-    let mut fetched = read_response(response, current, cx, started).await;
-    fetched.crawl_delay = crawl_delay;
-    fetched
+    Ok(Answer {
+        response,
+        url: current,
+        crawl_delay,
+    })
 }
 
 /// Where a response sends us.

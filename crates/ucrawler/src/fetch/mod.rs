@@ -1,13 +1,15 @@
 //! The fetch stage: the task that fetches one page ([`task`]), one HTTP exchange with its
 //! redirects, caps and timeouts ([`http`]), the shared client ([`client`]) in generations that
 //! keep connections within a descriptor budget ([`connections`]), the address guard on a proxied
-//! connection's target ([`proxy_guard`]) and the retry policy ([`retry`]).
+//! connection's target ([`proxy_guard`]), the retry policy ([`retry`]), and the fetches that
+//! read a site's sitemaps for the scheduler ([`sitemap`]).
 
 mod client;
 mod connections;
 mod http;
 mod proxy_guard;
 mod retry;
+mod sitemap;
 mod task;
 
 pub(crate) use client::build_client;

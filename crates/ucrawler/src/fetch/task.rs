@@ -10,9 +10,10 @@ use url::Url;
 
 use super::http::{fetch, FetchContext};
 use super::retry::after_attempt;
+use super::sitemap;
 use crate::distributed::FleetHold;
 use crate::error::CrawlError;
-use crate::page::Request;
+use crate::page::{Purpose, Request};
 use crate::parse::{Extractor, FetchedPage, ParseJob, ParserPool};
 use crate::pipeline::{CrawlCtx, Event, Fetched, Slot, WindowPermit};
 use crate::politeness::HostHold;
@@ -78,8 +79,18 @@ pub(crate) async fn fetch_page(job: FetchJob) {
             };
             let same_host_as =
                 (config.same_host && request.depth > 0).then(|| crate::url::host_key(url));
+            let last = request.last_visit.as_deref();
+            let attempt = async {
+                match request.purpose {
+                    Purpose::Page => fetch(&cx, url.clone(), same_host_as.as_deref(), last).await,
+                    Purpose::SitemapDiscovery => sitemap::discover(&cx, &ctx, &request, url).await,
+                    Purpose::Sitemap { nesting } => {
+                        sitemap::read(&cx, &ctx, &request, url, nesting).await
+                    }
+                }
+            };
             tokio::select! {
-                fetched = fetch(&cx, url.clone(), same_host_as.as_deref(), request.last_visit.as_deref()) => Some(fetched),
+                fetched = attempt => Some(fetched),
                 _ = ctx.cancel.cancelled() => None,
             }
         }
@@ -104,6 +115,13 @@ pub(crate) async fn fetch_page(job: FetchJob) {
         // The page slot is given back: the request waits in the scheduler, not in memory here.
         drop((slot, permit));
         let _ = ctx.events.send(Event::Retry { host, request });
+        return;
+    }
+    if !request.purpose.is_page() {
+        // Its URLs went to the scheduler as they were read: nothing to parse or deliver.
+        sitemap::record(&ctx, &request, &fetched);
+        drop((slot, permit));
+        let _ = ctx.events.send(Event::Ended);
         return;
     }
     fetched.attempts = request.attempts.max(1);

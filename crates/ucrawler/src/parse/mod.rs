@@ -2,7 +2,8 @@
 //! decoding ([`charset`]), extraction ([`extract`]: streaming lol_html, scraper's DOM only when
 //! `extract` rules need it, built within bounds by [`dom`]; the content hash, [`text_hash`];
 //! JSON-LD and OpenGraph, [`structured`]) and page building with the follow policy
-//! ([`page_builder`]) — so parsing never stalls the I/O threads.
+//! ([`page_builder`]) — so parsing never stalls the I/O threads. Sitemaps ([`sitemap`]) are
+//! the exception: streamed on the I/O thread that fetches them, an XML event at a time.
 
 pub mod charset;
 mod dom;
@@ -10,6 +11,7 @@ mod extract;
 mod links;
 mod page_builder;
 mod pool;
+pub mod sitemap;
 mod structured;
 mod text_hash;
 

@@ -34,6 +34,7 @@ fn base_page(request: &Request, fetched: &Fetched) -> Page {
         headers: fetched.headers.clone(),
         depth: request.depth,
         meta: request.meta.clone(),
+        lastmod: request.lastmod.as_deref().map(String::from),
         bytes: fetched.bytes,
         truncated: fetched.truncated,
         attempts: fetched.attempts,

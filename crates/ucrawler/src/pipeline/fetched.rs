@@ -45,10 +45,17 @@ pub struct Fetched {
 impl Fetched {
     /// An attempt that only fetched the host's robots.txt (see `deferred`).
     pub fn deferred(url: Url, started: Instant, crawl_delay: Option<Duration>) -> Self {
-        let mut fetched = Self::failed(Some(url), CrawlError::RobotsDisallowed, started);
-        fetched.error = None;
+        let mut fetched = Self::answered(url, 0, started);
         fetched.deferred = true;
         fetched.crawl_delay = crawl_delay;
+        fetched
+    }
+
+    /// An answer with `status` and nothing read yet (the caller fills in the rest).
+    pub fn answered(url: Url, status: u16, started: Instant) -> Self {
+        let mut fetched = Self::failed(Some(url), CrawlError::RobotsDisallowed, started);
+        fetched.error = None;
+        fetched.status = status;
         fetched
     }
 

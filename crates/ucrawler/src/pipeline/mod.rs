@@ -75,6 +75,14 @@ pub(crate) enum Event {
         links: Vec<Request>,
         delivered: Box<Delivered>,
     },
+    /// Requests a sitemap or a site's robots.txt gave (pages at their depth, or more
+    /// sitemaps), with the memory the batch holds until they are queued.
+    Found {
+        links: Vec<Request>,
+        _memory: Reservation,
+    },
+    /// A dispatched request that delivers no page (a sitemap) is done.
+    Ended,
 }
 
 /// Everything the stages of one crawl share. When the last reference goes (scheduler finished,

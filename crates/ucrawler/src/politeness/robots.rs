@@ -76,6 +76,14 @@ impl Rules {
         }
     }
 
+    /// The `Sitemap:` URLs of the robots.txt these rules come from (none when it had no rules).
+    pub fn sitemaps(&self) -> &[Box<str>] {
+        match self {
+            Rules::Parsed(robot) => &robot.sitemaps,
+            _ => &[],
+        }
+    }
+
     /// Bytes held, for the cache's bound.
     fn memory(&self) -> usize {
         match self {

@@ -10,11 +10,11 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use url::Url;
 
-use super::canonical::canonical_of_duplicate;
 use super::frontier::Frontier;
 use super::host_budget::{HostBudget, SeedBudget};
 use super::journal::Journal;
 use super::seen::SeenSet;
+use super::sitemap_plan::SitemapPlan;
 use super::trap_guard::TrapGuard;
 use crate::distributed::{AgentHandle, Command};
 use crate::error::CrawlError;
@@ -27,7 +27,7 @@ use crate::pipeline::{CrawlCtx, Event, FetchWindow, Slot, WindowPermit};
 use crate::politeness::Limits;
 use crate::runtime::Runtime;
 use crate::stats::EndReason;
-use crate::url::{fingerprint, parse_request_url};
+use crate::url::parse_request_url;
 
 /// Seeds are pulled from the caller only while the frontier is shorter than this, so a lazy
 /// source of millions of seeds is never drained into memory ahead of the crawl.
@@ -37,6 +37,7 @@ const MEMORY_RECHECK: Duration = Duration::from_millis(10);
 /// Seeds of a shared crawl sent to Redis in one call, at most.
 const SEED_BATCH: usize = 1000;
 
+mod found;
 mod intake;
 
 pub(crate) struct Scheduler {
@@ -58,6 +59,7 @@ pub(crate) struct Scheduler {
     host_budget: HostBudget,
     /// Crawler-trap defences for discovered links.
     traps: TrapGuard,
+    sitemap_plan: SitemapPlan,
     limits: Limits,
     /// Changes when any crawl of this crawler ends a request: a host the frontier holds
     /// requests for may be free.
@@ -152,6 +154,7 @@ impl Scheduler {
         let host_budget = HostBudget::new(config.max_pages_per_host);
         let seed_budget = SeedBudget::new(config.max_pages_per_seed);
         let traps = TrapGuard::new(config.max_query_variants);
+        let sitemap_plan = SitemapPlan::new(config.sitemaps);
         let seen = SeenSet::bounded(
             config.state_dir.as_ref().map(|d| d.join("seen")),
             config.seen_memory,
@@ -169,6 +172,7 @@ impl Scheduler {
             host_budget,
             seed_budget,
             traps,
+            sitemap_plan,
             limits,
             host_finished,
             outstanding: 0,
@@ -336,49 +340,13 @@ impl Scheduler {
             }
             Event::Parsed {
                 final_url,
-                mut links,
-                mut delivered,
-            } => {
+                links,
+                delivered,
+            } => self.take_parsed(final_url, links, delivered),
+            Event::Found { links, _memory } => self.take_found(links),
+            Event::Ended => {
                 self.outstanding -= 1;
-                if self.ctx.config.canonical_dedup {
-                    links.extend(canonical_of_duplicate(&mut delivered.page));
-                }
-                if self.shared.is_some() {
-                    // Redis deduplicates; the agent queues the links before it acknowledges
-                    // the page (commands are handled in order).
-                    links.retain(|link| TrapGuard::admit_shape(link, &self.ctx.counters));
-                    if !links.is_empty() {
-                        self.tell_agent(Command::Links(links));
-                    }
-                    self.ctx.deliver(*delivered);
-                    return;
-                }
-                // A redirect target already crawled (or queued) is not crawled again: its
-                // links are (or will be) followed from there.
-                let redirected = final_url.is_some();
-                let fresh_target = final_url.is_none_or(|url| self.seen.insert(fingerprint(&url)));
-                // Journaled as done with the page: a resumed crawl must not fetch it again.
-                delivered.covers_target = redirected && fresh_target;
-                if fresh_target {
-                    for link in links {
-                        let counters = &self.ctx.counters;
-                        if self.seen.insert(fingerprint(&link.url))
-                            && self.traps.admit(&link, counters)
-                            && self.admit(&link)
-                        {
-                            self.journal(&link);
-                            self.queue(link);
-                        }
-                    }
-                }
-                if let Some(journal) = &mut self.journal {
-                    // The links are durable before the page that found them goes out.
-                    if let Err(e) = journal.flush() {
-                        tracing::error!("cannot write the crawl journal: {e}");
-                    }
-                }
                 self.publish_sizes();
-                self.ctx.deliver(*delivered);
             }
         }
     }
@@ -405,8 +373,10 @@ impl Scheduler {
         let in_memory = self.frontier.in_memory() as u64;
         let frontier_bytes = self.queued_bytes.checked_div(queued).unwrap_or(0) * in_memory;
         // The per-host budget counts grow with hosts, like the seen set with URLs.
-        let seen_bytes =
-            self.seen.memory_bytes() + self.budgets_bytes() + self.traps.memory_bytes();
+        let seen_bytes = self.seen.memory_bytes()
+            + self.budgets_bytes()
+            + self.traps.memory_bytes()
+            + self.sitemap_plan.memory_bytes();
         let now = (frontier_bytes, seen_bytes);
         budget.adjust(Part::Frontier, self.published.0, now.0);
         budget.adjust(Part::Seen, self.published.1, now.1);
@@ -475,8 +445,11 @@ impl Scheduler {
         if !request.retrying {
             // A retry is still the same page: outstanding since its first dispatch.
             self.outstanding += 1;
-            self.dispatched += 1;
-            self.ctx.counters.dispatched.fetch_add(1, Relaxed);
+            if request.purpose.is_page() {
+                // Sitemaps are not pages: `max_pages` does not count them.
+                self.dispatched += 1;
+                self.ctx.counters.dispatched.fetch_add(1, Relaxed);
+            }
         }
         self.publish_sizes();
         tokio::spawn(fetch_page(FetchJob {

@@ -21,12 +21,17 @@ use crate::url::normalize_escapes;
 /// A pattern longer than this is cut (a `Disallow`, which then covers more) or dropped (an
 /// `Allow`, which would cover less). Keeps a match linear in a bounded pattern.
 const MAX_PATTERN: usize = 2048;
+/// `Sitemap:` lines kept, at most (the rest are ignored), and the longest URL kept.
+const MAX_SITEMAP_LINES: usize = 50;
+const MAX_SITEMAP_URL: usize = 2048;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct RobotRules {
     rules: Vec<Rule>,
     /// The group's `Crawl-delay` in seconds, as written (the caller caps it).
     pub crawl_delay: Option<f64>,
+    /// The file's `Sitemap:` URLs (they belong to no group), as written, bounded.
+    pub sitemaps: Vec<Box<str>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +89,7 @@ impl RobotRules {
         let mut named_us = false;
         let mut group: Option<Group> = None;
         let mut in_rules = false;
+        let mut sitemaps = Vec::new();
         for line in text.split(['\n', '\r', '\0']) {
             let line = line.split('#').next().unwrap_or_default();
             let Some((key, value)) = line.split_once(':') else {
@@ -120,14 +126,19 @@ impl RobotRules {
                         }
                     }
                 }
+                "sitemap" | "site-map" => {
+                    // `#` ended the line above: a URL's fragment is no part of a sitemap's.
+                    let fits = !value.is_empty() && value.len() <= MAX_SITEMAP_URL;
+                    if fits && sitemaps.len() < MAX_SITEMAP_LINES {
+                        sitemaps.push(value.into());
+                    }
+                }
                 _ => {}
             }
         }
-        if named_us {
-            ours
-        } else {
-            star
-        }
+        let mut rules = if named_us { ours } else { star };
+        rules.sitemaps = sitemaps;
+        rules
     }
 
     fn add(&mut self, field: &str, value: &str) {
@@ -187,6 +198,11 @@ impl RobotRules {
                 .rules
                 .iter()
                 .map(|rule| std::mem::size_of::<Rule>() + rule.pattern.len())
+                .sum::<usize>()
+            + self
+                .sitemaps
+                .iter()
+                .map(|url| std::mem::size_of::<Box<str>>() + url.len())
                 .sum::<usize>()
     }
 }

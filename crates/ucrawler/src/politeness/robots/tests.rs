@@ -235,3 +235,24 @@ fn real_world_spellings() {
         .collect();
     assert!(disallows(&huge, "/x"), "a huge file keeps its first rules");
 }
+
+#[test]
+fn sitemap_lines_belong_to_no_group_and_are_bounded() {
+    let mut txt = String::from(
+        "Sitemap: https://h/first.xml\nUser-agent: other\nDisallow: /\nsitemap:https://h/second.xml.gz # note\nSitemap:\n",
+    );
+    txt.push_str(&format!("Sitemap: https://h/{}\n", "x".repeat(3000)));
+    for i in 0..100 {
+        txt.push_str(&format!("Sitemap: https://h/s{i}.xml\n"));
+    }
+    let rules = robot(&txt);
+    let sitemaps = rules.sitemaps();
+    assert_eq!(&*sitemaps[0], "https://h/first.xml");
+    assert_eq!(&*sitemaps[1], "https://h/second.xml.gz");
+    assert_eq!(
+        &*sitemaps[2], "https://h/s0.xml",
+        "empty and overlong lines are skipped"
+    );
+    assert_eq!(sitemaps.len(), 50);
+    assert!(Rules::AllowAll.sitemaps().is_empty());
+}

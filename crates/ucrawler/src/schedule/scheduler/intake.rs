@@ -27,8 +27,9 @@ impl Scheduler {
                     // of a private seed host were refused by the address guard meanwhile).
                     self.trust_seed_host(&request.url);
                 }
+                self.sitemap_plan.replayed(&request);
                 // Every request journaled was admitted once: it counts against its host again.
-                let admitted = self.admit(&request);
+                let admitted = !request.purpose.is_page() || self.admit(&request);
                 if self.seen.insert(fingerprint(&request.url)) && !done && admitted {
                     self.queue(request);
                 }
@@ -74,8 +75,14 @@ impl Scheduler {
         if !self.admit(&request) {
             return;
         }
+        let discovery = self.sitemap_plan.discovery(&request);
         self.journal(&request);
         self.queue(request);
+        if let Some(discovery) = discovery {
+            // Behind the seed in its host's queue: the seed's page comes first.
+            self.journal(&discovery);
+            self.queue(discovery);
+        }
         self.publish_sizes();
     }
 
