@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use ucrawler::units::{parse_duration, parse_size};
-use ucrawler::{Config, ExtractRule, PrivateAddresses};
+use ucrawler::{Config, ExtractRule, PrivateAddresses, Sitemaps};
 
 #[derive(Debug, Args)]
 pub struct CrawlOptions {
@@ -87,6 +87,11 @@ pub struct CrawlOptions {
     /// and that URL is crawled
     #[arg(long)]
     pub canonical_dedup: bool,
+    /// Read each seed site's sitemaps: on (robots.txt Sitemap lines, else /sitemap.xml; what
+    /// --sitemaps alone means), robots (only the lines) or off; their URLs are crawled at the
+    /// seed's depth [default: off]
+    #[arg(long, value_name = "WHICH", num_args = 0..=1, default_missing_value = "on")]
+    pub sitemaps: Option<Sitemaps>,
     /// Query parameters (session ids) removed from every link, comma-separated; "" for none
     /// [default: jsessionid,phpsessid,aspsessionid,asp.net_sessionid,sessionid,session_id,
     /// sessid,sid,cfid,cftoken,oscsid,zenid]
@@ -197,9 +202,13 @@ pub struct OutputArgs {
     /// Write pages here instead of stdout (`-`: stdout)
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// No progress bar and no summary
+    /// No progress line and no end report
     #[arg(long, short)]
     pub quiet: bool,
+    /// When stderr is not a terminal, print a progress line this often (0: never); on a
+    /// terminal one line is redrawn 5 times a second instead
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub progress_interval: Duration,
     /// Serve Prometheus metrics of the crawl at http://ADDR/metrics (e.g. 127.0.0.1:9184)
     /// [default: none]
     #[arg(long, value_name = "ADDR")]
@@ -292,6 +301,9 @@ impl CrawlOptions {
             config.max_pages_per_host = Some(budget);
         }
         config.canonical_dedup |= self.canonical_dedup;
+        if let Some(sitemaps) = self.sitemaps {
+            config.sitemaps = sitemaps;
+        }
         if let Some(names) = &self.strip_query_params {
             config.strip_query_params = names.iter().filter(|n| !n.is_empty()).cloned().collect();
         }

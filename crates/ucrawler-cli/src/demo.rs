@@ -8,7 +8,9 @@ use std::time::Instant;
 use ucrawler_testsite::{Churn, Latency, SiteConfig, TestSite, MAX_GENERATION};
 
 use crate::args::CrawlOptions;
-use crate::{build_crawler, output, Failure};
+use crate::progress::{Progress, PLAIN_INTERVAL};
+use crate::tally::Tally;
+use crate::{build_crawler, report, Failure};
 
 pub fn run(pages: usize, options: &CrawlOptions) -> Result<ExitCode, Failure> {
     let crawler = build_crawler(options)?;
@@ -24,21 +26,19 @@ pub fn run(pages: usize, options: &CrawlOptions) -> Result<ExitCode, Failure> {
     let mut crawl = crawler
         .crawl([site.url("/")])
         .map_err(|e| Failure::Fatal(e.to_string()))?;
-    let bar = output::progress(true);
-    bar.set_length(expected.len() as u64);
+    let mut progress = Progress::start(true, PLAIN_INTERVAL, crawler.config().max_pages);
+    let mut tally = Tally::default();
     let mut found = BTreeSet::new();
     let mut repeated = 0;
-    for page in crawl.by_ref() {
+    while let Some(page) = crawl.next() {
         if !found.insert(page.url.clone()) {
             repeated += 1;
         }
-        bar.inc(1);
+        tally.record(&page);
+        progress.refresh(|| crawl.stats());
     }
-    bar.finish_and_clear();
-    eprintln!(
-        "{}",
-        output::summary(&crawl.stats(), started.elapsed(), None)
-    );
+    progress.finish();
+    report::print(&crawl.stats(), &tally, started.elapsed(), None);
     let missing: Vec<_> = expected.difference(&found).collect();
     let unexpected: Vec<_> = found.difference(&expected).collect();
     if missing.is_empty() && unexpected.is_empty() && repeated == 0 {

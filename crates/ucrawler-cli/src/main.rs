@@ -3,10 +3,14 @@
 
 mod args;
 mod demo;
+mod human;
 mod metrics_server;
 mod output;
+mod progress;
+mod report;
 mod shared;
 mod signals;
+mod tally;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -19,7 +23,9 @@ use ucrawler::{Crawl, Crawler, Next};
 
 use crate::args::{CrawlOptions, OutputArgs, RedisTarget};
 use crate::metrics_server::MetricsServer;
+use crate::progress::Progress;
 use crate::signals::{StopRequest, StopSignal};
+use crate::tally::Tally;
 
 /// How often the crawl loop looks for a stop signal while it waits for a page.
 const STOP_POLL: Duration = Duration::from_millis(100);
@@ -201,6 +207,7 @@ fn crawl(
     let OutputArgs {
         out,
         quiet,
+        progress_interval,
         metrics,
     } = output;
     for url in &urls {
@@ -229,7 +236,8 @@ fn crawl(
     let mut crawl = crawler
         .crawl(urls)
         .map_err(|e| Failure::Fatal(e.to_string()))?;
-    let bar = output::progress(!quiet);
+    let mut progress = Progress::start(!quiet, progress_interval, crawler.config().max_pages);
+    let mut tally = Tally::default();
     // With a journal or a shared crawl a page counts as done once we ask for the next one: it
     // must be written by then.
     let durable = crawler.config().state_dir.is_some() || crawler.config().redis.is_some();
@@ -237,14 +245,14 @@ fn crawl(
         output::write_page(&mut writer, page)
             .and_then(|()| if durable { writer.flush() } else { Ok(()) })
             .map_err(|e| Failure::Fatal(format!("writing output: {e}")))?;
-        bar.inc(1);
+        tally.record(page);
         Ok::<(), Failure>(())
     };
-    let stopped_by = consume(&mut crawl, &stop, &mut write, &mut metrics)?;
+    let stopped_by = consume(&mut crawl, &stop, &mut write, &mut metrics, &mut progress)?;
     writer
         .flush()
         .map_err(|e| Failure::Fatal(format!("writing output: {e}")))?;
-    bar.finish_and_clear();
+    progress.finish();
     let stats = crawl.stats();
     if let Some(metrics) = &mut metrics {
         metrics.refresh(|| stats.clone(), true);
@@ -253,7 +261,7 @@ fn crawl(
     // before we say we are done (dropping the crawl waits for it).
     drop(crawl);
     if !quiet {
-        eprintln!("{}", output::summary(&stats, started.elapsed(), stopped_by));
+        report::print(&stats, &tally, started.elapsed(), stopped_by);
     }
     if stopped_by.is_none()
         && crawler.config().redis.is_some()
@@ -276,6 +284,7 @@ fn consume(
     stop: &StopRequest,
     write: &mut impl FnMut(&ucrawler::Page) -> Result<(), Failure>,
     metrics: &mut Option<MetricsServer>,
+    progress: &mut Progress,
 ) -> Result<Option<StopSignal>, Failure> {
     let signal = loop {
         if let Some(signal) = stop.get() {
@@ -284,6 +293,7 @@ fn consume(
         if let Some(metrics) = metrics {
             metrics.refresh(|| crawl.stats(), false);
         }
+        progress.refresh(|| crawl.stats());
         match crawl.next_timeout(STOP_POLL) {
             Next::Page(page) => write(&page)?,
             Next::Pending => {}

@@ -1,15 +1,11 @@
-//! What the CLI prints: one JSON object per page, a progress bar on a terminal, and a summary.
+//! The pages the CLI writes: one JSON object per page, a line each (the progress line and the
+//! end report on stderr are in progress.rs and report.rs).
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
-use std::time::Duration;
+use std::io::Write;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use ucrawler::units::format_size;
-use ucrawler::{Change, CrawlError, EndReason, Page, Stats};
-
-use crate::signals::StopSignal;
+use ucrawler::{Change, CrawlError, Page};
 
 /// One line of `crawl` output.
 #[derive(Serialize)]
@@ -20,8 +16,13 @@ struct PageLine<'a> {
     status: Option<u16>,
     content_type: Option<&'a str>,
     title: Option<&'a str>,
+    description: Option<&'a str>,
+    canonical: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     duplicate_of: Option<&'a str>,
+    /// `<meta name=robots>` or `X-Robots-Tag`: noindex, and nofollow (its links not followed).
+    noindex: bool,
+    nofollow: bool,
     links: &'a [String],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     nofollow_links: &'a [String],
@@ -46,6 +47,9 @@ struct PageLine<'a> {
     etag: Option<&'a str>,
     last_modified: Option<&'a str>,
     content_hash: Option<&'a str>,
+    /// The `<lastmod>` of the sitemap that listed the URL (`--sitemaps`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lastmod: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     headers: &'a [(String, String)],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,7 +63,11 @@ pub fn write_page(out: &mut impl Write, page: &Page) -> std::io::Result<()> {
         status: Some(page.status).filter(|&status| status != 0),
         content_type: page.content_type.as_deref(),
         title: page.title.as_deref(),
+        description: page.description.as_deref(),
+        canonical: page.canonical.as_deref(),
         duplicate_of: page.duplicate_of.as_deref(),
+        noindex: page.noindex,
+        nofollow: page.nofollow,
         links: &page.links,
         nofollow_links: &page.nofollow_links,
         extracted: &page.extracted,
@@ -76,76 +84,12 @@ pub fn write_page(out: &mut impl Write, page: &Page) -> std::io::Result<()> {
         etag: page.etag.as_deref(),
         last_modified: page.last_modified.as_deref(),
         content_hash: page.content_hash.as_deref(),
+        lastmod: page.lastmod.as_deref(),
         headers: &page.headers,
         body: page.body.as_deref(),
     };
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")
-}
-
-/// A progress bar on stderr, only when stderr is a terminal.
-pub fn progress(enabled: bool) -> ProgressBar {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed_precise} {pos} pages  {per_sec}  {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
-
-/// Peak resident memory of this process (VmHWM), when the OS tells.
-pub fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-/// The summary printed after a crawl; `stopped_by`: the signal that stopped it, if one did.
-pub fn summary(stats: &Stats, wall: Duration, stopped_by: Option<StopSignal>) -> String {
-    let mut text = format!(
-        "{} pages, {} errors, {} in {:.2}s ({:.0} pages/s)",
-        stats.pages,
-        stats.errors,
-        format_size(stats.bytes),
-        wall.as_secs_f64(),
-        stats.pages as f64 / wall.as_secs_f64().max(1e-9),
-    );
-    if let Some(peak) = peak_rss() {
-        text.push_str(&format!(", peak memory {}", format_size(peak)));
-    }
-    text.push_str(&format!(
-        " (engine accounted {} of max_memory {})",
-        format_size(stats.memory.peak),
-        format_size(stats.memory.limit)
-    ));
-    let changes = &stats.changes;
-    if changes.changed + changes.unchanged + changes.gone > 0 {
-        // Pages with a body this time: what each 304 would have cost, on average.
-        let full = stats.pages.saturating_sub(changes.not_modified).max(1);
-        text.push_str(&format!(
-            "\n  recrawl: {} new, {} changed, {} unchanged ({} not modified: ~{} not downloaded), {} gone",
-            changes.new,
-            changes.changed,
-            changes.unchanged,
-            changes.not_modified,
-            format_size(stats.bytes / full * changes.not_modified),
-            changes.gone
-        ));
-    }
-    if let Some(signal) = stopped_by {
-        text.push_str(&format!("\n  ended: stopped by {}", signal.name()));
-    } else if let Some(reason) = stats.end_reason.filter(|r| *r != EndReason::Finished) {
-        text.push_str(&format!("\n  ended: {reason:?}"));
-    }
-    for (kind, count) in &stats.errors_by_kind {
-        text.push_str(&format!("\n  {kind}: {count}"));
-    }
-    text
 }
 
 #[cfg(test)]

@@ -8,7 +8,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use ucrawler_testsite::{moved_url, LoggedRequest, Site, SiteConfig, TestSite};
+use ucrawler_testsite::{moved_url, Latency, LoggedRequest, Site, SiteConfig, TestSite};
+
+#[path = "support/report.rs"]
+mod report;
+use report::row;
 
 fn ucrawler(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ucrawler"))
@@ -88,6 +92,95 @@ fn crawl_writes_json_lines_and_a_summary() {
         stderr.contains(&format!("{} pages", pages.len())) && stderr.contains("pages/s"),
         "{stderr}"
     );
+}
+
+/// A count as the CLI prints it (`1,234`).
+fn number(text: &str) -> u64 {
+    text.replace(',', "")
+        .parse()
+        .unwrap_or_else(|e| panic!("not a count: {text:?}: {e}"))
+}
+
+/// With stderr not a terminal (a pipe here), a slow crawl prints a plain progress line every
+/// --progress-interval, and ends with the report's status classes and top hosts.
+#[test]
+fn progress_lines_and_the_end_report_on_a_pipe() {
+    let site = TestSite::start(SiteConfig {
+        pages: 40,
+        latency: Latency::parse("50ms").unwrap(),
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let missing = site.url("/page/9999.html");
+    let disallowed = site.url("/private/secret.html");
+    let output = ucrawler(&[
+        "crawl",
+        &site.url("/"),
+        &missing,
+        &disallowed,
+        "--per-host",
+        "1",
+        "--progress-interval",
+        "200ms",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let pages = lines(&output).len() as u64;
+    assert_eq!(pages, site.expected_urls(None).len() as u64 + 2);
+
+    // `12 pages, 30 queued, 1 error, 9.5 pages/s, 1.2 MiB, memory 3.0 KiB of 1.0 GiB,
+    // elapsed 0:01[, ETA 0:03]`
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("progress: "))
+        .collect();
+    assert!(progress.len() >= 2, "a line every 200 ms of ~2 s: {stderr}");
+    let mut done = 0;
+    for line in &progress {
+        let fields: Vec<&str> = line.split(", ").collect();
+        assert!((7..=8).contains(&fields.len()), "{line}");
+        let value = |i: usize, unit: &str| {
+            fields[i]
+                .strip_suffix(unit)
+                .unwrap_or_else(|| panic!("field {i} of {line:?} is not in {unit}"))
+        };
+        let now = number(value(0, " pages"));
+        assert!(now >= done && now <= pages, "{line}");
+        done = now;
+        number(value(1, " queued"));
+        let errors = fields[2].split(' ').next().unwrap_or_default();
+        assert!(number(errors) <= 2, "{line}");
+        let rate: f64 = value(3, " pages/s").replace(',', "").parse().unwrap();
+        assert!(rate >= 0.0, "{line}");
+        assert!(fields[4].ends_with('B'), "bytes: {line}");
+        assert!(
+            fields[5].starts_with("memory ") && fields[5].contains(" of "),
+            "{line}"
+        );
+        assert!(fields[6].starts_with("elapsed 0:"), "{line}");
+        if let Some(eta) = fields.get(7) {
+            assert!(eta.starts_with("ETA "), "{line}");
+        }
+    }
+
+    assert_eq!(row(&stderr, "ended"), Some("finished"), "{stderr}");
+    assert_eq!(
+        row(&stderr, "status"),
+        Some(format!("2xx {}, 4xx 1, none 1", pages - 2).as_str()),
+        "{stderr}"
+    );
+    assert_eq!(
+        row(&stderr, "errors"),
+        Some("http_status 1, robots_disallowed 1"),
+        "{stderr}"
+    );
+    assert_eq!(row(&stderr, "top hosts"), Some("pages  errors"), "{stderr}");
+    let host = site.base_url().replace("http://", "");
+    let counts: Vec<&str> = row(&stderr, &host)
+        .unwrap_or_else(|| panic!("no row for {host}: {stderr}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(counts, [pages.to_string(), "2".to_string()], "{stderr}");
 }
 
 #[test]

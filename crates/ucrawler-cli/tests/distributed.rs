@@ -15,6 +15,9 @@ use temp_dir::TempDir;
 #[path = "support/redis.rs"]
 mod redis;
 use redis::Redis;
+#[path = "support/report.rs"]
+mod report;
+use report::row;
 
 fn ucrawler(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ucrawler"))
@@ -417,7 +420,11 @@ fn a_worker_stopped_with_sigterm_gives_its_leases_back_at_once() {
     let _ = stopped.stderr.take().unwrap().read_to_string(&mut stderr);
     assert_eq!(status_code.code(), Some(0), "{stderr}");
     assert!(took < Duration::from_secs(5), "stopping took {took:?}");
-    assert!(stderr.contains("ended: stopped by SIGTERM"), "{stderr}");
+    assert_eq!(
+        row(&stderr, "ended"),
+        Some("stopped by SIGTERM"),
+        "{stderr}"
+    );
     let text = std::fs::read_to_string(&first).unwrap();
     assert!(text.ends_with('\n'), "a torn last line");
     assert!(text

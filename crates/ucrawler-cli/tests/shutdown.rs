@@ -12,8 +12,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use ucrawler_testsite::{SiteConfig, TestSite};
 
+#[path = "support/report.rs"]
+mod report;
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
+use report::row;
 use temp_dir::TempDir;
 
 /// The bound the CLI promises from the first signal to the exit (README, signals.rs).
@@ -130,7 +133,11 @@ fn sigterm_mid_crawl_exits_0_with_stats_and_resume_finishes_the_crawl() {
     let (status, took, stderr) = crawl.wait_exit(GRACE + Duration::from_secs(5));
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(took < Duration::from_secs(5), "stopping took {took:?}");
-    assert!(stderr.contains("ended: stopped by SIGTERM"), "{stderr}");
+    assert_eq!(
+        row(&stderr, "ended"),
+        Some("stopped by SIGTERM"),
+        "{stderr}"
+    );
     assert!(stderr.contains(" pages, "), "the stats: {stderr}");
     let before = urls(&strict_lines(&first));
     assert!(before.len() < 600, "stopped halfway");
