@@ -9,6 +9,10 @@
 //! - [`TestSite`] serves it (plus `/robots.txt`, `/img/N.jpg`, `/private/*` and the
 //!   [`hostile`], [`dom_bombs`] and [`structured`] endpoints, and `/moved/*` redirecting to the
 //!   site's pages) on its own thread; [`serve`] serves on a given listener.
+//! - [`declarations`]: pages under `/declarations/` sending `X-Robots-Tag` (for everyone, for
+//!   us, for another crawler), `rel="nofollow"` links and canonical duplicates; [`traps`]:
+//!   crawler traps under `/traps/` (an endless calendar, a growing query, a path loop,
+//!   session ids), each with the exact pages a correct crawler finds.
 //! - [`sitemaps`]: sitemaps under `/sitemaps/` and `/sitemap.xml` (valid, gzipped, nested and
 //!   hostile) listing the normal pages and orphan pages under `/orphan/` that nothing links.
 //!
@@ -41,6 +45,7 @@ mod bomb;
 mod changes;
 mod churn;
 mod control;
+pub mod declarations;
 pub mod dom_bombs;
 mod export;
 pub mod hostile;
@@ -61,6 +66,7 @@ mod testsite;
 mod timeline;
 #[cfg(feature = "tls")]
 mod tls;
+pub mod traps;
 pub mod validators;
 mod version;
 mod volatile;

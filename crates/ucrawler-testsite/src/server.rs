@@ -150,6 +150,12 @@ fn route(ctx: &Ctx, req: &Request<Incoming>, path_and_query: &str, host: &str) -
     if let Some(resp) = crate::structured::respond(path) {
         return resp;
     }
+    if let Some(resp) = crate::declarations::respond(path) {
+        return resp;
+    }
+    if let Some(resp) = crate::traps::respond(path_and_query) {
+        return resp;
+    }
     if let Some(resp) = crate::moved::respond(path) {
         return resp;
     }
