@@ -10,6 +10,8 @@ module UcrawlerNative
     # Sizes accept Integer bytes or a String such as "64MiB".
     SIZES = %i[max_body max_memory].freeze
     # Options that may be nil (meaning none / unlimited), with the type they take otherwise.
+    # Choices that also take true or false (`sitemaps: true` is "on").
+    BOOLEAN_CHOICES = { sitemaps: { true => "on", false => "off" } }.freeze
     NULLABLE = { depth: :integer, max_pages: :integer, max_pages_per_host: :integer, max_pages_per_seed: :integer,
                  deadline: :duration, proxy: :string,
                  state_dir: :string, redis: :string, name: :string }.freeze
@@ -39,6 +41,7 @@ module UcrawlerNative
 
     def convert(name, value, default)
       return size(name, value) if SIZES.include?(name)
+      return BOOLEAN_CHOICES[name][value] if BOOLEAN_CHOICES.key?(name) && [true, false].include?(value)
 
       if NULLABLE.key?(name)
         return nil if value.nil?

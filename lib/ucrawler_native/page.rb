@@ -4,11 +4,12 @@ module UcrawlerNative
   # One crawled URL. The data stays in the engine's memory until an accessor asks for it; values
   # are frozen and memoized. Defined natively (url, final_url, status, content_type, title,
   # description, canonical, noindex?, nofollow?, body, depth, bytes, elapsed, fetch_time,
-  # parse_time, truncated?, attempts, and for recrawls etag, last_modified, content_hash and
-  # change); the rest is here.
+  # parse_time, truncated?, attempts, for recrawls etag, last_modified, content_hash and change,
+  # and lastmod: the `<lastmod>` text of the sitemap that listed the URL, with `sitemaps:`); the
+  # rest is here.
   class Page
     FIELDS = %i[url final_url status content_type title description canonical links extracted
-                depth bytes elapsed meta error change etag last_modified content_hash].freeze
+                depth bytes elapsed meta error change etag last_modified content_hash lastmod].freeze
     # What the page declares in structured data (in `to_h` too).
     DECLARED = %i[json_ld json_ld_errors open_graph].freeze
     # `structured` paths: "json_ld.KEY[.KEY...]" and an OpenGraph / Twitter card property name

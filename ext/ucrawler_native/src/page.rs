@@ -238,6 +238,9 @@ impl PageHandle {
     fn content_hash(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
         frozen_opt(ruby, rb_self.0.content_hash.as_deref())
     }
+    fn lastmod(ruby: &Ruby, rb_self: &Self) -> Option<RString> {
+        frozen_opt(ruby, rb_self.0.lastmod.as_deref())
+    }
     fn change(ruby: &Ruby, rb_self: &Self) -> Option<magnus::Symbol> {
         rb_self.0.change.map(|c| ruby.to_symbol(c.as_str()))
     }
@@ -293,6 +296,7 @@ pub fn define_methods(class: RClass) -> Result<(), Error> {
     class.define_method("etag", method!(PageHandle::etag, 0))?;
     class.define_method("last_modified", method!(PageHandle::last_modified, 0))?;
     class.define_method("content_hash", method!(PageHandle::content_hash, 0))?;
+    class.define_method("lastmod", method!(PageHandle::lastmod, 0))?;
     class.define_method("change", method!(PageHandle::change, 0))?;
     class.define_method("_error_kind", method!(PageHandle::error_kind, 0))?;
     class.define_method("_error_message", method!(PageHandle::error_message, 0))?;

@@ -19,6 +19,8 @@ module UcrawlerNative
         links: :links.to_proc, extracted: :extracted.to_proc, truncated: :truncated?.to_proc, ok: :ok?.to_proc,
         # All of what the page declares (for a json column); one value: a structured path.
         json_ld: ->(page) { DECLARED_VALUE.call(page, :json_ld) }, open_graph: ->(page) { DECLARED_VALUE.call(page, :open_graph) },
+        # With canonical_dedup: the canonical URL this page duplicates.
+        duplicate_of: ->(page) { DECLARED_VALUE.call(page, :duplicate_of) },
         # nil when there was no HTTP response (connect error, robots.txt, refused address...).
         status: :status.to_proc,
         error: ->(page) { page.error&.kind&.to_s },
@@ -28,7 +30,8 @@ module UcrawlerNative
         url: :string, final_url: :string, content_type: :string, title: :string, description: :string,
         canonical: :string, error: :string, error_message: :string, depth: :integer, bytes: :integer,
         attempts: :integer, status: :integer, elapsed: :float, truncated: :boolean, ok: :boolean,
-        links: :list, extracted: :list, json_ld: :list, open_graph: :list, now: :time, extract: :string
+        links: :list, extracted: :list, json_ld: :list, open_graph: :list, now: :time, extract: :string,
+        duplicate_of: :string
       }.freeze
       NUMERIC = %i[integer bigint float decimal].freeze
       TIMES = %i[datetime timestamp timestamptz date time].freeze

@@ -18,7 +18,7 @@ module UcrawlerNative
       end
 
       # `change` nil: a visit that tells nothing (a recrawl keeps the row's validators).
-      %i[url final_url status content_type title description canonical duplicate_of body change etag last_modified content_hash].each do |name|
+      %i[url final_url status content_type title description canonical duplicate_of lastmod body change etag last_modified content_hash].each do |name|
         define_method(name) { nil }
       end
 

@@ -45,7 +45,10 @@ module UcrawlerNative
           engine = engine.merge(depth: 0)
         end
         @crawler = own[:crawler] || UcrawlerNative.shared_crawler(**engine.merge(call_engine))
-        own_pages_only(@crawler.options[:depth], "the crawler: has depth: #{@crawler.options[:depth].inspect}") if own_pages
+        if own_pages
+          own_pages_only(@crawler.options[:depth], "the crawler: has depth: #{@crawler.options[:depth].inspect}")
+          without_sitemaps(@crawler.options.fetch(:sitemaps, "off"))
+        end
         return unless own[:crawler] && call_engine.any?
 
         raise ArgumentError, "engine options #{call_engine.keys.inspect} cannot apply to the crawler you passed; set them on it"
@@ -58,6 +61,14 @@ module UcrawlerNative
 
         raise ConfigError, "crawl_and_update writes each record's own page (depth 0), but #{what}: " \
                              "use crawl { |record, page| } to handle the pages found from it"
+      end
+
+      # A sitemap's pages come at the seed's depth, with the record's meta: they are not its page.
+      def without_sitemaps(sitemaps)
+        return if sitemaps.to_s == "off"
+
+        raise ConfigError, "crawl_and_update writes each record's own page, but sitemaps: #{sitemaps.inspect} " \
+                             "adds the pages its site's sitemaps list: use crawl { |record, page| } to handle them"
       end
 
       def positive_integer(name, value)
