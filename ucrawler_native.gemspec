@@ -19,6 +19,7 @@ Gem::Specification.new do |spec|
   spec.files = Dir[
     "lib/**/*.rb",
     "lib/**/*.rake", # the Rails rake tasks (the Railtie loads them)
+    "lib/generators/**/*.tt", # the install generator's templates
     "ext/ucrawler_native/extconf.rb",
     "ext/ucrawler_native/Cargo.toml",
     "ext/ucrawler_native/src/**/*.rs",

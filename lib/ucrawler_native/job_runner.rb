@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "json"
+require "active_support/notifications"
 
 module UcrawlerNative
   # What CrawlJob (ActiveJob) and SidekiqWorker (Sidekiq) do with `(model_name, ids, options)`.
@@ -19,24 +20,36 @@ module UcrawlerNative
   #   database is down, a bad option) is reported and re-raised: the backend retries the job,
   #   which crawls its whole batch again. Both modes are idempotent: re-running a batch rewrites
   #   the same columns / calls the callback again for the same records, so callbacks must be too.
+  # - Each job is a `perform.ucrawler_native` event (LogSubscriber logs a line per job). Payload:
+  #   the job's `context` (`job`: its class name; `job_id`, `executions` with ActiveJob, `jid`
+  #   with Sidekiq; `queue`), `model` (name), `ids` (how many), `with` ("update" or "callback",
+  #   nil if the job failed before knowing), `stats` (what the crawl returned: the crawl's stats
+  #   with seeds, block_errors, rows_written...); `exception` and `exception_object` if it raised.
   module JobRunner
     WITH = %w[update callback].freeze
+    PERFORM = "perform.ucrawler_native"
 
     module_function
 
     def perform(model_name, ids, options, context)
-      UcrawlerNative.with_error_context(context.merge(model: model_name.to_s, ids: Array(ids).size)) do
-        run(model_name, Array(ids), options || {})
+      ids = Array(ids)
+      UcrawlerNative.with_error_context(context.merge(model: model_name.to_s, ids: ids.size)) do
+        event = context.merge(model: model_name.to_s, ids: ids.size, with: nil, stats: nil)
+        ActiveSupport::Notifications.instrument(PERFORM, event) do
+          event[:stats] = run(model_name, ids, options || {}, event: event)
+        end
       rescue StandardError => e
         UcrawlerNative.report_error(e, {}, handled: false)
         raise
       end
     end
 
-    def run(model_name, ids, options)
+    # `event`: the perform.ucrawler_native payload, told what the job does (`with`).
+    def run(model_name, ids, options, event: {})
       model = model_class(model_name)
       options = options.to_h.transform_keys(&:to_s)
       with, mapping = plan(model, options)
+      event[:with] = with
       options = options.except("with", "update").transform_keys(&:to_sym)
       options[:on_error] = (options[:on_error] || :skip).to_sym
       relation = model.where(model.primary_key => ids)

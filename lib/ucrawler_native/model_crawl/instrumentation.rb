@@ -1,13 +1,15 @@
 # frozen_string_literal: true
 
 require "active_support/notifications"
+require_relative "../log_subscriber"
 
 module UcrawlerNative
   class ModelCrawl
     # What a model crawl tells the application: the `crawl.ucrawler_native` event around the
     # crawl (payload: model, count of seeds, stats, crawler), a `page.ucrawler_native` event per
     # page when something listens, and a summary line in UcrawlerNative.logger (with the
-    # changes found when pages were revisits).
+    # changes found when pages were revisits): written by LogSubscriber from the event when it
+    # is attached (Rails), else here.
     class Instrumentation
       CRAWL = "crawl.ucrawler_native"
       PAGE = "page.ucrawler_native"
@@ -17,8 +19,11 @@ module UcrawlerNative
         @crawler = crawler
       end
 
-      # Runs the block and logs the summary line of the stats it returns, with the time it took.
+      # Runs the block and logs the summary line of the stats it returns, with the time it took
+      # (unless LogSubscriber is attached: it logs the crawl event's line instead).
       def logged
+        return yield if LogSubscriber.attached?
+
         started = ModelCrawl.monotonic
         stats = yield
         log(stats, ModelCrawl.monotonic - started)
@@ -38,9 +43,10 @@ module UcrawlerNative
       end
 
       # Whether anything subscribes to page.ucrawler_native (checked once per crawl: building the
-      # event for every page would cost when nobody listens).
+      # event for every page would cost when nobody listens). LogSubscriber alone counts only
+      # when its logger is at DEBUG.
       def pages?
-        ActiveSupport::Notifications.notifier.listening?(PAGE)
+        LogSubscriber.publish_pages?
       end
 
       def page(page, id)
@@ -54,20 +60,7 @@ module UcrawlerNative
       private
 
       def log(stats, seconds)
-        UcrawlerNative.logger.info do
-          format("ucrawler_native: crawled %<model>s: %<seeds>d seeds, %<pages>d pages, %<errors>d page errors, " \
-                 "%<failures>d block errors in %<secs>.2fs%<changes>s",
-                 model: @model_name, seeds: stats[:seeds], pages: stats[:pages].to_i, errors: stats[:errors].to_i,
-                 failures: stats[:block_errors], secs: seconds, changes: changes(stats[:changes]))
-        end
-      end
-
-      # "; 3 new, 2 changed, 95 unchanged (95 not modified), 0 gone" when pages were revisits.
-      def changes(counts)
-        return "" unless counts && counts.values_at(:changed, :unchanged, :gone).sum.positive?
-
-        format("; %<new>d new, %<changed>d changed, %<unchanged>d unchanged (%<not_modified>d not modified), %<gone>d gone",
-               counts)
+        UcrawlerNative.logger.info { LogLines.crawl(model: @model_name, stats: stats, seconds: seconds) }
       end
     end
   end
