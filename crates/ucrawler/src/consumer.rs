@@ -18,10 +18,11 @@ use crate::last_visit::Change;
 use crate::memory::MemoryBudget;
 use crate::page::{Lease, Page, Request};
 use crate::pipeline::{CrawlCtx, Delivered, FetchWindow};
+use crate::politeness::HostGate;
 use crate::runtime::Runtime;
 use crate::schedule::visits::visit_record;
 use crate::schedule::{DoneLog, VisitLog};
-use crate::stats::{Counters, Stats};
+use crate::stats::{Counters, HostsSnapshot, Stats, StatsSource};
 use crate::url::fingerprint;
 
 /// The outcome of waiting for a page with a time limit.
@@ -38,7 +39,9 @@ pub enum Next {
 pub struct Crawl {
     results: Receiver<Delivered>,
     counters: Arc<Counters>,
-    budget: Arc<MemoryBudget>,
+    /// For the stats. Not the crawler's runtime: its connections go when its last crawl ends,
+    /// even if the consumer keeps this (as Ruby does until its GC runs).
+    live: Arc<LiveStats>,
     cancel: CancellationToken,
     waker: Arc<AtomicWaker>,
     seeds: Option<mpsc::Sender<Request>>,
@@ -52,10 +55,46 @@ pub struct Crawl {
     /// acknowledged (on the consumer's next call).
     agent: Option<Arc<AgentHandle>>,
     unacked_leases: Vec<(Lease, Outcome, VisitUpdate)>,
-    /// For the stats. Not the crawler's runtime: its connections go when its last crawl ends,
-    /// even if the consumer keeps this (as Ruby does until its GC runs).
+}
+
+/// A crawl's stats as they are now: its counters plus what it shares with its crawler (memory
+/// budget, fetch window, descriptors) and the process (the host gate). Read by `stats()` and by
+/// a shared crawl's heartbeats. Holds none of the crawler's connections, so a consumer that
+/// keeps it (as Ruby does until its GC runs) keeps nothing else alive.
+pub(crate) struct LiveStats {
+    counters: Arc<Counters>,
+    budget: Arc<MemoryBudget>,
     window: Arc<FetchWindow>,
     descriptors: Arc<DescriptorBudget>,
+    hosts: Arc<HostGate>,
+}
+
+impl LiveStats {
+    pub fn new(counters: Arc<Counters>, budget: Arc<MemoryBudget>, runtime: &Runtime) -> Self {
+        Self {
+            counters,
+            budget,
+            window: runtime.window.clone(),
+            descriptors: runtime.connections.budget().clone(),
+            hosts: runtime.hosts.clone(),
+        }
+    }
+}
+
+impl StatsSource for LiveStats {
+    fn stats(&self) -> Stats {
+        let mut stats = self.counters.snapshot();
+        stats.memory = self.budget.stats();
+        stats.fetch_window = self.window.size() as u64;
+        stats.descriptors = self.descriptors.stats();
+        let hosts = self.hosts.snapshot(0);
+        (stats.hosts_active, stats.hosts_paused) = (hosts.active, hosts.paused);
+        stats
+    }
+
+    fn hosts(&self, top: usize) -> HostsSnapshot {
+        self.hosts.snapshot(top)
+    }
 }
 
 /// A seed could not be queued now: the seed buffer is full (try again after taking pages) or the
@@ -67,11 +106,15 @@ pub enum FeedError {
 }
 
 impl Crawl {
-    pub(crate) fn new(results: Receiver<Delivered>, ctx: Arc<CrawlCtx>, runtime: &Runtime) -> Self {
+    pub(crate) fn new(
+        results: Receiver<Delivered>,
+        ctx: Arc<CrawlCtx>,
+        live: Arc<LiveStats>,
+    ) -> Self {
         Self {
             results,
             counters: ctx.counters.clone(),
-            budget: ctx.budget.clone(),
+            live,
             cancel: ctx.cancel.clone(),
             waker: ctx.waker.clone(),
             seeds: None,
@@ -81,8 +124,6 @@ impl Crawl {
             unacked_visits: Vec::new(),
             agent: ctx.agent.clone(),
             unacked_leases: Vec::new(),
-            window: runtime.window.clone(),
-            descriptors: runtime.connections.budget().clone(),
         }
     }
 
@@ -198,11 +239,7 @@ impl Crawl {
     }
 
     pub fn stats(&self) -> Stats {
-        let mut stats = self.counters.snapshot();
-        stats.memory = self.budget.stats();
-        stats.fetch_window = self.window.size() as u64;
-        stats.descriptors = self.descriptors.stats();
-        stats
+        self.live.stats()
     }
 
     /// Waits up to `timeout` for the next page.

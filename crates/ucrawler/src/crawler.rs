@@ -9,7 +9,7 @@ use reqwest::cookie::Jar;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::consumer::Crawl;
+use crate::consumer::{Crawl, LiveStats};
 use crate::distributed;
 use crate::error::Error;
 use crate::fork_local::ForkLocal;
@@ -114,16 +114,25 @@ impl Crawler {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
         let tokio = runtime.handle();
+        let live = Arc::new(LiveStats::new(
+            counters.clone(),
+            self.inner.shared.budget.clone(),
+            &runtime,
+        ));
         let mut ctx = CrawlCtx::new(&self.inner.shared, counters, events_tx, results_tx);
         let leased = config.redis.is_some().then(|| {
             let _runtime = tokio.enter();
-            let (agent, leased) =
-                distributed::start_agent(config, ctx.guard.clone(), ctx.cancel.clone());
+            let (agent, leased) = distributed::start_agent(
+                config,
+                ctx.guard.clone(),
+                ctx.cancel.clone(),
+                live.clone(),
+            );
             ctx.agent = Some(agent);
             leased
         });
         let ctx = Arc::new(ctx);
-        let mut crawl = Crawl::new(results_rx, ctx.clone(), &runtime);
+        let mut crawl = Crawl::new(results_rx, ctx.clone(), live);
         let mut scheduler = Scheduler::new(
             ctx,
             runtime.clone(),

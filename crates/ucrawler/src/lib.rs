@@ -33,7 +33,7 @@
 //!   pipeline/    slots, events, the crawl's context, the fetch → parse hand-off, the fetch window
 //!   consumer.rs  Crawl, PageStream: what users hold      bench_support.rs  for benches/, not API
 //!   fuzz_support.rs  for the cargo-fuzz targets (fuzz/), not API
-//!   metrics.rs   Prometheus text of crawls' stats
+//!   metrics.rs   Prometheus text of crawls' stats     dashboard.rs  the dashboard's overview and actions
 //! the page's route
 //!   schedule/    scheduler (+ intake of seeds and leases, found: links and sitemap URLs coming
 //!                back), frontier (a queue per host, spilled
@@ -58,6 +58,7 @@ pub mod config;
 mod consumer;
 mod content_encoding;
 mod crawler;
+pub mod dashboard;
 pub mod distributed;
 pub mod error;
 mod fetch;
@@ -88,4 +89,4 @@ pub use error::{ConfigError, CrawlError, Error};
 pub use fetch::is_html;
 pub use last_visit::{Change, LastVisit};
 pub use page::{Page, Request, Timings};
-pub use stats::{ChangeStats, DescriptorStats, EndReason, SitemapStats, Stats};
+pub use stats::{ChangeStats, DescriptorStats, EndReason, ErrorSample, SitemapStats, Stats};

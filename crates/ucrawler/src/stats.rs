@@ -1,6 +1,6 @@
 //! Counters kept by a crawl while it runs, and the snapshot users read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -10,6 +10,11 @@ use serde::Serialize;
 use crate::error::CrawlError;
 use crate::last_visit::Change;
 use crate::memory::MemoryStats;
+
+/// Failed pages kept as samples (`recent_errors`), newest first.
+pub const MAX_ERROR_SAMPLES: usize = 20;
+/// A sample's URL and message are cut to this many bytes.
+const MAX_SAMPLE_TEXT: usize = 512;
 
 /// Hosts counted one by one in `over_host_budget_by_host`.
 const MAX_BUDGET_HOSTS: usize = 1000;
@@ -50,6 +55,7 @@ pub(crate) struct Counters {
     changes: [AtomicU64; Change::ALL.len()],
     pub not_modified: AtomicU64,
     pub sitemaps: SitemapCounters,
+    recent_errors: Mutex<VecDeque<ErrorSample>>,
 }
 
 /// What reading sitemaps did (see [`SitemapStats`]).
@@ -96,6 +102,7 @@ impl Counters {
             changes: std::array::from_fn(|_| AtomicU64::new(0)),
             not_modified: AtomicU64::new(0),
             sitemaps: SitemapCounters::default(),
+            recent_errors: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -116,6 +123,23 @@ impl Counters {
         if let Some(i) = Change::ALL.iter().position(|c| *c == change) {
             self.changes[i].fetch_add(1, Relaxed);
         }
+    }
+
+    /// Keeps `url`'s failure among the last [`MAX_ERROR_SAMPLES`].
+    pub fn sample_error(&self, url: &str, error: &CrawlError) {
+        let sample = ErrorSample {
+            at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+            url: cut(url),
+            kind: error.kind().to_string(),
+            message: cut(&error.to_string()),
+        };
+        let mut samples = self.recent_errors.lock().unwrap_or_else(|p| p.into_inner());
+        if samples.len() >= MAX_ERROR_SAMPLES {
+            samples.pop_back();
+        }
+        samples.push_front(sample);
     }
 
     pub fn record_error(&self, error: &CrawlError) {
@@ -181,6 +205,11 @@ impl Counters {
                 }
             },
             sitemaps: self.sitemaps.snapshot(),
+            recent_errors: (self.recent_errors.lock())
+                .map(|samples| samples.iter().cloned().collect())
+                .unwrap_or_default(),
+            hosts_active: 0,
+            hosts_paused: 0,
             fetch_window: 0,
             descriptors: DescriptorStats::default(),
             end_reason: EndReason::from_u8(self.end_reason.load(Relaxed)),
@@ -226,6 +255,12 @@ pub struct Stats {
     pub changes: ChangeStats,
     /// Sitemaps read (with `sitemaps`).
     pub sitemaps: SitemapStats,
+    /// The last failed pages (at most [`MAX_ERROR_SAMPLES`]), newest first.
+    pub recent_errors: Vec<ErrorSample>,
+    /// Hosts with requests in flight now, and hosts paused a second or more (Retry-After,
+    /// backoff, a long Crawl-delay), over every crawl of the process.
+    pub hosts_active: u64,
+    pub hosts_paused: u64,
     /// Requests the crawler lets run ahead of its parsers now (fetching or waiting for a parser
     /// thread): between one per parser and `concurrency`, shared by its crawls.
     pub fetch_window: u64,
@@ -246,6 +281,45 @@ pub struct ChangeStats {
     pub gone: u64,
     /// `304 Not Modified` answers (among `unchanged`): no body was sent.
     pub not_modified: u64,
+}
+
+/// What the gate holds now (the host gate's snapshot).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct HostsSnapshot {
+    /// Hosts with requests in flight, and paused ones.
+    pub active: u64,
+    pub paused: u64,
+    /// The busiest: host and requests in flight, most first.
+    pub busiest: Vec<(String, usize)>,
+    /// The paused ones: host and the wait left, longest first.
+    pub paused_hosts: Vec<(String, Duration)>,
+}
+
+/// Where a running crawl's stats come from (its consumer's side), for the heartbeats of a
+/// shared crawl's agent.
+pub(crate) trait StatsSource: Send + Sync {
+    fn stats(&self) -> Stats;
+    /// The process's busiest and paused hosts, `top` of each.
+    fn hosts(&self, top: usize) -> HostsSnapshot;
+}
+
+/// A failed page, as the dashboard shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ErrorSample {
+    /// When it was delivered (seconds since the Unix epoch).
+    pub at: f64,
+    pub url: String,
+    pub kind: String,
+    pub message: String,
+}
+
+/// `text`, cut to [`MAX_SAMPLE_TEXT`] bytes at a character boundary.
+fn cut(text: &str) -> String {
+    let mut end = text.len().min(MAX_SAMPLE_TEXT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
 }
 
 /// Sitemaps read by a crawl (`sitemaps`), and the URLs they gave.

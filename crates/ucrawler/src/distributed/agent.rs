@@ -18,11 +18,15 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::redis::{Outcome, RedisFrontier, RedisFrontierError, RedisOptions, VisitUpdate};
+use super::heartbeat::{Heartbeats, HEARTBEAT};
+use super::redis::{
+    Control, Outcome, RedisFrontier, RedisFrontierError, RedisOptions, VisitUpdate,
+};
 use crate::config::Config;
 use crate::page::{Lease, Request};
 use crate::politeness::AddressGuard;
 use crate::random::random_u64;
+use crate::stats::StatsSource;
 
 /// How often an idle worker asks Redis for work again (doubling up to `POLL_MAX`).
 const POLL_MIN: Duration = Duration::from_millis(50);
@@ -93,6 +97,7 @@ pub(crate) fn start_agent(
     config: &Config,
     guard: Arc<AddressGuard>,
     cancel: CancellationToken,
+    live: Arc<dyn StatsSource>,
 ) -> (Arc<AgentHandle>, mpsc::Receiver<Request>) {
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
     // Requests taken ahead of the fetchers: enough to keep them busy, few enough that other
@@ -107,6 +112,9 @@ pub(crate) fn start_agent(
         ended: (Mutex::new(false), Condvar::new()),
     });
     let agent = Agent {
+        heartbeats: Heartbeats::new(&handle.worker),
+        live,
+        paused: false,
         handle: handle.clone(),
         url: config.redis.clone().unwrap_or_default(),
         name: config.name.clone().unwrap_or_default(),
@@ -137,6 +145,10 @@ fn worker_id() -> String {
 
 struct Agent {
     handle: Arc<AgentHandle>,
+    live: Arc<dyn StatsSource>,
+    heartbeats: Heartbeats,
+    /// The dashboard paused the crawl: no new leases are taken.
+    paused: bool,
     url: String,
     name: String,
     options: RedisOptions,
@@ -193,6 +205,11 @@ impl Agent {
                 leases.len()
             ),
         }
+        // The last beat: the pages and errors since the one before count too.
+        let beat = self.heartbeats.next(&*self.live, self.paused);
+        if let Ok(Err(e)) = tokio::time::timeout(DRAIN_ON_CANCEL, frontier.heartbeat(&beat)).await {
+            tracing::warn!("redis frontier {}: last heartbeat not sent: {e}", self.name);
+        }
     }
 
     /// A non-transient Redis failure (wrong key type, corrupt item): the crawl cannot go on.
@@ -213,11 +230,12 @@ impl Agent {
         let mut take_at = Instant::now();
         let mut seed_hosts_at = Instant::now();
         let mut seed_hosts_known = 0;
+        let mut beat_at = Instant::now();
         loop {
             let feeding = self
                 .items
                 .as_ref()
-                .filter(|_| Instant::now() >= take_at)
+                .filter(|_| !self.paused && Instant::now() >= take_at)
                 .cloned();
             tokio::select! {
                 biased;
@@ -230,6 +248,17 @@ impl Agent {
                     let leases: Vec<Lease> = self.leases.values().cloned().collect();
                     frontier.extend(&leases).await?;
                     extend_at = Instant::now() + extend_every;
+                }
+                _ = tokio::time::sleep_until(beat_at) => {
+                    let beat = self.heartbeats.next(&*self.live, self.paused);
+                    match frontier.heartbeat(&beat).await? {
+                        Control::Cancelled => {
+                            tracing::info!("redis frontier {}: cancelled from the dashboard", self.name);
+                            self.cancel.cancel();
+                        }
+                        control => self.paused = control == Control::Paused,
+                    }
+                    beat_at = Instant::now() + HEARTBEAT;
                 }
                 permit = reserve(feeding.as_ref()), if feeding.is_some() => {
                     let Some(permit) = permit else {
@@ -285,7 +314,7 @@ impl Agent {
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(take_at), if self.items.is_some() && feeding.is_none() => {}
+                _ = tokio::time::sleep_until(take_at), if self.items.is_some() && feeding.is_none() && !self.paused => {}
             }
         }
     }

@@ -139,6 +139,7 @@ fn finish(
     counters.bytes.fetch_add(page.bytes, Relaxed);
     if let Some(error) = &page.error {
         counters.record_error(error);
+        counters.sample_error(&page.url, error);
     }
     if let Some(change) = page.change {
         counters.record_change(change);

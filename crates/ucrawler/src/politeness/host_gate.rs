@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::fork_local::ForkLocal;
+use crate::stats::HostsSnapshot;
 
 /// The gate sweeps idle hosts out of its table when it grows past this (or twice its size
 /// after the last sweep): a host's entry outlives its last request by `delay`.
@@ -77,6 +78,9 @@ pub(crate) enum HostWait {
     Request,
 }
 
+/// A host waiting this long or more for its next request counts as paused.
+pub(crate) const PAUSED_FOR: Duration = Duration::from_secs(1);
+
 /// A crawler's politeness limits.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -125,6 +129,36 @@ impl HostGate {
 
     fn state(&self) -> MutexGuard<'_, GateState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The hosts with requests in flight and those paused (waiting [`PAUSED_FOR`] or more
+    /// before their next request: Retry-After, backoff, a long Crawl-delay), the `top` of each
+    /// by load and by wait, and how many there are.
+    pub fn snapshot(&self, top: usize) -> HostsSnapshot {
+        let now = Instant::now();
+        let state = self.state();
+        let mut snapshot = HostsSnapshot::default();
+        for (host, h) in &state.hosts {
+            if h.in_flight > 0 {
+                snapshot.active += 1;
+                snapshot.busiest.push((host.clone(), h.in_flight));
+            }
+            let wait = h.next_start.saturating_duration_since(now);
+            if wait >= PAUSED_FOR {
+                snapshot.paused += 1;
+                snapshot.paused_hosts.push((host.clone(), wait));
+            }
+        }
+        drop(state);
+        snapshot
+            .busiest
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        snapshot.busiest.truncate(top);
+        snapshot
+            .paused_hosts
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        snapshot.paused_hosts.truncate(top);
+        snapshot
     }
 
     /// Tells when a request to some host ended.
@@ -267,6 +301,24 @@ mod tests {
 
     fn limits(per_host: usize, delay: Duration) -> Limits {
         Limits { per_host, delay }
+    }
+
+    #[test]
+    fn snapshot_lists_the_busiest_and_the_paused() {
+        let now = Instant::now();
+        let gate = HostGate::new();
+        let l = limits(4, Duration::ZERO);
+        for _ in 0..3 {
+            assert!(gate.try_start("busy", l, now, None, false));
+        }
+        assert!(gate.try_start("one", l, now, None, false));
+        assert!(gate.try_start("slow", l, now, None, false));
+        gate.finish("slow", l, now, Duration::from_secs(30), None);
+        let snapshot = gate.snapshot(1);
+        assert_eq!((snapshot.active, snapshot.paused), (2, 1));
+        assert_eq!(snapshot.busiest, vec![("busy".to_string(), 3)]);
+        assert_eq!(snapshot.paused_hosts[0].0, "slow");
+        assert!(snapshot.paused_hosts[0].1 > Duration::from_secs(29));
     }
 
     #[test]

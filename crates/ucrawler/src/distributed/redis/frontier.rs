@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::client::{Call, Connection};
-use super::keys::{glob_escape, Keys};
+use super::keys::{glob_escape, registry_key, Keys};
 use super::scripts::SCRIPTS;
 use super::{FrontierStatus, Leased, Outcome, RedisFrontierError, RedisOptions, Result};
 use crate::codec;
@@ -18,7 +18,11 @@ use crate::random::random_u64;
 use crate::url::{fingerprint, host_key, parse_request_url};
 
 mod host_holds;
+mod oversight;
 mod visits;
+pub use oversight::{
+    Beat, Control, HISTORY_BUCKET_SECS, MAX_CRAWL_ERROR_SAMPLES, WORKER_ALIVE_SECS,
+};
 pub use visits::VisitUpdate;
 
 /// Expired leases moved back per `take`, bounding the script's run time.
@@ -27,6 +31,8 @@ const RECLAIM_BATCH: usize = 10_000;
 const SEEDS_OP_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Durations are clamped to this many ms so Lua's doubles keep them exact.
 const MAX_MS: u64 = 1 << 40;
+/// Failed requests kept for `requeue_failed` (the newest).
+pub const MAX_FAILED_ITEMS: usize = 10_000;
 /// Most requests one `take` returns (bounds the script's run time).
 pub const MAX_TAKE: usize = 100_000;
 
@@ -60,6 +66,21 @@ impl RedisFrontier {
     /// crawl `name`. Waits (retrying, with logs) while Redis cannot be reached; returns at once
     /// for a malformed URL or name.
     pub async fn connect(url: &str, name: &str, options: RedisOptions) -> Result<Self> {
+        let frontier = Self::lazy(url, name, options)?;
+        // Listed under the prefix for the dashboard (this also checks the connection).
+        let mut register = redis::cmd("SADD");
+        register.arg(registry_key(&frontier.inner.prefix)).arg(name);
+        let _added: u64 = frontier
+            .inner
+            .conn
+            .run("connect", Call::Cmd(&register))
+            .await?;
+        Ok(frontier)
+    }
+
+    /// Like [`RedisFrontier::connect`] without connecting (the first call does) and without
+    /// listing the crawl under its prefix: for readers such as the dashboard.
+    pub fn lazy(url: &str, name: &str, options: RedisOptions) -> Result<Self> {
         if !is_valid_key_part(name) {
             return Err(RedisFrontierError::BadName(name.to_string()));
         }
@@ -76,7 +97,7 @@ impl RedisFrontier {
             ));
         }
         let conn = Connection::new(url, name)?;
-        let frontier = Self {
+        Ok(Self {
             inner: Arc::new(Inner {
                 prefix: options.prefix.clone(),
                 lease_ms,
@@ -84,13 +105,17 @@ impl RedisFrontier {
                 keys: Keys::new(&options.prefix, name),
                 conn,
             }),
-        };
-        let _pong: String = frontier
-            .inner
-            .conn
-            .run("connect", Call::Cmd(&redis::cmd("PING")))
-            .await?;
-        Ok(frontier)
+        })
+    }
+
+    /// The names of the shared crawls under this crawl's prefix (every crawl a worker,
+    /// `enqueue` or `status` ever connected to, until its keys are cleared), sorted.
+    pub async fn crawl_names(&self) -> Result<Vec<String>> {
+        let mut cmd = redis::cmd("SMEMBERS");
+        cmd.arg(registry_key(&self.inner.prefix));
+        let mut names: Vec<String> = self.inner.conn.run("crawl_names", Call::Cmd(&cmd)).await?;
+        names.sort();
+        Ok(names)
     }
 
     /// The crawl's name.
@@ -251,6 +276,7 @@ impl RedisFrontier {
             .key(&keys.counters)
             .key(&keys.reclaimed)
             .key(&keys.visits)
+            .key(&keys.failed_items)
             .arg(lease.member.as_ref())
             .arg(lease.id)
             .arg(match outcome {
@@ -259,7 +285,8 @@ impl RedisFrontier {
             })
             .arg(op)
             .arg(field)
-            .arg(value);
+            .arg(value)
+            .arg(MAX_FAILED_ITEMS);
         let applied: i64 = self
             .inner
             .conn
@@ -310,38 +337,7 @@ impl RedisFrontier {
 
     /// The crawl's counts, read atomically.
     pub async fn status(&self) -> Result<FrontierStatus> {
-        let keys = &self.inner.keys;
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("LLEN")
-            .arg(&keys.pending)
-            .cmd("ZCARD")
-            .arg(&keys.leases)
-            .cmd("HMGET")
-            .arg(&keys.counters)
-            .arg(&[
-                "done",
-                "failed",
-                "seen",
-                "queued",
-                "duplicates",
-                "reclaimed",
-                "over_host_budget",
-            ]);
-        let (pending, leased, counts): (u64, u64, Vec<Option<u64>>) =
-            self.inner.conn.run("status", Call::Pipe(&pipe)).await?;
-        let count = |i: usize| counts.get(i).copied().flatten().unwrap_or(0);
-        Ok(FrontierStatus {
-            pending,
-            leased,
-            done: count(0),
-            failed: count(1),
-            seen: count(2),
-            queued: count(3),
-            duplicates: count(4),
-            reclaimed: count(5),
-            over_host_budget: count(6),
-        })
+        status_of(&self.inner.conn, &self.inner.keys).await
     }
 
     /// Host names of the crawl's seeds (a worker that joins late trusts private seed hosts too).
@@ -425,6 +421,41 @@ pub(crate) fn decode_member(member: Vec<u8>) -> Result<Leased, (Option<Lease>, S
         Ok(request) => Ok(Leased { request, lease }),
         Err(reason) => Err((Some(lease), reason)),
     }
+}
+
+/// A crawl's counts, read atomically.
+pub(super) async fn status_of(conn: &Connection, keys: &Keys) -> Result<FrontierStatus> {
+    let mut pipe = redis::pipe();
+    pipe.atomic()
+        .cmd("LLEN")
+        .arg(&keys.pending)
+        .cmd("ZCARD")
+        .arg(&keys.leases)
+        .cmd("HMGET")
+        .arg(&keys.counters)
+        .arg(&[
+            "done",
+            "failed",
+            "seen",
+            "queued",
+            "duplicates",
+            "reclaimed",
+            "over_host_budget",
+        ]);
+    let (pending, leased, counts): (u64, u64, Vec<Option<u64>>) =
+        conn.run("status", Call::Pipe(&pipe)).await?;
+    let count = |i: usize| counts.get(i).copied().flatten().unwrap_or(0);
+    Ok(FrontierStatus {
+        pending,
+        leased,
+        done: count(0),
+        failed: count(1),
+        seen: count(2),
+        queued: count(3),
+        duplicates: count(4),
+        reclaimed: count(5),
+        over_host_budget: count(6),
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,14 @@ pub(super) struct Keys {
     pub(super) visits: String,
     pub(super) host_pages: String,
     pub(super) over_budget: String,
+    /// Oversight (heartbeats, history, errors, failed items, the dashboard's control).
+    pub(super) workers: String,
+    pub(super) beats: String,
+    pub(super) history: String,
+    pub(super) errors: String,
+    pub(super) error_kinds: String,
+    pub(super) failed_items: String,
+    pub(super) control: String,
 }
 
 impl Keys {
@@ -27,6 +35,13 @@ impl Keys {
             visits: format!("{base}:visits"),
             host_pages: format!("{base}:host_pages"),
             over_budget: format!("{base}:over_budget"),
+            workers: format!("{base}:workers"),
+            beats: format!("{base}:beats"),
+            history: format!("{base}:history"),
+            errors: format!("{base}:errors"),
+            error_kinds: format!("{base}:error_kinds"),
+            failed_items: format!("{base}:failed_items"),
+            control: format!("{base}:control"),
             base,
         }
     }
@@ -38,6 +53,11 @@ impl Keys {
     pub(super) fn op(&self, id: u64) -> String {
         format!("{}:op:{id:016x}", self.base)
     }
+}
+
+/// The names of the shared crawls under `prefix` (a SET, one slot of its own).
+pub(super) fn registry_key(prefix: &str) -> String {
+    format!("{prefix}:crawls")
 }
 
 /// The politeness keys of `host`, shared by every crawl under `prefix`: (holds, next start).

@@ -42,6 +42,12 @@
 //! | `{prefix}:{NAME}:host_pages` | HASH | `max_pages_per_host`: requests queued per host (`host:port`) |
 //! | `{prefix}:{NAME}:over_budget` | HASH | requests dropped per host for `max_pages_per_host` |
 //! | `{prefix}:{NAME}:visits` | HASH | URL fingerprint (8 bytes) → item with its last visit, for every URL done and not gone: what `requeue_visits` queues again |
+//! | `{prefix}:{NAME}:failed_items` | LIST | items of the newest 10,000 failed requests, for `requeue_failed` |
+//! | `{prefix}:{NAME}:workers` / `:beats` | HASH / HASH | worker id → its last heartbeat (JSON) / when (ms, Redis clock); silent 60 s: removed |
+//! | `{prefix}:{NAME}:history` | HASH | `p:<t>` / `e:<t>` → pages / errors in the 10 s bucket starting at `t` (s), the last hour |
+//! | `{prefix}:{NAME}:errors` / `:error_kinds` | LIST / HASH | the newest 50 error samples (JSON) / errors by kind |
+//! | `{prefix}:{NAME}:control` | STRING | `paused` or `cancelled`, set from the dashboard; workers read it with every heartbeat |
+//! | `{prefix}:crawls` | SET | names of the crawls under the prefix (added on `connect`), for the dashboard |
 //! | `{prefix}:host:{HOST}:holds` | ZSET, expires | politeness holds on `HOST`: token → expiry (ms) |
 //! | `{prefix}:host:{HOST}:next` | STRING, expires | earliest start (ms) of the next request to `HOST` |
 //!
@@ -83,6 +89,9 @@
 //! - `acquire_host`: a token that already holds the host is granted again without recording
 //!   anything; `release_host`: removing a hold twice is a no-op and the pause is a maximum.
 //! - `clear`: deleting twice is deleting once.
+//! - `heartbeat`: a replayed beat counts its pages and errors twice in the history (a
+//!   dashboard figure, never the crawl's counts); `requeue_failed`: taken items are pushed
+//!   with an operation id, so a replayed push is a no-op.
 
 //!
 //! Files: `frontier` (the operations), `client` (the connection and its retries), `keys`,
@@ -99,7 +108,10 @@ use redis::RedisError;
 use serde::Serialize;
 
 pub(crate) use frontier::decode_member;
-pub use frontier::{RedisFrontier, VisitUpdate, MAX_TAKE};
+pub use frontier::{
+    Beat, Control, RedisFrontier, VisitUpdate, HISTORY_BUCKET_SECS, MAX_CRAWL_ERROR_SAMPLES,
+    MAX_FAILED_ITEMS, MAX_TAKE, WORKER_ALIVE_SECS,
+};
 
 use crate::page::{Lease, Request};
 

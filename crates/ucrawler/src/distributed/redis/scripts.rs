@@ -13,6 +13,8 @@ pub(super) struct Scripts {
     pub extend: Script,
     pub acquire_host: Script,
     pub release_host: Script,
+    pub heartbeat: Script,
+    pub take_failed: Script,
 }
 
 /// Shared by all scripts: the Redis clock in ms, a type check done before any write (a script
@@ -131,13 +133,21 @@ end
 return members
 "#;
 
-/// KEYS: leases, counters, reclaimed, visits. ARGV: member, lease id, counter, visit op
-/// ('', 'set', 'del'), visit field, visit item. The visit is updated only with a counted ack.
-/// Returns 1 counted, 2 duplicate (the lease had been reclaimed), 0 already acknowledged.
+/// KEYS: leases, counters, reclaimed, visits, failed items. ARGV: member, lease id, counter,
+/// visit op ('', 'set', 'del'), visit field, visit item, failed items kept. The visit is updated
+/// only with a counted ack; a counted failure's item is kept (the newest `ARGV[7]`) for
+/// `requeue_failed`. Returns 1 counted, 2 duplicate (the lease had been reclaimed), 0 already
+/// acknowledged.
 const ACK_LUA: &str = r#"
 check(KEYS[1], 'zset'); check(KEYS[2], 'hash'); check(KEYS[3], 'set'); check(KEYS[4], 'hash')
+check(KEYS[5], 'list')
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
   redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+  if ARGV[3] == 'failed' then
+    local sep = string.find(ARGV[1], ':', 1, true)
+    redis.call('RPUSH', KEYS[5], string.sub(ARGV[1], sep + 1))
+    redis.call('LTRIM', KEYS[5], -tonumber(ARGV[7]), -1)
+  end
   if ARGV[4] == 'set' then
     redis.call('HSET', KEYS[4], ARGV[5], ARGV[6])
   elseif ARGV[4] == 'del' then
@@ -205,6 +215,52 @@ end
 return 0
 "#;
 
+/// KEYS: workers, beats, history, errors, error_kinds, control. ARGV: worker id, worker JSON,
+/// bucket seconds, buckets kept, pages since the last beat, errors since, error kinds since
+/// (`kind=n` joined by spaces), error samples kept, then new error samples (JSON, oldest
+/// first). Beats are stamped with the Redis clock; workers silent for 60 s are forgotten.
+/// Returns the crawl's control state ('' when running).
+const HEARTBEAT_LUA: &str = r#"
+check(KEYS[1], 'hash'); check(KEYS[2], 'hash'); check(KEYS[3], 'hash'); check(KEYS[4], 'list')
+check(KEYS[5], 'hash'); check(KEYS[6], 'string')
+local now = now_ms()
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ms(now))
+local beats = redis.call('HGETALL', KEYS[2])
+for i = 1, #beats, 2 do
+  if now - tonumber(beats[i + 1]) > 60000 then
+    redis.call('HDEL', KEYS[2], beats[i]); redis.call('HDEL', KEYS[1], beats[i])
+  end
+end
+local width = tonumber(ARGV[3])
+local bucket = math.floor(now / 1000 / width) * width
+local pages, errors = tonumber(ARGV[5]), tonumber(ARGV[6])
+if pages > 0 then redis.call('HINCRBY', KEYS[3], 'p:' .. bucket, pages) end
+if errors > 0 then redis.call('HINCRBY', KEYS[3], 'e:' .. bucket, errors) end
+local oldest = bucket - width * tonumber(ARGV[4])
+for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
+  if tonumber(string.sub(field, 3)) <= oldest then redis.call('HDEL', KEYS[3], field) end
+end
+for kind, n in string.gmatch(ARGV[7], '([%w_]+)=(%d+)') do
+  redis.call('HINCRBY', KEYS[5], kind, tonumber(n))
+end
+for i = 9, #ARGV do redis.call('LPUSH', KEYS[4], ARGV[i]) end
+redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[8]) - 1)
+return redis.call('GET', KEYS[6]) or ''
+"#;
+
+/// KEYS: failed items, counters. ARGV: most items. Takes the oldest failed items off the list
+/// (the caller queues them again) and counts them out of `failed`.
+const TAKE_FAILED_LUA: &str = r#"
+check(KEYS[1], 'list'); check(KEYS[2], 'hash')
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items > 0 then
+  redis.call('LTRIM', KEYS[1], #items, -1)
+  redis.call('HINCRBY', KEYS[2], 'failed', -#items)
+end
+return items
+"#;
+
 pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
     let script = |body: &str| Script::new(&format!("{LUA_PRELUDE}{body}"));
     Scripts {
@@ -214,5 +270,7 @@ pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         extend: script(EXTEND_LUA),
         acquire_host: script(ACQUIRE_HOST_LUA),
         release_host: script(RELEASE_HOST_LUA),
+        heartbeat: script(HEARTBEAT_LUA),
+        take_failed: script(TAKE_FAILED_LUA),
     }
 });

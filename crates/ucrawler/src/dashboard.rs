@@ -1,0 +1,251 @@
+//! The operators' dashboard's data: one JSON overview of the crawls running in this process and
+//! of every shared crawl under a Redis prefix (counts, state, workers alive from their
+//! heartbeats, the last hour's pages and errors, error samples, busiest and paused hosts), and
+//! the actions on a shared crawl (pause, resume, cancel, requeue its failed requests). The
+//! gem's `UcrawlerNative::Web` and `ucrawler dashboard` both serve what this returns, so they
+//! show the same thing; the API is described in the README ("Dashboard").
+//!
+//! Calls block (the dashboard owns a small runtime, again in a forked child) and never wait on
+//! Redis longer than their timeout: an unreachable Redis is reported in the overview, not
+//! waited for.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::distributed::{Control, RedisFrontier, RedisFrontierError, RedisOptions};
+use crate::error::ConfigError;
+use crate::fork_local::ForkLocal;
+use crate::stats::Stats;
+use crate::url::redact_password;
+
+/// How long a dashboard call waits for Redis, at most.
+pub const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What can be done to a shared crawl from the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Pause,
+    Resume,
+    Cancel,
+    RequeueFailed,
+}
+
+impl FromStr for Action {
+    type Err = DashboardError;
+
+    fn from_str(s: &str) -> Result<Self, DashboardError> {
+        match s {
+            "pause" => Ok(Action::Pause),
+            "resume" => Ok(Action::Resume),
+            "cancel" => Ok(Action::Cancel),
+            "requeue_failed" => Ok(Action::RequeueFailed),
+            other => Err(DashboardError::UnknownAction(other.to_string())),
+        }
+    }
+}
+
+/// Why a dashboard action was not done.
+#[derive(Debug, thiserror::Error)]
+pub enum DashboardError {
+    #[error("no Redis configured")]
+    NoRedis,
+    #[error("no crawl named {name:?} under prefix {prefix:?}")]
+    UnknownCrawl { name: String, prefix: String },
+    #[error("unknown action {0:?} (pause, resume, cancel or requeue_failed)")]
+    UnknownAction(String),
+    #[error("Redis at {address} did not answer within {timeout:?}")]
+    TimedOut { address: String, timeout: Duration },
+    #[error("tokio runtime: {0}")]
+    Runtime(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Redis(#[from] RedisFrontierError),
+}
+
+impl DashboardError {
+    /// Not found (an unknown crawl, or no Redis to find it in), as opposed to a failure.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            DashboardError::NoRedis | DashboardError::UnknownCrawl { .. }
+        )
+    }
+}
+
+/// The dashboard of one process: its own crawls (given with each call) and, with a Redis, the
+/// shared crawls under one prefix.
+pub struct Dashboard {
+    redis: Option<Fleet>,
+}
+
+/// The shared crawls' side: a frontier per crawl name, on this process's runtime.
+struct Fleet {
+    url: String,
+    prefix: String,
+    state: ForkLocal<(
+        tokio::runtime::Runtime,
+        Mutex<HashMap<String, RedisFrontier>>,
+    )>,
+}
+
+impl Dashboard {
+    /// A dashboard over `redis` (a URL; `None`: this process's crawls only) and its `prefix`.
+    /// The URL and prefix are checked, nothing is connected yet.
+    pub fn new(redis: Option<&str>, prefix: &str) -> Result<Self, DashboardError> {
+        let redis = match redis {
+            None => None,
+            Some(url) => {
+                // Checked as a worker's options are (the same messages).
+                Config::builder()
+                    .redis(url.to_string(), "dashboard".to_string())
+                    .redis_prefix(prefix.to_string())
+                    .build()?;
+                Some(Fleet {
+                    url: url.to_string(),
+                    prefix: prefix.to_string(),
+                    state: ForkLocal::new(),
+                })
+            }
+        };
+        Ok(Self { redis })
+    }
+
+    /// The overview (see the module docs); `local`: this process's crawls, named.
+    pub fn overview(&self, local: &[(&str, Stats)]) -> Value {
+        let local: Vec<Value> = (local.iter())
+            .map(|(name, stats)| json!({"name": name, "stats": stats}))
+            .collect();
+        let (redis, shared) = match &self.redis {
+            None => (Value::Null, Vec::new()),
+            Some(fleet) => match fleet.run(async |calls: &FleetCalls<'_>| calls.views().await) {
+                Ok(shared) => (fleet.describe(None), shared),
+                Err(error) => (fleet.describe(Some(&error)), Vec::new()),
+            },
+        };
+        json!({
+            "generated_at": unix_now(),
+            "redis": redis,
+            "local": local,
+            "shared": shared,
+        })
+    }
+
+    /// Does `action` to the shared crawl `name`; returns what the API answers.
+    pub fn act(&self, name: &str, action: Action) -> Result<Value, DashboardError> {
+        let fleet = self.redis.as_ref().ok_or(DashboardError::NoRedis)?;
+        fleet.run(async |calls: &FleetCalls<'_>| calls.act(name, action).await)
+    }
+}
+
+impl Fleet {
+    fn describe(&self, error: Option<&DashboardError>) -> Value {
+        json!({
+            "url": redact_password(&self.url),
+            "prefix": self.prefix,
+            "reachable": error.is_none(),
+            "error": error.map(ToString::to_string),
+        })
+    }
+
+    /// Runs `op` on this process's runtime within [`REDIS_TIMEOUT`].
+    fn run<T>(
+        &self,
+        op: impl AsyncFnOnce(&FleetCalls<'_>) -> Result<T, DashboardError>,
+    ) -> Result<T, DashboardError> {
+        let start = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|runtime| (runtime, Mutex::new(HashMap::new())))
+                .map_err(|e| DashboardError::Runtime(e.to_string()))
+        };
+        self.state.with(start, |(runtime, frontiers)| {
+            let calls = FleetCalls {
+                fleet: self,
+                frontiers,
+            };
+            runtime.block_on(async {
+                match tokio::time::timeout(REDIS_TIMEOUT, op(&calls)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(DashboardError::TimedOut {
+                        address: redact_password(&self.url),
+                        timeout: REDIS_TIMEOUT,
+                    }),
+                }
+            })
+        })?
+    }
+}
+
+/// The calls of one dashboard request, on the process's frontiers.
+struct FleetCalls<'a> {
+    fleet: &'a Fleet,
+    frontiers: &'a Mutex<HashMap<String, RedisFrontier>>,
+}
+
+impl FleetCalls<'_> {
+    fn frontier(&self, name: &str) -> Result<RedisFrontier, DashboardError> {
+        let mut frontiers = self.frontiers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(frontier) = frontiers.get(name) {
+            return Ok(frontier.clone());
+        }
+        let frontier = RedisFrontier::lazy(&self.fleet.url, name, options(&self.fleet.prefix))?;
+        frontiers.insert(name.to_string(), frontier.clone());
+        Ok(frontier)
+    }
+
+    /// Every shared crawl under the prefix that still has keys.
+    async fn views(&self) -> Result<Vec<Value>, DashboardError> {
+        let names = self.frontier("dashboard")?.crawl_names().await?;
+        let mut views = Vec::new();
+        for name in names {
+            let frontier = self.frontier(&name)?;
+            if frontier.exists().await? {
+                views.push(frontier.view().await?);
+            }
+        }
+        Ok(views)
+    }
+
+    async fn act(&self, name: &str, action: Action) -> Result<Value, DashboardError> {
+        let unknown = || DashboardError::UnknownCrawl {
+            name: name.to_string(),
+            prefix: self.fleet.prefix.clone(),
+        };
+        let frontier = self.frontier(name).map_err(|_| unknown())?;
+        let listed = self.frontier("dashboard")?.crawl_names().await?;
+        if !listed.iter().any(|n| n == name) || !frontier.exists().await? {
+            return Err(unknown());
+        }
+        let (control, state) = match action {
+            Action::RequeueFailed => {
+                let requeued = frontier.requeue_failed().await?;
+                return Ok(json!({"ok": true, "crawl": name, "requeued": requeued}));
+            }
+            Action::Pause => (Control::Paused, "paused"),
+            Action::Resume => (Control::Running, "running"),
+            Action::Cancel => (Control::Cancelled, "cancelled"),
+        };
+        frontier.set_control(control).await?;
+        Ok(json!({"ok": true, "crawl": name, "state": state}))
+    }
+}
+
+fn options(prefix: &str) -> RedisOptions {
+    RedisOptions {
+        prefix: prefix.to_string(),
+        ..RedisOptions::default()
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
