@@ -215,32 +215,42 @@ impl CrawlHandle {
 
 /// `Native.metrics_text([[label, crawl], ...])`: Prometheus text of those crawls' stats.
 pub fn metrics_text(ruby: &Ruby, crawls: RArray) -> Result<String, Error> {
+    let stats = labelled_stats(ruby, crawls)?;
+    let refs: Vec<(&str, &ucrawler::Stats)> = stats
+        .iter()
+        .map(|(label, stats)| (label.as_str(), stats))
+        .collect();
+    Ok(ucrawler::metrics::prometheus(&refs))
+}
+
+/// The stats of `[[label, crawl], ...]`, read without the GVL: a crawl's lock is held by a
+/// thread waiting for pages (up to a poll). `crawls` (the caller's Array) keeps the objects
+/// alive meanwhile.
+pub fn labelled_stats(
+    ruby: &Ruby,
+    crawls: RArray,
+) -> Result<Vec<(String, ucrawler::Stats)>, Error> {
     let mut labelled = Vec::with_capacity(crawls.len());
     for item in crawls.into_iter() {
         let (label, crawl): (String, magnus::typed_data::Obj<CrawlHandle>) =
             magnus::TryConvert::try_convert(item)?;
         labelled.push((label, crawl));
     }
-    // Without the GVL: a crawl's lock is held by a thread waiting for pages (up to a poll).
-    // `crawls` (the caller's Array) keeps the objects alive meanwhile.
     let handles: Vec<(&str, &CrawlHandle)> = (labelled.iter())
         .map(|(label, crawl)| (label.as_str(), &**crawl))
         .collect();
     let collected = without_gvl(|_| {
-        let stats: Vec<(&str, ucrawler::Stats)> = (handles.iter())
-            .map(|(label, crawl)| (*label, crawl.lock().stats()))
-            .collect();
-        let refs: Vec<(&str, &ucrawler::Stats)> =
-            stats.iter().map(|(label, stats)| (*label, stats)).collect();
-        ucrawler::metrics::prometheus(&refs)
+        (handles.iter())
+            .map(|(label, crawl)| (label.to_string(), crawl.lock().stats()))
+            .collect::<Vec<_>>()
     });
     ruby.thread_check_ints()?;
     match collected {
-        Some(Ok(text)) => Ok(text),
-        None => Err(error(ruby, "metrics interrupted")),
+        Some(Ok(stats)) => Ok(stats),
+        None => Err(error(ruby, "reading the crawls' stats interrupted")),
         Some(Err(panic)) => Err(internal_error(
             ruby,
-            format!("panic in metrics: {}", panic_message(panic.as_ref())),
+            format!("panic reading stats: {}", panic_message(panic.as_ref())),
         )),
     }
 }

@@ -17,6 +17,7 @@ fn class(ruby: &Ruby, name: &str) -> ExceptionClass {
 static ERROR: Lazy<ExceptionClass> = Lazy::new(|ruby| class(ruby, "Error"));
 static CONFIG_ERROR: Lazy<ExceptionClass> = Lazy::new(|ruby| class(ruby, "ConfigError"));
 static INTERNAL_ERROR: Lazy<ExceptionClass> = Lazy::new(|ruby| class(ruby, "InternalError"));
+static NOT_FOUND_ERROR: Lazy<ExceptionClass> = Lazy::new(|ruby| class(ruby, "NotFoundError"));
 
 pub fn error(ruby: &Ruby, message: impl Into<String>) -> Error {
     Error::new(ruby.get_inner(&ERROR), message.into())
@@ -46,6 +47,10 @@ fn without_json_position(mut message: String) -> String {
 
 fn is_number(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub fn not_found_error(ruby: &Ruby, message: impl Into<String>) -> Error {
+    Error::new(ruby.get_inner(&NOT_FOUND_ERROR), message.into())
 }
 
 pub fn internal_error(ruby: &Ruby, message: impl Into<String>) -> Error {

@@ -3,6 +3,7 @@
 //! enumerators are the Ruby layer's (`lib/ucrawler_native`).
 
 mod crawl;
+mod dashboard;
 mod errors;
 mod gvl;
 mod page;
@@ -71,6 +72,8 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
         function!(crawl::default_config_json, 0),
     )?;
     native.define_singleton_method("metrics_text", function!(crawl::metrics_text, 1))?;
+    native.define_singleton_method("dashboard_overview", function!(dashboard::overview, 3))?;
+    native.define_singleton_method("dashboard_action", function!(dashboard::action, 4))?;
     native.define_singleton_method("panic!", function!(errors::test_panic, 0))?;
     native.define_singleton_method("redact_password", function!(redact_password, 1))?;
     Ok(())
