@@ -89,6 +89,7 @@ impl StatsSource for LiveStats {
         stats.descriptors = self.descriptors.stats();
         let hosts = self.hosts.snapshot(0);
         (stats.hosts_active, stats.hosts_paused) = (hosts.active, hosts.paused);
+        (stats.redis_calls, stats.redis_seconds) = crate::distributed::redis::round_trips();
         stats
     }
 

@@ -35,7 +35,7 @@ pub fn prometheus<'a>(crawls: &[(&'a str, &'a Stats)]) -> String {
         samples
     };
     let (counter, gauge) = ("counter", "gauge");
-    let families: [Family<'a>; 17] = [
+    let families: [Family<'a>; 22] = [
         family(
             "ucrawler_pages_total",
             counter,
@@ -161,6 +161,36 @@ pub fn prometheus<'a>(crawls: &[(&'a str, &'a Stats)]) -> String {
             each(|s| s.descriptors.budget as f64),
         ),
         family(
+            "ucrawler_hosts_active",
+            gauge,
+            "Hosts with requests in flight (every crawl of the process).",
+            each(|s| s.hosts_active as f64),
+        ),
+        family(
+            "ucrawler_hosts_paused",
+            gauge,
+            "Hosts waiting a second or more for their next request: Retry-After, backoff, Crawl-delay.",
+            each(|s| s.hosts_paused as f64),
+        ),
+        family(
+            "ucrawler_redis_calls_total",
+            counter,
+            "Calls answered by Redis in this process.",
+            each(|s| s.redis_calls as f64),
+        ),
+        family(
+            "ucrawler_redis_seconds_total",
+            counter,
+            "Round-trip time of those calls, summed (divide by the calls for the mean).",
+            each(|s| s.redis_seconds),
+        ),
+        family(
+            "ucrawler_sitemaps_total",
+            counter,
+            "Sitemaps read to their end (outcome=read) or failed (outcome=failed).",
+            by("outcome", |s| vec![("read", s.sitemaps.read), ("failed", s.sitemaps.failed)]),
+        ),
+        family(
             "ucrawler_finished",
             gauge,
             "1 once the crawl has ended.",
@@ -217,6 +247,8 @@ mod tests {
         };
         stats.errors_by_kind.insert("timeout".into(), 2);
         stats.memory.limit = 1024;
+        (stats.hosts_paused, stats.redis_calls, stats.redis_seconds) = (3, 40, 0.5);
+        stats.sitemaps.failed = 2;
         let text = prometheus(&[("a \"b\"", &stats), ("c", &Stats::default())]);
         assert!(text.contains("# TYPE ucrawler_pages_total counter\n"));
         assert!(text.contains("ucrawler_pages_total{crawl=\"a \\\"b\\\"\"} 12\n"));
@@ -224,6 +256,13 @@ mod tests {
         assert!(text.contains("ucrawler_errors_total{crawl=\"a \\\"b\\\"\",kind=\"timeout\"} 2\n"));
         assert!(text.contains("ucrawler_memory_used_bytes{crawl=\"c\",part=\"seen\"} 0\n"));
         assert!(text.contains("ucrawler_memory_limit_bytes{crawl=\"a \\\"b\\\"\"} 1024\n"));
+        assert!(text.contains("ucrawler_hosts_paused{crawl=\"c\"} 0\n"));
+        assert!(text.contains("ucrawler_hosts_paused{crawl=\"a \\\"b\\\"\"} 3\n"));
+        assert!(text.contains("ucrawler_redis_calls_total{crawl=\"a \\\"b\\\"\"} 40\n"));
+        assert!(text.contains("ucrawler_redis_seconds_total{crawl=\"a \\\"b\\\"\"} 0.5\n"));
+        assert!(
+            text.contains("ucrawler_sitemaps_total{crawl=\"a \\\"b\\\"\",outcome=\"failed\"} 2\n")
+        );
         // Every sample line is `name{labels} number`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (series, value) = line.rsplit_once(' ').unwrap();

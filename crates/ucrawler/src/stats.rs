@@ -210,6 +210,8 @@ impl Counters {
                 .unwrap_or_default(),
             hosts_active: 0,
             hosts_paused: 0,
+            redis_calls: 0,
+            redis_seconds: 0.0,
             fetch_window: 0,
             descriptors: DescriptorStats::default(),
             end_reason: EndReason::from_u8(self.end_reason.load(Relaxed)),
@@ -261,6 +263,10 @@ pub struct Stats {
     /// backoff, a long Crawl-delay), over every crawl of the process.
     pub hosts_active: u64,
     pub hosts_paused: u64,
+    /// Calls answered by Redis in this process (shared crawls, frontiers, the dashboard), and
+    /// their total round-trip time in seconds: their ratio is the mean round trip.
+    pub redis_calls: u64,
+    pub redis_seconds: f64,
     /// Requests the crawler lets run ahead of its parsers now (fetching or waiting for a parser
     /// thread): between one per parser and `concurrency`, shared by its crawls.
     pub fetch_window: u64,

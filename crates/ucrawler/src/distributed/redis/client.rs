@@ -2,6 +2,7 @@
 //! backoff, replaces a connection that stopped answering, and logs an outage once when it starts
 //! and once when it ends (see the module docs of `distributed::redis`).
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Generous: the largest scripts (a push of 10k links) take milliseconds; a reply this late
 /// means a stuck connection, which is then replaced.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Redis calls answered in this process, and the time they took (for the metrics).
+static ROUND_TRIPS: AtomicU64 = AtomicU64::new(0);
+static ROUND_TRIP_MICROS: AtomicU64 = AtomicU64::new(0);
+
+/// Calls answered by Redis in this process (retries of a failed attempt not counted), and
+/// their total round-trip time in seconds.
+pub fn round_trips() -> (u64, f64) {
+    (
+        ROUND_TRIPS.load(Relaxed),
+        ROUND_TRIP_MICROS.load(Relaxed) as f64 / 1e6,
+    )
+}
 
 /// One auto-reconnecting multiplexed connection, shared by every clone of a frontier.
 pub(super) struct Connection {
@@ -76,6 +90,7 @@ impl Connection {
         let mut delay = BACKOFF_MIN;
         loop {
             let mut con = self.manager();
+            let sent = Instant::now();
             let result = match &call {
                 Call::Script(invocation) => invocation.invoke_async(&mut con).await,
                 Call::Cmd(cmd) => cmd.query_async(&mut con).await,
@@ -83,6 +98,8 @@ impl Connection {
             };
             let error = match result {
                 Ok(value) => {
+                    ROUND_TRIPS.fetch_add(1, Relaxed);
+                    ROUND_TRIP_MICROS.fetch_add(sent.elapsed().as_micros() as u64, Relaxed);
                     self.outage_ended();
                     return Ok(value);
                 }

@@ -107,6 +107,7 @@ use std::time::Duration;
 use redis::RedisError;
 use serde::Serialize;
 
+pub use client::round_trips;
 pub(crate) use frontier::decode_member;
 pub use frontier::{
     Beat, Control, RedisFrontier, VisitUpdate, HISTORY_BUCKET_SECS, MAX_CRAWL_ERROR_SAMPLES,
