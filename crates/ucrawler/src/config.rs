@@ -59,9 +59,10 @@ pub struct Config {
     /// holds for the whole fleet. At least 1. Default unlimited.
     pub max_pages_per_host: Option<u64>,
     /// Read each seed's site's sitemaps (see [`Sitemaps`]: `on`, `robots` or `off`); their
-    /// URLs enter the crawl at the seed's depth, with their `<lastmod>` (`Page::lastmod`). Not
-    /// with `redis` yet. Default off: a crawl reaches what its seeds link to, and one site's
-    /// sitemaps may name 50,000 URLs per file.
+    /// URLs enter the crawl at the seed's depth, with their `<lastmod>` (`Page::lastmod`). In a
+    /// shared crawl, sitemaps are queued in Redis like links (one discovery per site for the
+    /// fleet). Default off: a crawl reaches what its seeds link to, and one site's sitemaps may
+    /// name 50,000 URLs per file.
     pub sitemaps: Sitemaps,
     /// Follow only links to the host (`host:port`) of the page they were found on. Default true.
     pub same_host: bool,
@@ -416,12 +417,6 @@ impl Config {
             return Err(ConfigError::invalid(
                 "max_pages_per_seed",
                 "does not go with `redis` yet: each worker would count on its own",
-            ));
-        }
-        if self.sitemaps != Sitemaps::Off {
-            return Err(ConfigError::invalid(
-                "sitemaps",
-                "does not go with `redis` yet: sitemaps are read by the worker that takes a seed",
             ));
         }
         Ok(())

@@ -183,3 +183,71 @@ fn a_sitemap_robots_txt_disallows_is_not_fetched() {
     assert_eq!(requested(&site, "/sitemaps/"), 0);
     assert_eq!(stats.sitemaps.failed, 1);
 }
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+#[test]
+fn a_fleet_reads_each_sitemap_once_and_crawls_each_page_once() {
+    use ucrawler::distributed::{RedisFrontier, RedisOptions};
+    use ucrawler::Request;
+
+    let server = redis_server::RedisServer::start();
+    let site = site(60, Some(SITEMAP_ROBOTS_TXT));
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let frontier = RedisFrontier::connect(&server.url(), "maps", RedisOptions::default())
+            .await
+            .unwrap();
+        frontier
+            .push_seeds(&[Request::new(site.url("/"))], false)
+            .await
+            .unwrap();
+    });
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let config = Config::builder()
+                .redis(server.url(), "maps".to_string())
+                .depth(0)
+                .sitemaps(Sitemaps::On)
+                .build()
+                .unwrap();
+            std::thread::spawn(move || {
+                let mut crawl = Crawler::new(config)
+                    .unwrap()
+                    .crawl(Vec::<Request>::new())
+                    .unwrap();
+                let pages: Vec<Page> = crawl.by_ref().collect();
+                (pages, crawl.stats())
+            })
+        })
+        .collect();
+    let mut pages = Vec::new();
+    let mut read = 0;
+    for worker in workers {
+        let (mine, stats) = worker.join().unwrap();
+        pages.extend(mine);
+        read += stats.sitemaps.read;
+    }
+    let base = site.base_url();
+    let mut expected = page_urls(site.site(), &base);
+    expected.extend(orphan_urls(&base));
+    assert_eq!(urls(&pages), expected);
+    assert_eq!(
+        pages.len(),
+        expected.len(),
+        "each page once across the fleet"
+    );
+    assert_eq!(read, 3, "each sitemap read by one worker");
+    for path in [
+        "/sitemaps/index.xml",
+        "/sitemaps/pages.xml.gz",
+        "/sitemaps/orphans.xml",
+    ] {
+        assert_eq!(requested(&site, path), 1, "{path}");
+    }
+    let orphan = pages
+        .iter()
+        .find(|p| p.url == orphan_url(&base, 3))
+        .unwrap();
+    assert_eq!(orphan.lastmod.as_deref(), Some("2024-02-04T08:00:00+00:00"));
+}

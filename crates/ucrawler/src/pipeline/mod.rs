@@ -81,8 +81,9 @@ pub(crate) enum Event {
         links: Vec<Request>,
         _memory: Reservation,
     },
-    /// A dispatched request that delivers no page (a sitemap) is done.
-    Ended,
+    /// A dispatched request that delivers no page (a sitemap) is done; in a shared crawl it is
+    /// acknowledged with its lease.
+    Ended { lease: Option<Lease>, failed: bool },
 }
 
 /// Everything the stages of one crawl share. When the last reference goes (scheduler finished,

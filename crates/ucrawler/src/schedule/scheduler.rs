@@ -16,7 +16,7 @@ use super::journal::Journal;
 use super::seen::SeenSet;
 use super::sitemap_plan::SitemapPlan;
 use super::trap_guard::TrapGuard;
-use crate::distributed::{AgentHandle, Command};
+use crate::distributed::{AgentHandle, Command, Outcome, VisitUpdate};
 use crate::error::CrawlError;
 use crate::fetch::{fetch_page, FetchJob};
 use crate::last_visit::LastVisit;
@@ -344,8 +344,13 @@ impl Scheduler {
                 delivered,
             } => self.take_parsed(final_url, links, delivered),
             Event::Found { links, _memory } => self.take_found(links),
-            Event::Ended => {
+            Event::Ended { lease, failed } => {
                 self.outstanding -= 1;
+                if let Some(lease) = lease {
+                    // Commands are handled in order: what it found is queued before this.
+                    let outcome = if failed { Outcome::Failed } else { Outcome::Done };
+                    self.tell_agent(Command::Ack(lease, outcome, VisitUpdate::Keep));
+                }
                 self.publish_sizes();
             }
         }

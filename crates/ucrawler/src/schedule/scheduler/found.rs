@@ -51,7 +51,20 @@ impl Scheduler {
 
     /// Requests a site's robots.txt or sitemaps gave: pages (at the seed's depth) go where
     /// links go; sitemaps within their site's cap.
-    pub(super) fn take_found(&mut self, found: Vec<Request>) {
+    pub(super) fn take_found(&mut self, mut found: Vec<Request>) {
+        if self.shared.is_some() {
+            // Redis deduplicates pages and sitemaps alike; the sitemap cap per site is this
+            // worker's (each index is read by one worker).
+            let counters = &self.ctx.counters;
+            found.retain(|request| match request.purpose {
+                Purpose::Page => TrapGuard::admit_shape(request, counters),
+                _ => self.sitemap_plan.admit(request, counters),
+            });
+            if !found.is_empty() {
+                self.tell_agent(Command::Links(found));
+            }
+            return;
+        }
         for request in found {
             match request.purpose {
                 Purpose::Page => self.take_link(request),

@@ -135,6 +135,11 @@ impl Scheduler {
             // A seed (maybe queued by `ucrawler enqueue` elsewhere): its host is trusted.
             self.trust_seed_host(&request.url);
         }
+        if let Some(discovery) = self.sitemap_plan.discovery(&request) {
+            // To Redis, like a link: its seen set makes it one discovery per site for the
+            // whole fleet, and any worker may take it.
+            self.tell_agent(Command::Links(vec![discovery]));
+        }
         self.queue(request);
         self.publish_sizes();
     }
