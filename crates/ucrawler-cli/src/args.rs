@@ -229,6 +229,37 @@ pub struct RedisTarget {
     pub redis_prefix: String,
 }
 
+/// `ucrawler dashboard`: where the shared crawls are, where to serve, who may see them.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Redis of the shared crawls, e.g. redis://10.0.0.5:6379/0
+    #[arg(long, value_name = "URL")]
+    pub redis: String,
+    /// First part of every Redis key
+    #[arg(long, value_name = "PREFIX", default_value = "ucrawler")]
+    pub redis_prefix: String,
+    /// Address to serve on (HOST:PORT); anything but loopback needs --user and --password
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9185")]
+    pub listen: String,
+    /// HTTP basic auth user, asked on every route (with --password)
+    #[arg(
+        long,
+        value_name = "USER",
+        env = "UCRAWLER_DASHBOARD_USER",
+        requires = "password"
+    )]
+    pub user: Option<String>,
+    /// HTTP basic auth password (with --user); prefer the environment variable to the flag
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "UCRAWLER_DASHBOARD_PASSWORD",
+        hide_env_values = true,
+        requires = "user"
+    )]
+    pub password: Option<String>,
+}
+
 fn parse_extract(spec: &str) -> Result<(String, ExtractRule), String> {
     let (name, selector) = spec
         .split_once('=')

@@ -1,7 +1,9 @@
 //! `ucrawler`: crawl from the command line, try it on a bundled test site, or serve that site;
-//! share one crawl between many workers through Redis (`enqueue`, `worker`, `status`).
+//! share one crawl between many workers through Redis (`enqueue`, `worker`, `status`) and watch
+//! the shared crawls (`dashboard`).
 
 mod args;
+mod dashboard_server;
 mod demo;
 mod human;
 mod metrics_server;
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use ucrawler::{Crawl, Crawler, Next};
 
-use crate::args::{CrawlOptions, OutputArgs, RedisTarget};
+use crate::args::{CrawlOptions, DashboardArgs, OutputArgs, RedisTarget};
 use crate::metrics_server::MetricsServer;
 use crate::progress::Progress;
 use crate::signals::{StopRequest, StopSignal};
@@ -87,6 +89,12 @@ enum Command {
         #[command(flatten)]
         target: RedisTarget,
     },
+    /// Serve the dashboard of the shared crawls in --redis (pause, resume, cancel, requeue
+    /// failed) at http://ADDR/ until Ctrl-C
+    Dashboard {
+        #[command(flatten)]
+        args: DashboardArgs,
+    },
     /// Crawl the bundled test site (served in-process on a free port) and check the result
     Demo {
         /// Pages in the test site
@@ -145,6 +153,7 @@ fn main() -> ExitCode {
         ),
         Command::Worker { output, options } => worker(output, &options),
         Command::Status { target } => shared::status(&target),
+        Command::Dashboard { args } => dashboard_server::run(&args),
         Command::Demo { pages, options } => demo::run(pages, &options),
         Command::ServeTestsite {
             pages,

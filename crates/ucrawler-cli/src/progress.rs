@@ -104,10 +104,10 @@ impl Progress {
 }
 
 /// `1,234 pages, 567 queued, 3 errors, 246 pages/s, 12.3 MiB, memory 40.1 MiB of 1.0 GiB,
-/// elapsed 0:05, ETA 0:02`.
+/// hosts 12 active 1 paused, elapsed 0:05, ETA 0:02`.
 pub fn status_line(stats: &Stats, rate: f64, eta: Option<Duration>) -> String {
     let mut line = format!(
-        "{}, {} queued, {}, {} pages/s, {}, memory {} of {}, elapsed {}",
+        "{}, {} queued, {}, {} pages/s, {}, memory {} of {}, hosts {} active {} paused, elapsed {}",
         human::counted(stats.pages, "page"),
         human::count(stats.frontier),
         human::counted(stats.errors, "error"),
@@ -115,6 +115,8 @@ pub fn status_line(stats: &Stats, rate: f64, eta: Option<Duration>) -> String {
         format_size(stats.bytes),
         format_size(stats.memory.used),
         format_size(stats.memory.limit),
+        human::count(stats.hosts_active),
+        human::count(stats.hosts_paused),
         human::clock(stats.elapsed),
     );
     if let Some(eta) = eta {
@@ -229,14 +231,16 @@ mod tests {
                 limit: 1024 * 1024 * 1024,
                 ..MemoryStats::default()
             },
+            hosts_active: 1_200,
+            hosts_paused: 3,
             ..Stats::default()
         };
         assert_eq!(
             status_line(&stats, 159.7006, Some(secs(42))),
             "12,345 pages, 6,789 queued, 1 error, 160 pages/s, 3.0 MiB, \
-             memory 40.0 MiB of 1.0 GiB, elapsed 1:15, ETA 0:42"
+             memory 40.0 MiB of 1.0 GiB, hosts 1,200 active 3 paused, elapsed 1:15, ETA 0:42"
         );
         assert!(status_line(&stats, 12.34, None)
-            .ends_with("12.3 pages/s, 3.0 MiB, memory 40.0 MiB of 1.0 GiB, elapsed 1:15"));
+            .ends_with("12.3 pages/s, 3.0 MiB, memory 40.0 MiB of 1.0 GiB, hosts 1,200 active 3 paused, elapsed 1:15"));
     }
 }

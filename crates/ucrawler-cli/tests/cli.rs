@@ -129,7 +129,7 @@ fn progress_lines_and_the_end_report_on_a_pipe() {
     assert_eq!(pages, site.expected_urls(None).len() as u64 + 2);
 
     // `12 pages, 30 queued, 1 error, 9.5 pages/s, 1.2 MiB, memory 3.0 KiB of 1.0 GiB,
-    // elapsed 0:01[, ETA 0:03]`
+    // hosts 1 active 0 paused, elapsed 0:01[, ETA 0:03]`
     let progress: Vec<&str> = stderr
         .lines()
         .filter_map(|line| line.strip_prefix("progress: "))
@@ -138,7 +138,7 @@ fn progress_lines_and_the_end_report_on_a_pipe() {
     let mut done = 0;
     for line in &progress {
         let fields: Vec<&str> = line.split(", ").collect();
-        assert!((7..=8).contains(&fields.len()), "{line}");
+        assert!((8..=9).contains(&fields.len()), "{line}");
         let value = |i: usize, unit: &str| {
             fields[i]
                 .strip_suffix(unit)
@@ -157,8 +157,16 @@ fn progress_lines_and_the_end_report_on_a_pipe() {
             fields[5].starts_with("memory ") && fields[5].contains(" of "),
             "{line}"
         );
-        assert!(fields[6].starts_with("elapsed 0:"), "{line}");
-        if let Some(eta) = fields.get(7) {
+        let hosts: Vec<&str> = fields[6].split(' ').collect();
+        assert!(
+            hosts.len() == 5
+                && hosts[0] == "hosts"
+                && number(hosts[1]) <= 1
+                && hosts[4] == "paused",
+            "one host, never paused: {line}"
+        );
+        assert!(fields[7].starts_with("elapsed 0:"), "{line}");
+        if let Some(eta) = fields.get(8) {
             assert!(eta.starts_with("ETA "), "{line}");
         }
     }

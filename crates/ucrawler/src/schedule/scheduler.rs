@@ -348,7 +348,11 @@ impl Scheduler {
                 self.outstanding -= 1;
                 if let Some(lease) = lease {
                     // Commands are handled in order: what it found is queued before this.
-                    let outcome = if failed { Outcome::Failed } else { Outcome::Done };
+                    let outcome = if failed {
+                        Outcome::Failed
+                    } else {
+                        Outcome::Done
+                    };
                     self.tell_agent(Command::Ack(lease, outcome, VisitUpdate::Keep));
                 }
                 self.publish_sizes();
