@@ -20,6 +20,7 @@ Gem::Specification.new do |spec|
     "lib/**/*.rb",
     "lib/**/*.rake", # the Rails rake tasks (the Railtie loads them)
     "lib/generators/**/*.tt", # the install generator's templates
+    "lib/ucrawler_native/web/assets/*", # the dashboard's page (also built into the binary)
     "ext/ucrawler_native/extconf.rb",
     "ext/ucrawler_native/Cargo.toml",
     "ext/ucrawler_native/src/**/*.rs",

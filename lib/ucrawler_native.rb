@@ -24,4 +24,7 @@ require_relative "ucrawler_native/redis_frontier"
 # A web crawler whose engine is Rust: HTTP, decompression, HTML parsing, frontier and dedup live
 # outside the Ruby heap under configured memory bounds; Ruby receives compact pages in a block.
 module UcrawlerNative
+  # The dashboard (a Rack app: needs rack, which every Rails or Sidekiq app has), loaded when
+  # first named: `mount UcrawlerNative::Web => "/crawler"`.
+  autoload :Web, File.expand_path("ucrawler_native/web", __dir__)
 end

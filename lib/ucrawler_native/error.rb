@@ -16,6 +16,10 @@ module UcrawlerNative
   # A bug inside the native engine (a caught Rust panic). The process stays up.
   class InternalError < Error; end
 
+  # What an operation names does not exist: a shared crawl unknown under its Redis prefix, or no
+  # Redis configured (the dashboard's actions answer 404 with the message).
+  class NotFoundError < Error; end
+
   # Why a page failed: `kind` is a Symbol such as :timeout, :http_status, :robots_disallowed.
   PageError = Struct.new(:kind, :message) do
     def to_s

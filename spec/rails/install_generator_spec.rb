@@ -22,9 +22,9 @@ RSpec.describe "bin/rails generate ucrawler_native:install", :rails, timeout: 30
     JSON.parse(rails!("runner", "script/spec.rb", env: env).lines.last)
   end
 
-  it "writes the initializer, every setting commented out at its default, and the dashboard's routes commented" do
+  it "writes the initializer, every setting commented out at its default, and the dashboard mounted (locked)" do
     output = rails!("generate", "ucrawler_native:install")
-    expect(output).to match(%r{create\s+config/initializers/ucrawler_native\.rb}).and match(/route\s+# mount UcrawlerNative::Web/)
+    expect(output).to match(%r{create\s+config/initializers/ucrawler_native\.rb}).and match(/route\s+# The crawler dashboard/)
 
     initializer = app.read("config/initializers/ucrawler_native.rb")
     (UcrawlerNative::Options.names + UcrawlerNative::MODEL_OPTIONS).each do |name|
@@ -36,8 +36,14 @@ RSpec.describe "bin/rails generate ucrawler_native:install", :rails, timeout: 30
     expect(initializer.lines.grep(/^\s*(config\.|UcrawlerNative\.)/)).to be_empty # nothing set
 
     routes = app.read("config/routes.rb")
-    expect(routes).to include('  # mount UcrawlerNative::Web => "/crawler"  # the dashboard (coming', "  # authenticate :user")
-    expect(routes).not_to match(/^\s*(mount|authenticate)\b/) # UcrawlerNative::Web does not exist yet
+    expect(routes).to include('  mount UcrawlerNative::Web => "/crawler"', "  # authenticate :user")
+    expect(routes.scan(/^\s*mount\b/).size).to eq(1)
+    # Mounted and locked: the generated app answers 403 until access is configured.
+    expect(runner_json(<<~RUBY)).to eq([403, 403])
+      app = Rails.application
+      codes = ["/crawler/", "/crawler/api/overview.json"].map { |path| app.call(Rack::MockRequest.env_for(path, "HTTP_HOST" => "localhost"))[0] }
+      puts JSON.generate(codes)
+    RUBY
 
     expect(runner_json("puts JSON.generate(UcrawlerNative.defaults)")).to eq({}) # boots as generated
 
@@ -57,7 +63,7 @@ RSpec.describe "bin/rails generate ucrawler_native:install", :rails, timeout: 30
     app.write("config/initializers/ucrawler_native.rb", initializer)
     again = rails!("generate", "ucrawler_native:install")
     expect(again).to match(%r{identical\s+config/initializers/ucrawler_native\.rb}).and match(%r{identical\s+config/routes\.rb})
-    expect(app.read("config/routes.rb").scan("UcrawlerNative::Web").size).to eq(2)
+    expect(app.read("config/routes.rb").scan("UcrawlerNative::Web").size).to eq(3) # not added twice
   end
 
   it "with an existing model: adds the missing columns and the declaration; the migration runs and the model crawls with them" do

@@ -10,8 +10,8 @@ module UcrawlerNative
   module Generators
     # `bin/rails generate ucrawler_native:install [MODEL] [--url-column=url]`:
     # - config/initializers/ucrawler_native.rb: every setting, commented, with its default;
-    # - config/routes.rb: the dashboard's mount line and an access example, commented (the
-    #   dashboard, UcrawlerNative::Web, is not in this version yet);
+    # - config/routes.rb: the dashboard's mount (locked, 403, until access is configured in the
+    #   initializer) and a commented example of mounting it behind a route constraint;
     # - with MODEL: a migration adding the URL, status and recrawl columns (CrawlColumns; a
     #   create_table when the table does not exist), and `include UcrawlerNative::Model` with a
     #   `crawls` declaration in the model (its file is created when there is none).
@@ -19,15 +19,16 @@ module UcrawlerNative
       include ::ActiveRecord::Generators::Migration
 
       ROUTES = <<~RUBY
-        # mount UcrawlerNative::Web => "/crawler"  # the dashboard (coming: not in this version of ucrawler_native yet)
-        # Mount it behind your own access check, e.g. admins only with Devise:
+        # The crawler dashboard: 403 until access is configured (config/initializers/ucrawler_native.rb).
+        mount UcrawlerNative::Web => "/crawler"
+        # Or behind your own check (then UcrawlerNative::Web.access = :routes), e.g. Devise admins:
         # authenticate :user, ->(user) { user.admin? } do
         #   mount UcrawlerNative::Web => "/crawler"
         # end
       RUBY
 
       source_root File.expand_path("templates", __dir__)
-      desc "Installs ucrawler_native: the initializer, the dashboard's routes (commented) and, given a " \
+      desc "Installs ucrawler_native: the initializer, the dashboard's route (locked until configured) and, given a " \
            "MODEL, the migration of its crawl columns and the crawls declaration in the model."
       argument :model_name, type: :string, required: false, banner: "MODEL",
                             desc: "a model to crawl (e.g. Site): its migration and declaration"
