@@ -35,7 +35,7 @@ pub fn prometheus<'a>(crawls: &[(&'a str, &'a Stats)]) -> String {
         samples
     };
     let (counter, gauge) = ("counter", "gauge");
-    let families: [Family<'a>; 22] = [
+    let families: [Family<'a>; 23] = [
         family(
             "ucrawler_pages_total",
             counter,
@@ -171,6 +171,12 @@ pub fn prometheus<'a>(crawls: &[(&'a str, &'a Stats)]) -> String {
             gauge,
             "Hosts waiting a second or more for their next request: Retry-After, backoff, Crawl-delay.",
             each(|s| s.hosts_paused as f64),
+        ),
+        family(
+            "ucrawler_politeness_wait_seconds_total",
+            counter,
+            "Time requests were queued but every one's host had to wait (per_host, delay, Crawl-delay, pauses).",
+            each(|s| s.politeness_wait_seconds),
         ),
         family(
             "ucrawler_redis_calls_total",

@@ -54,6 +54,8 @@ pub(crate) struct Counters {
     /// Pages by [`Change`], in the order of [`Change::ALL`].
     changes: [AtomicU64; Change::ALL.len()],
     pub not_modified: AtomicU64,
+    /// See `Stats::politeness_wait_seconds`.
+    pub politeness_wait_micros: AtomicU64,
     pub sitemaps: SitemapCounters,
     recent_errors: Mutex<VecDeque<ErrorSample>>,
 }
@@ -101,6 +103,7 @@ impl Counters {
             over_host_budget_by_host: Mutex::new(BTreeMap::new()),
             changes: std::array::from_fn(|_| AtomicU64::new(0)),
             not_modified: AtomicU64::new(0),
+            politeness_wait_micros: AtomicU64::new(0),
             sitemaps: SitemapCounters::default(),
             recent_errors: Mutex::new(VecDeque::new()),
         }
@@ -212,6 +215,7 @@ impl Counters {
             hosts_paused: 0,
             redis_calls: 0,
             redis_seconds: 0.0,
+            politeness_wait_seconds: self.politeness_wait_micros.load(Relaxed) as f64 / 1e6,
             fetch_window: 0,
             descriptors: DescriptorStats::default(),
             end_reason: EndReason::from_u8(self.end_reason.load(Relaxed)),
@@ -267,6 +271,9 @@ pub struct Stats {
     /// their total round-trip time in seconds: their ratio is the mean round trip.
     pub redis_calls: u64,
     pub redis_seconds: f64,
+    /// Time the crawl had requests queued but every one's host had to wait (`per_host`,
+    /// `delay`, Crawl-delay, Retry-After or backoff pauses), in seconds: politeness-bound idle.
+    pub politeness_wait_seconds: f64,
     /// Requests the crawler lets run ahead of its parsers now (fetching or waiting for a parser
     /// thread): between one per parser and `concurrency`, shared by its crawls.
     pub fetch_window: u64,

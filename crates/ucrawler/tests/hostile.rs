@@ -196,6 +196,26 @@ fn per_host_limit_and_delay_seen_from_the_server() {
     }
 }
 
+/// The time a crawl waits on politeness alone is counted (`politeness_wait_seconds`): five
+/// pages of one host 200 ms apart wait about four gaps, a crawl without a delay nearly nothing.
+#[test]
+fn politeness_waits_are_timed() {
+    let site = site();
+    let seeds: Vec<String> = (1..=5)
+        .map(|i| site.url(&format!("/hostile/robots-test/allowed.html?wait{i}")))
+        .collect();
+    let waited = |delay: Duration| {
+        let config = quick().per_host(1usize).delay(delay).build().unwrap();
+        let mut crawl = Crawler::new(config).unwrap().crawl(seeds.clone()).unwrap();
+        assert_eq!(crawl.by_ref().count(), 5);
+        crawl.stats().politeness_wait_seconds
+    };
+    let polite = waited(Duration::from_millis(200));
+    assert!((0.6..3.0).contains(&polite), "{polite}");
+    let eager = waited(Duration::ZERO);
+    assert!(eager < polite / 2.0, "{eager} vs {polite}");
+}
+
 /// Crawls running at once in one process (two Sidekiq jobs, say, even on crawlers with other
 /// options) share politeness: together they keep `per_host` and `delay` towards a host.
 #[test]

@@ -26,7 +26,7 @@ use crate::parse::Extractor;
 use crate::pipeline::{CrawlCtx, Event, FetchWindow, Slot, WindowPermit};
 use crate::politeness::Limits;
 use crate::runtime::Runtime;
-use crate::stats::EndReason;
+use crate::stats::{Counters, EndReason};
 use crate::url::parse_request_url;
 
 /// Seeds are pulled from the caller only while the frontier is shorter than this, so a lazy
@@ -232,6 +232,7 @@ impl Scheduler {
         let mut last_progress = Instant::now();
         let mut releases = self.ctx.counters.releases.load(Relaxed);
         let mut freed = false;
+        let mut politeness_wait = PolitenessWait::default();
         loop {
             // A request ended somewhere (the gate's watch): hosts waiting for one may be free.
             freed |= self.host_finished.has_changed().unwrap_or(false);
@@ -253,6 +254,7 @@ impl Scheduler {
             }
             let waiting_for_hosts =
                 next.is_none() && self.dispatched < max_pages && self.frontier.waiting_for_hosts();
+            politeness_wait.observe(waiting_for_hosts, &self.ctx.counters);
             let wake_at = if waiting_for_hosts {
                 self.frontier.next_wakeup()
             } else {
@@ -490,6 +492,25 @@ async fn recv_leased(shared: &mut Option<SharedFeed>) -> Option<Request> {
     match shared.as_mut().and_then(|r| r.items.as_mut()) {
         Some(items) => items.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Times the stretches when requests are queued but every one's host must wait (`per_host`,
+/// `delay`, Crawl-delay, a pause): the crawl's politeness-bound idle time.
+#[derive(Default)]
+struct PolitenessWait(Option<Instant>);
+
+impl PolitenessWait {
+    fn observe(&mut self, waiting: bool, counters: &Counters) {
+        match (waiting, self.0) {
+            (true, None) => self.0 = Some(Instant::now()),
+            (false, Some(since)) => {
+                self.0 = None;
+                let waited = since.elapsed().as_micros() as u64;
+                counters.politeness_wait_micros.fetch_add(waited, Relaxed);
+            }
+            _ => {}
+        }
     }
 }
 
