@@ -253,6 +253,23 @@ fn page_overview_and_actions() {
     let requeued = dashboard.post("/api/crawls/shop/requeue_failed", &proxied, "");
     assert_eq!(requeued.status, 200, "{}", requeued.body);
 
+    // DNS rebinding: a page of another site whose name now points at 127.0.0.1 gets nothing.
+    for host in ["evil.example", "evil.example:80", "127.0.0.1.evil.example"] {
+        let mut stream = TcpStream::connect(&dashboard.addr).unwrap();
+        let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        assert!(raw.starts_with("HTTP/1.1 403"), "{host}: {raw}");
+        assert!(!raw.contains(&token), "{host}: the token leaked");
+    }
+    let local = [("X-CSRF-Token", token.as_str())];
+    assert_eq!(
+        dashboard.request("GET", "/", &local, "").status,
+        200,
+        "127.0.0.1:port is loopback"
+    );
+
     // Unknown crawl, unknown action, unknown path, GET on an action, a body too large.
     let unknown = dashboard.post("/api/crawls/nope/pause", &token_header, "");
     assert_eq!(unknown.status, 404);

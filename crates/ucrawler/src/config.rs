@@ -386,8 +386,10 @@ impl Config {
             }
             return Ok(());
         };
-        redis::Client::open(url.as_str())
-            .map_err(|e| ConfigError::invalid("redis", format!("{url:?}: {e}")))?;
+        redis::Client::open(url.as_str()).map_err(|e| {
+            let url = crate::url::redact_password(url);
+            ConfigError::invalid("redis", format!("{url:?}: {e}"))
+        })?;
         match &self.name {
             None => return Err(ConfigError::invalid("name", "is required with `redis`")),
             Some(name) if !is_valid_key_part(name) => {

@@ -58,6 +58,16 @@ impl Request {
         self
     }
 
+    /// The request's identity in a seen set: its URL's fingerprint, in a namespace of its own
+    /// for sitemaps and discoveries, so that a page linking `/sitemap.xml` or `/robots.txt`
+    /// does not make the sitemap read as seen (nor the reverse).
+    pub(crate) fn fingerprint(&self) -> u64 {
+        match self.purpose {
+            Purpose::Page => crate::url::fingerprint(&self.url),
+            _ => crate::url::fingerprint(&format!("sitemap\0{}", self.url)),
+        }
+    }
+
     /// A revisit: `last` is what the previous visit learned (see [`LastVisit::sanitized`]).
     pub fn with_last_visit(mut self, last: LastVisit) -> Self {
         self.last_visit = Some(Box::new(last.sanitized()));

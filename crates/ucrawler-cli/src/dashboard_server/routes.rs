@@ -59,10 +59,29 @@ pub fn index_html(token: &str) -> String {
 
 /// The answer to one request.
 pub async fn handle(app: &Arc<App>, request: Request<Incoming>) -> Reply {
-    if let Some(credentials) = &app.credentials {
-        if !credentials.allow(request.headers()) {
-            let refusal = text(StatusCode::UNAUTHORIZED, "Authentication required\n");
-            return with(refusal, header::WWW_AUTHENTICATE, CHALLENGE);
+    match &app.credentials {
+        Some(credentials) => {
+            if !credentials.allow(request.headers()) {
+                let refusal = text(StatusCode::UNAUTHORIZED, "Authentication required\n");
+                return with(refusal, header::WWW_AUTHENTICATE, CHALLENGE);
+            }
+        }
+        // Without credentials only loopback may reach us, and only under a loopback name: a
+        // page of another site whose name was rebound to 127.0.0.1 must not read the token.
+        None => {
+            let host = request
+                .headers()
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok());
+            if !host.is_some_and(is_loopback_name) {
+                let host = host.unwrap_or("none");
+                let message = format!(
+                    "Host {host} is not a loopback name: without --user/--password the dashboard \
+                     answers only localhost, 127.0.0.1 and [::1]\n"
+                );
+                let refusal = reply(StatusCode::FORBIDDEN, "text/plain; charset=utf-8", message);
+                return with(refusal, header::CACHE_CONTROL, "no-store");
+            }
         }
     }
     let path = request.uri().path().to_string();
@@ -85,6 +104,18 @@ pub async fn handle(app: &Arc<App>, request: Request<Incoming>) -> Reply {
         path if action_route(path).is_some() => method_not_allowed("POST"),
         path => not_found(path),
     }
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_name(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A POST: its body (capped), the CSRF token and Origin, then the action.

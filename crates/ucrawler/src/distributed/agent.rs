@@ -251,12 +251,14 @@ impl Agent {
                 }
                 _ = tokio::time::sleep_until(beat_at) => {
                     let beat = self.heartbeats.next(&*self.live, self.paused);
-                    match frontier.heartbeat(&beat).await? {
-                        Control::Cancelled => {
+                    // The dashboard's data: a failure to write it is logged, never the crawl's end.
+                    match frontier.heartbeat(&beat).await {
+                        Ok(Control::Cancelled) => {
                             tracing::info!("redis frontier {}: cancelled from the dashboard", self.name);
                             self.cancel.cancel();
                         }
-                        control => self.paused = control == Control::Paused,
+                        Ok(control) => self.paused = control == Control::Paused,
+                        Err(e) => tracing::warn!("redis frontier {}: heartbeat not recorded: {e}", self.name),
                     }
                     beat_at = Instant::now() + HEARTBEAT;
                 }

@@ -361,7 +361,7 @@ async fn reserve(reservation: &mut Reservation, bytes: u64, patience: Duration) 
 }
 
 /// `Retry-After`: delay-seconds or an HTTP-date.
-fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(super) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));

@@ -5,9 +5,11 @@
 //! dispatched like pages, so they pass the host gate, robots.txt, the address guard, the scope
 //! and the retry policy.
 //!
-//! A sitemap and its entries stay on one host (the protocol's rule): a robots.txt line, an
-//! index's child or a page entry on another host (or out of scope, or not http(s)) is
-//! dropped and counted, and so is a sitemap redirected off its host.
+//! A sitemap and its entries stay on one site (the protocol's rule): a host name, whatever the
+//! scheme and port (an http seed's robots.txt names its https sitemaps), `www.` or not (the
+//! apex's robots.txt names the www sitemaps). A robots.txt line, an index's child or a page
+//! entry elsewhere (or out of scope, or not http(s)) is dropped and counted, and a sitemap
+//! redirected elsewhere fails.
 
 use std::io;
 use std::sync::atomic::Ordering::Relaxed;
@@ -17,7 +19,9 @@ use futures::TryStreamExt;
 use tokio_util::io::StreamReader;
 use url::Url;
 
-use super::http::{send, FetchContext};
+use reqwest::header::RETRY_AFTER;
+
+use super::http::{parse_retry_after, send, FetchContext};
 use crate::config::Sitemaps;
 use crate::content_encoding::decoded_body;
 use crate::error::CrawlError;
@@ -26,7 +30,7 @@ use crate::page::{Purpose, Request};
 use crate::parse::sitemap::{Entry, SitemapError, SitemapKind, SitemapReader};
 use crate::pipeline::{CrawlCtx, Event, Fetched};
 use crate::politeness::{RobotsFetch, Rules};
-use crate::url::{host_key, parse_request_url};
+use crate::url::parse_request_url;
 
 /// Index levels followed below a site's first sitemaps: robots.txt → index → sitemap is
 /// level 1; an index listed by an index (not in the protocol, but seen) reaches level 2, and
@@ -81,14 +85,21 @@ pub(crate) async fn read(
     nesting: u8,
 ) -> Fetched {
     let started = Instant::now();
-    let host = host_key(url);
-    let answer = match send(cx, url.clone(), Some(&host), None, started).await {
+    // Each hop passes the guard, robots.txt and the scope; where it ends must be the same site.
+    let answer = match send(cx, url.clone(), None, None, started).await {
         Ok(answer) => answer,
         Err(failed) => return *failed,
     };
+    if !same_site(&answer.url, url) {
+        let error = CrawlError::RedirectOutOfScope(answer.url.to_string());
+        return Fetched::failed(Some(answer.url), error, started);
+    }
     let status = answer.response.status();
     let mut fetched = Fetched::answered(answer.url, status.as_u16(), started);
     fetched.crawl_delay = answer.crawl_delay;
+    fetched.retry_after = (answer.response.headers().get(RETRY_AFTER))
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
     if !status.is_success() {
         fetched.error = Some(CrawlError::HttpStatus(status.as_u16()));
         return fetched;
@@ -122,8 +133,10 @@ pub(crate) async fn read(
         Ok(Ok(())) => None,
         Ok(Err(SitemapError::Transport(error))) => Some(error),
         Ok(Err(error)) => Some(CrawlError::Decode(error.to_string())),
-        Err(_) => Some(CrawlError::Timeout(format!(
-            "sitemap took longer than timeout ({:?})",
+        // Not retried (a decode error): what was read stands, and a body that keeps the I/O
+        // thread busy for `timeout` (empty gzip members, say) is not asked for again.
+        Err(_) => Some(CrawlError::Decode(format!(
+            "sitemap took longer than timeout ({:?}): the rest is ignored",
             cx.config.timeout
         ))),
     };
@@ -178,10 +191,21 @@ fn page_request(
     })
 }
 
-/// `loc` parsed and normalized, when it is an http(s) URL on `site`'s host and in scope.
+/// `loc` parsed and normalized, when it is an http(s) URL on `site`'s site and in scope.
 fn on_host(cx: &FetchContext<'_>, site: &Url, loc: &str) -> Option<Url> {
     let url = parse_request_url(loc).ok()?;
-    (host_key(&url) == host_key(site) && cx.scope.allows_pattern(url.as_str())).then_some(url)
+    (same_site(&url, site) && cx.scope.allows_pattern(url.as_str())).then_some(url)
+}
+
+/// One site for sitemaps: the same host name but for a `www.` (any scheme and port).
+fn same_site(a: &Url, b: &Url) -> bool {
+    let name = |url: &Url| {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        host.strip_prefix("www.")
+            .map(str::to_string)
+            .unwrap_or(host)
+    };
+    name(a) == name(b)
 }
 
 /// Counts a discovery or sitemap that is over (not to be retried), and logs a failure.
@@ -246,5 +270,35 @@ impl<'a> Batch<'a> {
             links,
             _memory: memory,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_site_is_its_host_name_with_or_without_www() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert!(same_site(
+            &url("http://Shop.com/robots.txt"),
+            &url("https://shop.com:8443/s.xml")
+        ));
+        assert!(same_site(
+            &url("https://shop.com/"),
+            &url("https://www.shop.com/s.xml")
+        ));
+        assert!(!same_site(
+            &url("https://shop.com/"),
+            &url("https://cdn.shop.com/s.xml")
+        ));
+        assert!(!same_site(
+            &url("https://shop.com/"),
+            &url("https://shop.com.evil/s.xml")
+        ));
+        assert!(!same_site(
+            &url("http://127.0.0.1/"),
+            &url("http://127.0.0.2/")
+        ));
     }
 }

@@ -121,10 +121,8 @@ pub(crate) async fn fetch_page(job: FetchJob) {
         // Its URLs went to the scheduler as they were read: nothing to parse or deliver.
         sitemap::record(&ctx, &request, &fetched);
         drop((slot, permit));
-        let _ = ctx.events.send(Event::Ended {
-            lease: request.lease.take(),
-            failed: fetched.error.is_some(),
-        });
+        let lease = request.lease.take();
+        let _ = ctx.events.send(Event::Ended { lease });
         return;
     }
     fetched.attempts = request.attempts.max(1);

@@ -83,7 +83,7 @@ pub(crate) enum Event {
     },
     /// A dispatched request that delivers no page (a sitemap) is done; in a shared crawl it is
     /// acknowledged with its lease.
-    Ended { lease: Option<Lease>, failed: bool },
+    Ended { lease: Option<Lease> },
 }
 
 /// Everything the stages of one crawl share. When the last reference goes (scheduler finished,

@@ -346,16 +346,13 @@ impl Scheduler {
                 delivered,
             } => self.take_parsed(final_url, links, delivered),
             Event::Found { links, _memory } => self.take_found(links),
-            Event::Ended { lease, failed } => {
+            Event::Ended { lease } => {
                 self.outstanding -= 1;
                 if let Some(lease) = lease {
-                    // Commands are handled in order: what it found is queued before this.
-                    let outcome = if failed {
-                        Outcome::Failed
-                    } else {
-                        Outcome::Done
-                    };
-                    self.tell_agent(Command::Ack(lease, outcome, VisitUpdate::Keep));
+                    // Commands are handled in order: what it found is queued before this. Not a
+                    // page: counted neither done nor failed (its failure is in the stats).
+                    let ack = Command::Ack(lease, Outcome::Uncounted, VisitUpdate::Keep);
+                    self.tell_agent(ack);
                 }
                 self.publish_sizes();
             }

@@ -93,6 +93,9 @@ mod tests {
         assert_eq!(discovery.url, "http://h:81/robots.txt");
         assert_eq!(discovery.purpose, Purpose::SitemapDiscovery);
         assert_eq!(discovery.meta, seed.meta);
+        // A page linking /robots.txt (or a sitemap) does not make it seen for sitemaps.
+        let page = Request::new(discovery.url.clone());
+        assert_ne!(discovery.fingerprint(), page.fingerprint());
         assert_eq!(plan.discovery(&Request::new("http://h:81/other")), None);
         let mut deeper = Request::new("http://other/");
         deeper.depth = 1;

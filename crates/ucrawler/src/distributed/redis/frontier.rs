@@ -15,7 +15,7 @@ use crate::codec;
 use crate::config::is_valid_key_part;
 use crate::page::{Lease, Request};
 use crate::random::random_u64;
-use crate::url::{fingerprint, host_key, parse_request_url};
+use crate::url::{host_key, parse_request_url};
 
 mod host_holds;
 mod oversight;
@@ -187,11 +187,14 @@ impl RedisFrontier {
             invocation.arg(host.as_str());
         }
         for request in requests {
-            let fp = fingerprint(&request.url);
-            // Only what a budget needs: an unparsable URL (a seed to fail as a page) has none.
+            let fp = request.fingerprint();
+            // Only what a budget needs: an unparsable URL (a seed to fail as a page) has none,
+            // and a sitemap is not a page.
             let host = match self.inner.max_pages_per_host {
-                Some(_) => parse_request_url(&request.url).map_or(String::new(), |u| host_key(&u)),
-                None => String::new(),
+                Some(_) if request.purpose.is_page() => {
+                    parse_request_url(&request.url).map_or(String::new(), |u| host_key(&u))
+                }
+                _ => String::new(),
             };
             // Signed so Redis stores it as an integer (intset): its range is i64's.
             invocation
@@ -282,6 +285,7 @@ impl RedisFrontier {
             .arg(match outcome {
                 Outcome::Done => "done",
                 Outcome::Failed => "failed",
+                Outcome::Uncounted => "",
             })
             .arg(op)
             .arg(field)

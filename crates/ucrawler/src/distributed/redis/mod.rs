@@ -152,6 +152,8 @@ pub enum Outcome {
     Done,
     /// The page ended in an error.
     Failed,
+    /// Not a page (a sitemap, read or not): the lease ends, nothing is counted.
+    Uncounted,
 }
 
 /// Counts of a crawl (one atomic snapshot).

@@ -14,7 +14,7 @@ pub(super) struct Scripts {
     pub acquire_host: Script,
     pub release_host: Script,
     pub heartbeat: Script,
-    pub take_failed: Script,
+    pub requeue_failed: Script,
 }
 
 /// Shared by all scripts: the Redis clock in ms, a type check done before any write (a script
@@ -133,7 +133,8 @@ end
 return members
 "#;
 
-/// KEYS: leases, counters, reclaimed, visits, failed items. ARGV: member, lease id, counter,
+/// KEYS: leases, counters, reclaimed, visits, failed items. ARGV: member, lease id, counter
+/// ('' for none: a sitemap),
 /// visit op ('', 'set', 'del'), visit field, visit item, failed items kept. The visit is updated
 /// only with a counted ack; a counted failure's item is kept (the newest `ARGV[7]`) for
 /// `requeue_failed`. Returns 1 counted, 2 duplicate (the lease had been reclaimed), 0 already
@@ -142,7 +143,7 @@ const ACK_LUA: &str = r#"
 check(KEYS[1], 'zset'); check(KEYS[2], 'hash'); check(KEYS[3], 'set'); check(KEYS[4], 'hash')
 check(KEYS[5], 'list')
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+  if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
   if ARGV[3] == 'failed' then
     local sep = string.find(ARGV[1], ':', 1, true)
     redis.call('RPUSH', KEYS[5], string.sub(ARGV[1], sep + 1))
@@ -249,16 +250,20 @@ redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[8]) - 1)
 return redis.call('GET', KEYS[6]) or ''
 "#;
 
-/// KEYS: failed items, counters. ARGV: most items. Takes the oldest failed items off the list
-/// (the caller queues them again) and counts them out of `failed`.
-const TAKE_FAILED_LUA: &str = r#"
-check(KEYS[1], 'list'); check(KEYS[2], 'hash')
+/// KEYS: failed items, counters, pending. ARGV: most items. Moves the oldest failed items to
+/// the end of pending in one step (a replay moves the next ones: nothing is lost either way),
+/// counting them out of `failed` and into `queued`; they were admitted (seen, budgeted) when
+/// first queued. Returns how many moved.
+const REQUEUE_FAILED_LUA: &str = r#"
+check(KEYS[1], 'list'); check(KEYS[2], 'hash'); check(KEYS[3], 'list')
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #items > 0 then
+  chunked('RPUSH', KEYS[3], items)
   redis.call('LTRIM', KEYS[1], #items, -1)
   redis.call('HINCRBY', KEYS[2], 'failed', -#items)
+  redis.call('HINCRBY', KEYS[2], 'queued', #items)
 end
-return items
+return #items
 "#;
 
 pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
@@ -271,6 +276,6 @@ pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         acquire_host: script(ACQUIRE_HOST_LUA),
         release_host: script(RELEASE_HOST_LUA),
         heartbeat: script(HEARTBEAT_LUA),
-        take_failed: script(TAKE_FAILED_LUA),
+        requeue_failed: script(REQUEUE_FAILED_LUA),
     }
 });

@@ -71,7 +71,7 @@ impl Scheduler {
                 _ => {
                     let counters = &self.ctx.counters;
                     if self.sitemap_plan.admit(&request, counters)
-                        && self.seen.insert(fingerprint(&request.url))
+                        && self.seen.insert(request.fingerprint())
                     {
                         self.journal(&request);
                         self.queue(request);

@@ -30,7 +30,7 @@ impl Scheduler {
                 self.sitemap_plan.replayed(&request);
                 // Every request journaled was admitted once: it counts against its host again.
                 let admitted = !request.purpose.is_page() || self.admit(&request);
-                if self.seen.insert(fingerprint(&request.url)) && !done && admitted {
+                if self.seen.insert(request.fingerprint()) && !done && admitted {
                     self.queue(request);
                 }
             }

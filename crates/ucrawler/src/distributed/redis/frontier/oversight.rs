@@ -9,9 +9,6 @@ use super::super::client::Call;
 use super::super::scripts::SCRIPTS;
 use super::super::Result;
 use super::{status_of, RedisFrontier};
-use crate::codec;
-use crate::page::Request;
-use crate::random::random_u64;
 
 /// Width of a history bucket, and buckets kept (an hour).
 pub const HISTORY_BUCKET_SECS: u64 = 10;
@@ -123,39 +120,24 @@ impl RedisFrontier {
     }
 
     /// Queues the crawl's failed requests again (the newest `MAX_FAILED_ITEMS` are kept),
-    /// counting them out of `failed`. Returns how many.
+    /// counting them out of `failed`, a batch per atomic script. Returns how many.
     pub async fn requeue_failed(&self) -> Result<u64> {
         let keys = &self.inner.keys;
         let mut requeued = 0;
         loop {
-            let mut invocation = SCRIPTS.take_failed.prepare_invoke();
+            let mut invocation = SCRIPTS.requeue_failed.prepare_invoke();
             invocation
                 .key(&keys.failed_items)
                 .key(&keys.counters)
+                .key(&keys.pending)
                 .arg(REQUEUE_BATCH);
-            let items: Vec<Vec<u8>> = self
+            let moved: u64 = self
                 .inner
                 .conn
                 .run("requeue_failed", Call::Script(&invocation))
                 .await?;
-            if items.is_empty() {
-                return Ok(requeued);
-            }
-            let requests: Vec<Request> = items
-                .iter()
-                .filter_map(|item| match codec::decode(item) {
-                    Ok(request) => Some(request),
-                    Err(reason) => {
-                        tracing::error!(crawl = %self.name(), "corrupt failed item dropped: {reason}");
-                        None
-                    }
-                })
-                .collect();
-            requeued += requests.len() as u64;
-            // Forced: the URLs are in the seen set. With an operation id: a replay is a no-op.
-            self.push_inner(&requests, &[], true, Some(random_u64()))
-                .await?;
-            if items.len() < REQUEUE_BATCH {
+            requeued += moved;
+            if moved < REQUEUE_BATCH as u64 {
                 return Ok(requeued);
             }
         }
