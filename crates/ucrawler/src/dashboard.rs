@@ -11,8 +11,8 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
@@ -25,6 +25,10 @@ use crate::url::redact_password;
 
 /// How long a dashboard call waits for Redis, at most.
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
+/// After a call timed out, calls fail at once for this long.
+pub const DOWN_FOR: Duration = Duration::from_secs(5);
+/// Shared crawls shown, at most (by name).
+pub const MAX_SHOWN_CRAWLS: usize = 200;
 
 /// What can be done to a shared crawl from the dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +66,8 @@ pub enum DashboardError {
     TimedOut { address: String, timeout: Duration },
     #[error("tokio runtime: {0}")]
     Runtime(String),
+    #[error("{0} (not asked again for a few seconds)")]
+    Down(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -84,14 +90,18 @@ pub struct Dashboard {
     redis: Option<Fleet>,
 }
 
-/// The shared crawls' side: a frontier per crawl name, on this process's runtime.
+/// The frontiers of the crawls named under the prefix, by name.
+type Frontiers = Arc<Mutex<HashMap<String, RedisFrontier>>>;
+
+/// The shared crawls' side: a frontier per crawl name, on this process's runtime (one thread
+/// of its own, so requests do not wait on each other).
 struct Fleet {
     url: String,
     prefix: String,
-    state: ForkLocal<(
-        tokio::runtime::Runtime,
-        Mutex<HashMap<String, RedisFrontier>>,
-    )>,
+    state: ForkLocal<(tokio::runtime::Runtime, Frontiers)>,
+    /// After a call timed out: until when (and why) calls fail at once instead of waiting
+    /// again, so a page polling a dead Redis does not hold a server thread per poll.
+    down: Mutex<Option<(Instant, String)>>,
 }
 
 impl Dashboard {
@@ -110,6 +120,7 @@ impl Dashboard {
                     url: url.to_string(),
                     prefix: prefix.to_string(),
                     state: ForkLocal::new(),
+                    down: Mutex::new(None),
                 })
             }
         };
@@ -153,40 +164,55 @@ impl Fleet {
         })
     }
 
-    /// Runs `op` on this process's runtime within [`REDIS_TIMEOUT`].
+    /// Runs `op` on this process's runtime within [`REDIS_TIMEOUT`] (at once failing again for
+    /// [`DOWN_FOR`] after a timeout).
     fn run<T>(
         &self,
         op: impl AsyncFnOnce(&FleetCalls<'_>) -> Result<T, DashboardError>,
     ) -> Result<T, DashboardError> {
+        if let Some((until, why)) = &*self.down.lock().unwrap_or_else(|p| p.into_inner()) {
+            if Instant::now() < *until {
+                return Err(DashboardError::Down(why.clone()));
+            }
+        }
         let start = || {
-            tokio::runtime::Builder::new_current_thread()
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("ucrawler-dashboard")
                 .enable_all()
                 .build()
-                .map(|runtime| (runtime, Mutex::new(HashMap::new())))
+                .map(|runtime| (runtime, Frontiers::default()))
                 .map_err(|e| DashboardError::Runtime(e.to_string()))
         };
-        self.state.with(start, |(runtime, frontiers)| {
-            let calls = FleetCalls {
-                fleet: self,
-                frontiers,
-            };
-            runtime.block_on(async {
-                match tokio::time::timeout(REDIS_TIMEOUT, op(&calls)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(DashboardError::TimedOut {
-                        address: redact_password(&self.url),
-                        timeout: REDIS_TIMEOUT,
-                    }),
-                }
-            })
-        })?
+        // The runtime's handle and the frontiers are taken out: requests run side by side.
+        let (handle, frontiers) = (self.state).with(start, |(runtime, frontiers)| {
+            (runtime.handle().clone(), frontiers.clone())
+        })?;
+        let calls = FleetCalls {
+            fleet: self,
+            frontiers: &frontiers,
+        };
+        let result = handle.block_on(async {
+            match tokio::time::timeout(REDIS_TIMEOUT, op(&calls)).await {
+                Ok(result) => result,
+                Err(_) => Err(DashboardError::TimedOut {
+                    address: redact_password(&self.url),
+                    timeout: REDIS_TIMEOUT,
+                }),
+            }
+        });
+        if let Err(error @ DashboardError::TimedOut { .. }) = &result {
+            let down = (Instant::now() + DOWN_FOR, error.to_string());
+            *self.down.lock().unwrap_or_else(|p| p.into_inner()) = Some(down);
+        }
+        result
     }
 }
 
 /// The calls of one dashboard request, on the process's frontiers.
 struct FleetCalls<'a> {
     fleet: &'a Fleet,
-    frontiers: &'a Mutex<HashMap<String, RedisFrontier>>,
+    frontiers: &'a Frontiers,
 }
 
 impl FleetCalls<'_> {
@@ -201,13 +227,30 @@ impl FleetCalls<'_> {
     }
 
     /// Every shared crawl under the prefix that still has keys.
+    /// A crawl whose keys are broken (a wrong type) is left out and logged, not the list.
     async fn views(&self) -> Result<Vec<Value>, DashboardError> {
         let names = self.frontier("dashboard")?.crawl_names().await?;
         let mut views = Vec::new();
-        for name in names {
-            let frontier = self.frontier(&name)?;
-            if frontier.exists().await? {
-                views.push(frontier.view().await?);
+        for name in names.iter().take(MAX_SHOWN_CRAWLS) {
+            let Ok(frontier) = self.frontier(name) else {
+                continue; // not a valid name: written by something else
+            };
+            let view = async {
+                match frontier.exists().await? {
+                    true => frontier.view().await.map(Some),
+                    false => Ok(None),
+                }
+            };
+            match view.await {
+                Ok(Some(view)) => views.push(view),
+                Ok(None) => {}
+                Err(
+                    e @ RedisFrontierError::WrongType { .. }
+                    | e @ RedisFrontierError::Corrupt { .. },
+                ) => {
+                    tracing::warn!("dashboard: crawl {name} left out: {e}");
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(views)
@@ -218,9 +261,13 @@ impl FleetCalls<'_> {
             name: name.to_string(),
             prefix: self.fleet.prefix.clone(),
         };
-        let frontier = self.frontier(name).map_err(|_| unknown())?;
+        // Listed first: a name nobody registered creates nothing here.
         let listed = self.frontier("dashboard")?.crawl_names().await?;
-        if !listed.iter().any(|n| n == name) || !frontier.exists().await? {
+        if !listed.iter().any(|n| n == name) {
+            return Err(unknown());
+        }
+        let frontier = self.frontier(name).map_err(|_| unknown())?;
+        if !frontier.exists().await? {
             return Err(unknown());
         }
         let (control, state) = match action {

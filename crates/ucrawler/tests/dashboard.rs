@@ -219,6 +219,15 @@ fn local_crawls_and_an_unreachable_redis() {
         "{overview}"
     );
     assert_eq!(overview["shared"], serde_json::json!([]));
+    // Asked again at once: not waited for again (a page polls every 2 s).
+    let again = Instant::now();
+    let second = dashboard.overview(&[]);
+    assert!(
+        again.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        again.elapsed()
+    );
+    assert_eq!(second["redis"]["reachable"], false);
     assert_eq!(overview["local"][0]["name"], "mine");
     assert_eq!(overview["local"][0]["stats"]["pages"], 7);
     let without = Dashboard::new(None, "ucrawler").unwrap().overview(&[]);
