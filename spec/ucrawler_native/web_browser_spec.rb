@@ -112,6 +112,9 @@ RSpec.describe "UcrawlerNative::Web in a browser" do
     end
     # The worker's crawl runs in this process too: the local table lists it.
     expect(text(%(#local-body tr[data-crawl="#{name}"] [data-field="end_reason"]))).to eq("running")
+    # ...with its own last hour, drawn like a shared crawl's.
+    expect(text(%(#local-body .local-chart[data-crawl="#{name}"] h3))).to eq(name)
+    expect(driver.find_elements(css: %(#local-body .local-chart[data-crawl="#{name}"] svg.chart polyline)).size).to eq(2)
     expect(text("#redis")).to include("Redis #{@redis.url}", "prefix ucrawler")
 
     expect(act("pause")).to include(%(Pause crawl "#{name}"?))

@@ -130,7 +130,7 @@ impl Dashboard {
     /// The overview (see the module docs); `local`: this process's crawls, named.
     pub fn overview(&self, local: &[(&str, Stats)]) -> Value {
         let local: Vec<Value> = (local.iter())
-            .map(|(name, stats)| json!({"name": name, "stats": stats}))
+            .map(|(name, stats)| json!({"name": name, "stats": stats, "history": stats.history}))
             .collect();
         let (redis, shared) = match &self.redis {
             None => (Value::Null, Vec::new()),

@@ -11,6 +11,10 @@ use crate::error::CrawlError;
 use crate::last_visit::Change;
 use crate::memory::MemoryStats;
 
+/// Width of a history bucket (seconds) and buckets kept: the last hour.
+pub const HISTORY_BUCKET_SECS: u64 = 10;
+const HISTORY_BUCKETS: usize = 360;
+
 /// Failed pages kept as samples (`recent_errors`), newest first.
 pub const MAX_ERROR_SAMPLES: usize = 20;
 /// A sample's URL and message are cut to this many bytes.
@@ -58,6 +62,7 @@ pub(crate) struct Counters {
     pub politeness_wait_micros: AtomicU64,
     pub sitemaps: SitemapCounters,
     recent_errors: Mutex<VecDeque<ErrorSample>>,
+    history: Mutex<VecDeque<HistoryPoint>>,
 }
 
 /// What reading sitemaps did (see [`SitemapStats`]).
@@ -106,6 +111,7 @@ impl Counters {
             politeness_wait_micros: AtomicU64::new(0),
             sitemaps: SitemapCounters::default(),
             recent_errors: Mutex::new(VecDeque::new()),
+            history: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -125,6 +131,29 @@ impl Counters {
     pub fn record_change(&self, change: Change) {
         if let Some(i) = Change::ALL.iter().position(|c| *c == change) {
             self.changes[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Counts a delivered page (`failed`: with an error) in its 10 s bucket of the last hour.
+    pub fn record_history(&self, failed: bool) {
+        let t = unix_secs() / HISTORY_BUCKET_SECS * HISTORY_BUCKET_SECS;
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        match history.back_mut() {
+            Some(point) if point.t == t => {
+                point.pages += 1;
+                point.errors += u64::from(failed);
+            }
+            _ => {
+                if history.len() >= HISTORY_BUCKETS {
+                    history.pop_front();
+                }
+                let errors = u64::from(failed);
+                history.push_back(HistoryPoint {
+                    t,
+                    pages: 1,
+                    errors,
+                });
+            }
         }
     }
 
@@ -208,6 +237,9 @@ impl Counters {
                 }
             },
             sitemaps: self.sitemaps.snapshot(),
+            history: (self.history.lock())
+                .map(|history| history.iter().copied().collect())
+                .unwrap_or_default(),
             recent_errors: (self.recent_errors.lock())
                 .map(|samples| samples.iter().cloned().collect())
                 .unwrap_or_default(),
@@ -263,6 +295,10 @@ pub struct Stats {
     pub sitemaps: SitemapStats,
     /// The last failed pages (at most [`MAX_ERROR_SAMPLES`]), newest first.
     pub recent_errors: Vec<ErrorSample>,
+    /// Pages and errors delivered per 10 s bucket over the last hour, oldest first (buckets
+    /// without pages left out). Not in the stats' JSON: the dashboard shows it.
+    #[serde(skip)]
+    pub history: Vec<HistoryPoint>,
     /// Hosts with requests in flight now, and hosts paused a second or more (Retry-After,
     /// backoff, a long Crawl-delay), over every crawl of the process.
     pub hosts_active: u64,
@@ -314,6 +350,21 @@ pub(crate) trait StatsSource: Send + Sync {
     fn stats(&self) -> Stats;
     /// The process's busiest and paused hosts, `top` of each.
     fn hosts(&self, top: usize) -> HostsSnapshot;
+}
+
+/// Pages and errors delivered in one 10 s bucket (`t`: its start, seconds since the Unix
+/// epoch).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct HistoryPoint {
+    pub t: u64,
+    pub pages: u64,
+    pub errors: u64,
+}
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A failed page, as the dashboard shows it.

@@ -133,6 +133,14 @@ fn heartbeats_pause_resume_and_requeue_failed() {
     let (pages, stats): (usize, Stats) = consumer.join().unwrap();
     assert_eq!(pages, 120);
     assert_eq!(stats.end_reason, Some(EndReason::Finished));
+    // The worker's own history (what the dashboard draws for the crawls of a process).
+    let local: (u64, u64) =
+        (stats.history.iter()).fold((0, 0), |(p, e), h| (p + h.pages, e + h.errors));
+    assert_eq!(local, (120, 1), "{:?}", stats.history);
+    assert!(stats
+        .history
+        .windows(2)
+        .all(|w| w[0].t < w[1].t && w[1].t % 10 == 0));
     let finished = crawl_view(&dashboard, name);
     assert_eq!(finished["state"], "finished");
     assert_eq!(finished["failed"], 1);
@@ -230,6 +238,7 @@ fn local_crawls_and_an_unreachable_redis() {
     assert_eq!(second["redis"]["reachable"], false);
     assert_eq!(overview["local"][0]["name"], "mine");
     assert_eq!(overview["local"][0]["stats"]["pages"], 7);
+    assert_eq!(overview["local"][0]["history"], serde_json::json!([]));
     let without = Dashboard::new(None, "ucrawler").unwrap().overview(&[]);
     assert_eq!(without["redis"], Value::Null);
     assert!(Dashboard::new(Some("http://nope"), "ucrawler").is_err());

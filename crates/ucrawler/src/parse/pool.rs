@@ -137,6 +137,7 @@ fn finish(
     let counters = &ctx.counters;
     counters.pages.fetch_add(1, Relaxed);
     counters.bytes.fetch_add(page.bytes, Relaxed);
+    counters.record_history(page.error.is_some());
     if let Some(error) = &page.error {
         counters.record_error(error);
         counters.sample_error(&page.url, error);

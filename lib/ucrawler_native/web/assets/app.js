@@ -86,14 +86,19 @@
   }
 
   // ---- local crawls ---------------------------------------------------------------------------
-  function renderLocal(local) {
+  function renderLocal(local, now) {
     if (!local.length) return el("p", { class: "empty" }, "No crawl running in this process.");
-    return table(["Crawl", "Pages", "Errors", "Pages/s", "Frontier", "Memory", "End"],
+    const rows = table(["Crawl", "Pages", "Errors", "Pages/s", "Frontier", "Memory", "End"],
       local.map(({ name, stats }) => el("tr", { "data-crawl": name },
         td(name, "name"), td(num(stats.pages), "num", "pages"), td(num(stats.errors), "num", "errors"),
         td(rate(stats.pages_per_sec), "num"), td(num(stats.frontier), "num"),
         td(memory(stats.memory), "num"), td(stats.end_reason || "running", null, "end_reason"))),
       { class: "local" });
+    // Each crawl's last hour, as the shared crawls have theirs.
+    const charts = local.filter(({ history }) => history && history.length)
+      .map(({ name, history }) => el("div", { class: "local-chart", "data-crawl": name },
+        el("h3", null, name), chart(history, now)));
+    return el("div", null, rows, ...charts);
   }
 
   // ---- shared crawls --------------------------------------------------------------------------
@@ -223,7 +228,7 @@
   // ---- polling ----------------------------------------------------------------------------------
   function render(data) {
     renderRedis(data.redis);
-    $("local-body").replaceChildren(renderLocal(data.local || []));
+    $("local-body").replaceChildren(renderLocal(data.local || [], data.generated_at));
     $("shared-body").replaceChildren(...[renderShared(data)].flat());
     const updated = $("updated");
     updated.className = "updated";

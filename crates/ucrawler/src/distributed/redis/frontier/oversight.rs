@@ -10,8 +10,8 @@ use super::super::scripts::SCRIPTS;
 use super::super::Result;
 use super::{status_of, RedisFrontier};
 
-/// Width of a history bucket, and buckets kept (an hour).
-pub const HISTORY_BUCKET_SECS: u64 = 10;
+/// Width of a history bucket (the same as a local crawl's), and buckets kept (an hour).
+pub use crate::stats::HISTORY_BUCKET_SECS;
 const HISTORY_BUCKETS: u64 = 360;
 /// Error samples kept per crawl (newest).
 pub const MAX_CRAWL_ERROR_SAMPLES: usize = 50;
