@@ -244,3 +244,47 @@ fn local_crawls_and_an_unreachable_redis() {
     assert!(Dashboard::new(Some("http://nope"), "ucrawler").is_err());
     assert!(Dashboard::new(Some("redis://h"), "bad prefix").is_err());
 }
+
+#[test]
+fn hosts_show_their_budget() {
+    let server = RedisServer::start();
+    let site = slow_site(100);
+    let name = "budget";
+    // 80 pages at 10 a second: busy when the second heartbeat comes.
+    let seeds: Vec<Request> = (1..=100)
+        .map(|i| Request::new(site.url(&format!("/page/{i}.html"))))
+        .collect();
+    let budget = RedisOptions {
+        max_pages_per_host: Some(80),
+        ..RedisOptions::default()
+    };
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let frontier = RedisFrontier::connect(&server.url(), name, budget)
+            .await
+            .unwrap();
+        frontier.push_seeds(&seeds, false).await.unwrap();
+    });
+    let dashboard = Dashboard::new(Some(&server.url()), "ucrawler").unwrap();
+    let host = site.base_url().trim_start_matches("http://").to_string();
+    let view = crawl_view(&dashboard, name);
+    assert_eq!(
+        view["over_budget_hosts"],
+        serde_json::json!([{"host": host, "dropped": 20}]),
+        "{view}"
+    );
+    let config = Config::builder()
+        .redis(server.url(), name.to_string())
+        .depth(0)
+        .per_host(1usize)
+        .max_pages_per_host(Some(80))
+        .build()
+        .unwrap();
+    let crawler = Crawler::new(config).unwrap();
+    let consumer = thread::spawn(move || crawler.crawl(Vec::<Request>::new()).unwrap().count());
+    let busy = wait_for(&dashboard, name, "the host busy", |v| {
+        v["busiest_hosts"].as_array().is_some_and(|h| !h.is_empty())
+    });
+    assert_eq!(busy["busiest_hosts"][0]["host"], host);
+    assert_eq!(busy["busiest_hosts"][0]["budget_used"], 80, "{busy}");
+    assert_eq!(consumer.join().unwrap(), 80);
+}

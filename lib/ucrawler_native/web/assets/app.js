@@ -198,6 +198,11 @@
     return el("div", { class: "count" }, el("dt", null, label), el("dd", { "data-field": field }, value));
   }
 
+  // With max_pages_per_host: the pages the host's budget spent.
+  function queued(host) {
+    return host.budget_used == null ? "" : ` (${num(host.budget_used)} queued of its budget)`;
+  }
+
   function renderCrawl(crawl, now) {
     const kinds = Object.entries(crawl.errors_by_kind || {}).sort((a, b) => b[1] - a[1]);
     return el("section", { class: "crawl", "data-crawl": crawl.name },
@@ -213,8 +218,9 @@
       workersTable(crawl.workers),
       el("div", { class: "lists" },
         list("Errors by kind", kinds, ([kind, n]) => `${kind}: ${num(n)}`, "No error."),
-        list("Busiest hosts", crawl.busiest_hosts, (h) => `${h.host}: ${num(h.in_flight)} in flight`, "None."),
-        list("Paused hosts", crawl.paused_hosts, (h) => `${h.host}: ${secs(h.seconds)}`, "None.")),
+        list("Busiest hosts", crawl.busiest_hosts, (h) => `${h.host}: ${num(h.in_flight)} in flight${queued(h)}`, "None."),
+        list("Paused hosts", crawl.paused_hosts, (h) => `${h.host}: ${secs(h.seconds)}${queued(h)}`, "None."),
+        list("Over their budget", crawl.over_budget_hosts, (h) => `${h.host}: ${num(h.dropped)} dropped`, "None.")),
       recentErrors(crawl, now));
   }
 

@@ -221,7 +221,8 @@ impl RedisFrontier {
             Control::Running if !alive.is_empty() => "running",
             Control::Running => "idle",
         };
-        let (busiest, paused) = merged_hosts(&alive);
+        let (mut busiest, mut paused) = merged_hosts(&alive);
+        let over_budget = self.budget_use(&mut busiest, &mut paused).await?;
         Ok(json!({
             "name": self.name(),
             "state": state,
@@ -242,7 +243,44 @@ impl RedisFrontier {
                 .collect::<Vec<_>>(),
             "busiest_hosts": busiest,
             "paused_hosts": paused,
+            "over_budget_hosts": over_budget,
         }))
+    }
+
+    /// With `max_pages_per_host`: each listed host's budget spent (`budget_used`: requests
+    /// queued), and the hosts that dropped the most requests over it (at most 10, from a
+    /// sample of the hash: it has a field per host).
+    async fn budget_use(&self, busiest: &mut [Value], paused: &mut [Value]) -> Result<Vec<Value>> {
+        let keys = &self.inner.keys;
+        let listed: Vec<String> = (busiest.iter().chain(paused.iter()))
+            .filter_map(|h| h["host"].as_str().map(str::to_string))
+            .collect();
+        let mut pipe = redis::pipe();
+        pipe.cmd("HSCAN")
+            .arg(&keys.over_budget)
+            .arg(0)
+            .arg("COUNT")
+            .arg(1000);
+        if !listed.is_empty() {
+            pipe.cmd("HMGET").arg(&keys.host_pages).arg(&listed);
+        }
+        let (scan, used): ((u64, Vec<(String, u64)>), Vec<Option<u64>>) = if listed.is_empty() {
+            let (scan,): ((u64, Vec<(String, u64)>),) =
+                self.inner.conn.run("budget_use", Call::Pipe(&pipe)).await?;
+            (scan, Vec::new())
+        } else {
+            self.inner.conn.run("budget_use", Call::Pipe(&pipe)).await?
+        };
+        for (host, used) in (busiest.iter_mut().chain(paused.iter_mut())).zip(used) {
+            if let (Some(fields), Some(used)) = (host.as_object_mut(), used) {
+                fields.insert("budget_used".into(), json!(used));
+            }
+        }
+        let mut over = scan.1;
+        over.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok((over.into_iter().take(10))
+            .map(|(host, dropped)| json!({"host": host, "dropped": dropped}))
+            .collect())
     }
 }
 
