@@ -20,6 +20,9 @@ pub const WORKER_ALIVE_SECS: f64 = 15.0;
 /// Failed requests queued again per call.
 const REQUEUE_BATCH: usize = 1000;
 
+/// One HSCAN reply: the next cursor and (field, count) pairs.
+type HashScan = (u64, Vec<(String, u64)>);
+
 /// What the dashboard asks of a shared crawl's workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
@@ -264,9 +267,8 @@ impl RedisFrontier {
         if !listed.is_empty() {
             pipe.cmd("HMGET").arg(&keys.host_pages).arg(&listed);
         }
-        let (scan, used): ((u64, Vec<(String, u64)>), Vec<Option<u64>>) = if listed.is_empty() {
-            let (scan,): ((u64, Vec<(String, u64)>),) =
-                self.inner.conn.run("budget_use", Call::Pipe(&pipe)).await?;
+        let (scan, used): (HashScan, Vec<Option<u64>>) = if listed.is_empty() {
+            let (scan,): (HashScan,) = self.inner.conn.run("budget_use", Call::Pipe(&pipe)).await?;
             (scan, Vec::new())
         } else {
             self.inner.conn.run("budget_use", Call::Pipe(&pipe)).await?
