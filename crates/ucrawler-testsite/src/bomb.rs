@@ -61,7 +61,13 @@ impl GzipBomb {
     }
 }
 
-fn compress(deflate: &mut Compress, mut input: &[u8], flush: FlushCompress) -> io::Result<Vec<u8>> {
+/// Runs `input` through `deflate` with `flush`, returning all it wrote (also the sitemap
+/// bomb's).
+pub(crate) fn compress(
+    deflate: &mut Compress,
+    mut input: &[u8],
+    flush: FlushCompress,
+) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(input.len() / 256 + 1024);
     loop {
         let before = deflate.total_in();

@@ -6,7 +6,9 @@
 use std::io::{self, Write};
 
 use flate2::write::GzEncoder;
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use flate2::{Compress, Compression, Crc, FlushCompress};
+
+use crate::bomb::compress;
 
 /// `data` as one gzip member.
 pub(super) fn gzip(data: &[u8]) -> io::Result<Vec<u8>> {
@@ -61,25 +63,6 @@ pub(super) fn padded(
     out.extend_from_slice(&crc.sum().to_le_bytes());
     out.extend_from_slice(&(total as u32).to_le_bytes());
     Ok(out)
-}
-
-fn compress(deflate: &mut Compress, mut input: &[u8], flush: FlushCompress) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len() / 256 + 1024);
-    loop {
-        let before = deflate.total_in();
-        let status = deflate
-            .compress_vec(input, &mut out, flush)
-            .map_err(io::Error::other)?;
-        input = &input[(deflate.total_in() - before) as usize..];
-        let done = match flush {
-            FlushCompress::Finish => status == Status::StreamEnd,
-            _ => input.is_empty() && out.len() < out.capacity(),
-        };
-        if done {
-            return Ok(out);
-        }
-        out.reserve(out.capacity().max(1024));
-    }
 }
 
 #[cfg(test)]
