@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
@@ -125,6 +125,22 @@ impl Dashboard {
             }
         };
         Ok(Self { redis })
+    }
+
+    /// The process's dashboard over (`redis`, `prefix`), made on first use and kept, so its
+    /// connections serve every request (the gem's Rack app asks for it on each one).
+    pub fn shared(redis: Option<&str>, prefix: &str) -> Result<Arc<Dashboard>, DashboardError> {
+        type Key = (Option<String>, String);
+        static DASHBOARDS: OnceLock<Mutex<HashMap<Key, Arc<Dashboard>>>> = OnceLock::new();
+        let mut dashboards =
+            (DASHBOARDS.get_or_init(Default::default).lock()).unwrap_or_else(|p| p.into_inner());
+        let key = (redis.map(str::to_string), prefix.to_string());
+        if let Some(dashboard) = dashboards.get(&key) {
+            return Ok(dashboard.clone());
+        }
+        let dashboard = Arc::new(Dashboard::new(redis, prefix)?);
+        dashboards.insert(key, dashboard.clone());
+        Ok(dashboard)
     }
 
     /// The overview (see the module docs); `local`: this process's crawls, named.

@@ -1,10 +1,8 @@
 //! `Native.dashboard_overview` / `Native.dashboard_action`: the engine's dashboard data for
-//! `UcrawlerNative::Web`. Here: conversion, one engine `Dashboard` per (Redis URL, prefix) kept
-//! for the process (its connections are reused between requests), and waiting with the GVL
-//! released.
+//! `UcrawlerNative::Web` (the process's `Dashboard::shared`). Here: conversion, and waiting
+//! with the GVL released.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use magnus::{Error, RArray, Ruby};
 use ucrawler::dashboard::{Action, Dashboard, DashboardError};
@@ -14,24 +12,9 @@ use crate::crawl::labelled_stats;
 use crate::errors::{catch_panics, config_error, error, internal_error, not_found_error};
 use crate::gvl::without_gvl;
 
-type Key = (Option<String>, String);
-
-/// The process's dashboards, by (Redis URL, prefix): a handful at most.
+/// The process's dashboard over (`redis`, `prefix`); bad arguments raise ConfigError.
 fn dashboard(ruby: &Ruby, redis: Option<String>, prefix: String) -> Result<Arc<Dashboard>, Error> {
-    static DASHBOARDS: OnceLock<Mutex<HashMap<Key, Arc<Dashboard>>>> = OnceLock::new();
-    let mut dashboards = DASHBOARDS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    let key = (redis, prefix);
-    if let Some(dashboard) = dashboards.get(&key) {
-        return Ok(dashboard.clone());
-    }
-    let dashboard = Dashboard::new(key.0.as_deref(), &key.1)
-        .map(Arc::new)
-        .map_err(|e| config_error(ruby, e.to_string()))?;
-    dashboards.insert(key, dashboard.clone());
-    Ok(dashboard)
+    Dashboard::shared(redis.as_deref(), &prefix).map_err(|e| config_error(ruby, e.to_string()))
 }
 
 /// `Native.dashboard_overview(redis_url_or_nil, prefix, [[label, crawl], ...])`: the overview

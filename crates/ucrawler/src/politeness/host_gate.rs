@@ -138,15 +138,21 @@ impl HostGate {
         let now = Instant::now();
         let state = self.state();
         let mut snapshot = HostsSnapshot::default();
+        // `top` 0 (every stats read): counts only, no name copied.
+        let list = top > 0;
         for (host, h) in &state.hosts {
             if h.in_flight > 0 {
                 snapshot.active += 1;
-                snapshot.busiest.push((host.clone(), h.in_flight));
+                if list {
+                    snapshot.busiest.push((host.clone(), h.in_flight));
+                }
             }
             let wait = h.next_start.saturating_duration_since(now);
             if wait >= PAUSED_FOR {
                 snapshot.paused += 1;
-                snapshot.paused_hosts.push((host.clone(), wait));
+                if list {
+                    snapshot.paused_hosts.push((host.clone(), wait));
+                }
             }
         }
         drop(state);
@@ -314,6 +320,9 @@ mod tests {
         assert!(gate.try_start("one", l, now, None, false));
         assert!(gate.try_start("slow", l, now, None, false));
         gate.finish("slow", l, now, Duration::from_secs(30), None);
+        let counts = gate.snapshot(0);
+        assert_eq!((counts.active, counts.paused), (2, 1));
+        assert!(counts.busiest.is_empty() && counts.paused_hosts.is_empty());
         let snapshot = gate.snapshot(1);
         assert_eq!((snapshot.active, snapshot.paused), (2, 1));
         assert_eq!(snapshot.busiest, vec![("busy".to_string(), 3)]);

@@ -26,7 +26,7 @@ use crate::parse::Extractor;
 use crate::pipeline::{CrawlCtx, Event, FetchWindow, Slot, WindowPermit};
 use crate::politeness::Limits;
 use crate::runtime::Runtime;
-use crate::stats::{Counters, EndReason};
+use crate::stats::EndReason;
 use crate::url::parse_request_url;
 
 /// Seeds are pulled from the caller only while the frontier is shorter than this, so a lazy
@@ -39,6 +39,9 @@ const SEED_BATCH: usize = 1000;
 
 mod found;
 mod intake;
+mod politeness_wait;
+
+use politeness_wait::PolitenessWait;
 
 pub(crate) struct Scheduler {
     ctx: Arc<CrawlCtx>,
@@ -489,25 +492,6 @@ async fn recv_leased(shared: &mut Option<SharedFeed>) -> Option<Request> {
     match shared.as_mut().and_then(|r| r.items.as_mut()) {
         Some(items) => items.recv().await,
         None => std::future::pending().await,
-    }
-}
-
-/// Times the stretches when requests are queued but every one's host must wait (`per_host`,
-/// `delay`, Crawl-delay, a pause): the crawl's politeness-bound idle time.
-#[derive(Default)]
-struct PolitenessWait(Option<Instant>);
-
-impl PolitenessWait {
-    fn observe(&mut self, waiting: bool, counters: &Counters) {
-        match (waiting, self.0) {
-            (true, None) => self.0 = Some(Instant::now()),
-            (false, Some(since)) => {
-                self.0 = None;
-                let waited = since.elapsed().as_micros() as u64;
-                counters.politeness_wait_micros.fetch_add(waited, Relaxed);
-            }
-            _ => {}
-        }
     }
 }
 
