@@ -15,6 +15,9 @@
 //!   session ids), each with the exact pages a correct crawler finds.
 //! - [`sitemaps`]: sitemaps under `/sitemaps/` and `/sitemap.xml` (valid, gzipped, nested and
 //!   hostile) listing the normal pages and orphan pages under `/orphan/` that nothing links.
+//! - [`render`]: pages under `/render/` whose title and links exist only after scripts run
+//!   (and pages that never settle, open popups, load private scripts, hog memory), for
+//!   JavaScript rendering.
 //!
 //! Recrawls (all off or inert by default: generation 0 is the original site, byte for byte):
 //!
@@ -56,6 +59,7 @@ mod log;
 mod moved;
 mod page_reply;
 pub mod raw;
+pub mod render;
 mod reply;
 mod rng;
 mod server;

@@ -81,6 +81,9 @@ pub(crate) async fn serve_host(
                     if let Some(wait) = delay.next() {
                         tokio::time::sleep(wait).await;
                     }
+                    if let Some(wait) = crate::render::delay(req.uri().path()) {
+                        tokio::time::sleep(wait).await;
+                    }
                     let response = handle(&ctx, &req, peer);
                     if let Some(log) = &ctx.log {
                         log.add_busy(started.elapsed());
@@ -154,6 +157,9 @@ fn route(ctx: &Ctx, req: &Request<Incoming>, path_and_query: &str, host: &str) -
         return resp;
     }
     if let Some(resp) = crate::traps::respond(path_and_query) {
+        return resp;
+    }
+    if let Some(resp) = crate::render::respond(path_and_query, host) {
         return resp;
     }
     if let Some(resp) = crate::moved::respond(path) {
