@@ -2,12 +2,14 @@
 //! redirects, caps and timeouts ([`http`]), the shared client ([`client`]) in generations that
 //! keep connections within a descriptor budget ([`connections`]), the address guard on a proxied
 //! connection's target ([`proxy_guard`]), the retry policy ([`retry`]), and the fetches that
-//! read a site's sitemaps for the scheduler ([`sitemap`]).
+//! read a site's sitemaps for the scheduler ([`sitemap`]). JavaScript rendering ([`render`]):
+//! headless Chromium over the DevTools pipe, its every request served by a callback.
 
 mod client;
 mod connections;
 mod http;
 mod proxy_guard;
+pub(crate) mod render;
 mod retry;
 mod sitemap;
 mod task;
