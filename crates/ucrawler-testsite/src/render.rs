@@ -31,8 +31,11 @@
 //! request answers 200 and shows in the request log.
 //!
 //! To point `/render/private` at a second server a test watches, start it on another loopback
-//! address and seed [`private_path`]`(&second.addr().to_string())`; the second server must
-//! see no request for [`SECRET_JS`].
+//! address (`TestSite::start_on("127.0.0.2:0".parse()?, config)` with `log_requests`) and
+//! seed [`private_path`]`(&second.addr().to_string())`: a renderer without the address guard
+//! loads its [`SECRET_JS`] (seen in the second server's request log) and finds [`STOLEN`]; a
+//! correct one neither. The default `to` proves less: a [`crate::TestSite`] listens on its own
+//! address only, so nothing answers at `127.0.0.2:{port}` unless a test starts a server there.
 
 mod mixed;
 mod pages;
