@@ -243,11 +243,16 @@ impl Page<'_> {
             }
             return;
         }
-        if self.job.block_media && matches!(kind, "Image" | "Media" | "Font") {
+        let request = &params["request"];
+        // The browser's own favicon fetch ("Other", asking for images): no script sees it.
+        let favicon = kind == "Other"
+            && request["headers"]["Accept"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("image/"));
+        if favicon || self.job.block_media && matches!(kind, "Image" | "Media" | "Font") {
             self.fail(&id, "BlockedByClient");
             return;
         }
-        let request = &params["request"];
         let Some(url) = request["url"].as_str().and_then(|u| Url::parse(u).ok()) else {
             self.fail(&id, "AccessDenied");
             return;
