@@ -8,13 +8,15 @@ module UcrawlerNative
   # with the option's name, and convert Ruby values (Regexp, Symbol keys) to what the engine reads.
   module Options
     # Sizes accept Integer bytes or a String such as "64MiB".
-    SIZES = %i[max_body max_memory].freeze
+    SIZES = %i[max_body max_memory render_memory].freeze
     # Options that may be nil (meaning none / unlimited), with the type they take otherwise.
     # Choices that also take true or false (`sitemaps: true` is "on").
-    BOOLEAN_CHOICES = { sitemaps: { true => "on", false => "off" } }.freeze
+    BOOLEAN_CHOICES = { sitemaps: { true => "on", false => "off" },
+                        render: { true => "always", false => "never" } }.freeze
     NULLABLE = { depth: :integer, max_pages: :integer, max_pages_per_host: :integer, max_pages_per_seed: :integer,
                  deadline: :duration, proxy: :string,
-                 state_dir: :string, redis: :string, name: :string }.freeze
+                 state_dir: :string, redis: :string, name: :string,
+                 render_wait_for: :string, render_browser: :string }.freeze
 
     module_function
 

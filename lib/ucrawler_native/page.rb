@@ -5,11 +5,11 @@ module UcrawlerNative
   # are frozen and memoized. Defined natively (url, final_url, status, content_type, title,
   # description, canonical, noindex?, nofollow?, body, depth, bytes, elapsed, fetch_time,
   # parse_time, truncated?, attempts, for recrawls etag, last_modified, content_hash and change,
-  # and lastmod: the `<lastmod>` text of the sitemap that listed the URL, with `sitemaps:`); the
-  # rest is here.
+  # lastmod: the `<lastmod>` text of the sitemap that listed the URL, with `sitemaps:`, and with
+  # `render:` rendered? and render_time); the rest is here.
   class Page
     FIELDS = %i[url final_url status content_type title description canonical links extracted
-                depth bytes elapsed meta error change etag last_modified content_hash lastmod].freeze
+                depth bytes elapsed meta error change etag last_modified content_hash lastmod rendered].freeze
     # What the page declares in structured data (in `to_h` too).
     DECLARED = %i[json_ld json_ld_errors open_graph].freeze
     # `structured` paths: "json_ld.KEY[.KEY...]" and an OpenGraph / Twitter card property name
@@ -142,6 +142,11 @@ module UcrawlerNative
     # a connect error, robots.txt, a refused address, an invalid URL.)
     def ok?
       error.nil? && (200..299).cover?(status)
+    end
+
+    # Whether its title, links and text are those of the DOM Chromium built (`render:`).
+    def rendered
+      rendered?
     end
 
     def to_h

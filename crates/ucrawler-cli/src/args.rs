@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use ucrawler::units::{parse_duration, parse_size};
-use ucrawler::{Config, ExtractRule, PrivateAddresses, Sitemaps};
+use ucrawler::{Config, ExtractRule, PrivateAddresses, Render, Sitemaps};
 
 #[derive(Debug, Args)]
 pub struct CrawlOptions {
@@ -92,6 +92,36 @@ pub struct CrawlOptions {
     /// seed's depth [default: off]
     #[arg(long, value_name = "WHICH", num_args = 0..=1, default_missing_value = "on")]
     pub sitemaps: Option<Sitemaps>,
+    /// Render pages in headless Chromium after their fetch: never, always, or auto (only pages
+    /// that look built by scripts; what --render alone means) [default: never]
+    #[arg(long, value_name = "WHEN", num_args = 0..=1, default_missing_value = "auto")]
+    pub render: Option<Render>,
+    /// Render only pages of these hosts, comma-separated or repeated (example.com, or
+    /// *.example.com with its subdomains) [default: every host]
+    #[arg(long, value_name = "HOSTS", value_delimiter = ',')]
+    pub render_hosts: Vec<String>,
+    /// Pages rendered at once [default: 4]
+    #[arg(long, value_name = "N")]
+    pub render_tabs: Option<usize>,
+    /// Longest render of a page; past it the page is taken as it is [default: 15s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub render_timeout: Option<Duration>,
+    /// A render is done when this CSS selector matches [default: when the page's network has
+    /// been quiet for 500ms after its load event]
+    #[arg(long, value_name = "SELECTOR")]
+    pub render_wait_for: Option<String>,
+    /// The browser's process tree is restarted past this RSS, e.g. 1GiB [default: 1GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub render_memory: Option<u64>,
+    /// Restart the browser after this many pages [default: 500]
+    #[arg(long, value_name = "N")]
+    pub render_recycle_after: Option<u32>,
+    /// The Chromium binary [default: $UCRAWLER_CHROMIUM, else chromium on the PATH]
+    #[arg(long, value_name = "PATH")]
+    pub render_browser: Option<std::path::PathBuf>,
+    /// Refuse rendered pages' images, media and fonts [default: true]
+    #[arg(long, value_name = "BOOL")]
+    pub render_block_media: Option<bool>,
     /// Query parameters (session ids) removed from every link, comma-separated; "" for none
     /// [default: jsessionid,phpsessid,aspsessionid,asp.net_sessionid,sessionid,session_id,
     /// sessid,sid,cfid,cftoken,oscsid,zenid]
@@ -319,6 +349,12 @@ impl CrawlOptions {
             buffer,
             io_threads,
             truncate_body,
+            render,
+            render_tabs,
+            render_timeout,
+            render_memory,
+            render_recycle_after,
+            render_block_media,
             robots,
             stall_timeout,
             max_memory,
@@ -334,6 +370,15 @@ impl CrawlOptions {
         config.canonical_dedup |= self.canonical_dedup;
         if let Some(sitemaps) = self.sitemaps {
             config.sitemaps = sitemaps;
+        }
+        config
+            .render_hosts
+            .extend(self.render_hosts.iter().cloned());
+        if let Some(selector) = &self.render_wait_for {
+            config.render_wait_for = Some(selector.clone());
+        }
+        if let Some(path) = &self.render_browser {
+            config.render_browser = Some(path.clone());
         }
         if let Some(names) = &self.strip_query_params {
             config.strip_query_params = names.iter().filter(|n| !n.is_empty()).cloned().collect();

@@ -111,6 +111,24 @@ pub fn render(ending: &Ending) -> String {
             ),
         ));
     }
+    let render = &stats.render;
+    if render.rendered + render.failed + render.not_shells > 0 {
+        rows.push((
+            "render",
+            format!(
+                "{} rendered ({} unsettled, {} retried, {} failed), {} not shells; {} requests, \
+                 {} refused; browser peak {}",
+                human::count(render.rendered),
+                human::count(render.unsettled),
+                human::count(render.retried),
+                human::count(render.failed),
+                human::count(render.not_shells),
+                human::count(render.subrequests),
+                human::count(render.blocked),
+                format_size(render.browser_peak_rss_bytes)
+            ),
+        ));
+    }
     let skipped: Vec<String> = [
         (stats.over_host_budget, "over host budget"),
         (stats.over_seed_budget, "over seed budget"),

@@ -11,9 +11,10 @@ use crate::units;
 
 mod builder;
 mod choices;
+mod validate;
 
 pub use builder::ConfigBuilder;
-pub use choices::{ExtractRule, PrivateAddresses, Sitemaps};
+pub use choices::{ExtractRule, PrivateAddresses, Render, Sitemaps};
 
 /// The smallest `seen_memory`: below it the seen set would spill a file every few URLs.
 pub const MIN_SEEN_MEMORY: usize = 16;
@@ -132,6 +133,33 @@ pub struct Config {
     pub proxy: Option<String>,
     /// Accept invalid TLS certificates. Default false: verification is on.
     pub accept_invalid_certs: bool,
+    /// Render pages in headless Chromium after their HTTP fetch: `never`, `always` or `auto`
+    /// (only pages that look built by scripts; see [`Render`]). Default never.
+    pub render: Render,
+    /// Render only pages of these hosts (`example.com`, or `*.example.com` for it and its
+    /// subdomains); empty = every host. Default empty.
+    pub render_hosts: Vec<String>,
+    /// Pages rendered at once (browser tabs) by one crawler. Default 4.
+    pub render_tabs: usize,
+    /// The longest one render takes: past it the page is taken as it is then (a page that never
+    /// goes quiet), counted in `stats.render.unsettled`. Default 15s.
+    #[serde(with = "units::duration")]
+    pub render_timeout: Duration,
+    /// A render is done when this CSS selector matches; none = when the page's network has been
+    /// quiet for 500 ms after its load event. Default none.
+    pub render_wait_for: Option<String>,
+    /// The browser's whole process tree (its RSS, read from /proc) is killed and restarted past
+    /// this; its pages are rendered once more. Default 1GiB.
+    #[serde(with = "units::size")]
+    pub render_memory: u64,
+    /// A browser is restarted after rendering this many pages. Default 500.
+    pub render_recycle_after: u32,
+    /// The Chromium binary; none = `$UCRAWLER_CHROMIUM`, else `chromium`, `chromium-browser`
+    /// or `google-chrome` on the PATH. Default none.
+    pub render_browser: Option<std::path::PathBuf>,
+    /// Refuse a rendered page's images, media and fonts (a crawler needs its text and links).
+    /// Default true.
+    pub render_block_media: bool,
     /// Memory budget for everything the engine holds (bodies, documents being parsed, pages
     /// waiting for the consumer, frontier, seen set). At the budget no new fetch starts and a
     /// body being read is cut (`truncated`). Default: 25 % of the cgroup memory limit (or of
@@ -248,6 +276,15 @@ impl Default for Config {
             cookies: false,
             proxy: None,
             accept_invalid_certs: false,
+            render: Render::Never,
+            render_hosts: Vec::new(),
+            render_tabs: 4,
+            render_timeout: Duration::from_secs(15),
+            render_wait_for: None,
+            render_memory: 1 << 30,
+            render_recycle_after: 500,
+            render_browser: None,
+            render_block_media: true,
             max_memory: crate::memory::default_max_memory(),
             frontier_memory: 100_000,
             seen_memory: 1_000_000,
@@ -298,129 +335,23 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks values that the types alone do not rule out.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive = [
-            ("concurrency", self.concurrency),
-            ("per_host", self.per_host),
-            ("io_threads", self.io_threads),
-            ("max_links_per_page", self.max_links_per_page),
-        ];
-        if self.max_url_length < 64 {
-            return Err(ConfigError::invalid(
-                "max_url_length",
-                "must be at least 64",
-            ));
-        }
-        for (option, value) in positive {
-            if value == 0 {
-                return Err(ConfigError::invalid(option, "must be at least 1"));
-            }
-        }
-        if self.max_memory < 1 << 20 {
-            return Err(ConfigError::invalid("max_memory", "must be at least 1MiB"));
-        }
-        if self.seen_memory < MIN_SEEN_MEMORY {
-            return Err(ConfigError::invalid(
-                "seen_memory",
-                format!("must be at least {MIN_SEEN_MEMORY}"),
-            ));
-        }
-        for (option, budget) in [
-            ("max_pages_per_host", self.max_pages_per_host),
-            ("max_pages_per_seed", self.max_pages_per_seed),
-        ] {
-            if budget == Some(0) {
-                return Err(ConfigError::invalid(
-                    option,
-                    "must be at least 1 (leave it unset for no budget)",
-                ));
-            }
-        }
-        for (option, set) in [("resume", self.resume), ("recrawl", self.recrawl)] {
-            if set && self.state_dir.is_none() {
-                return Err(ConfigError::invalid(
-                    option,
-                    "needs state_dir, the directory of the crawl to continue",
-                ));
-            }
-        }
-        if self.max_body == 0 {
-            return Err(ConfigError::invalid("max_body", "must be at least 1 byte"));
-        }
-        for (option, value) in [
-            ("timeout", self.timeout),
-            ("connect_timeout", self.connect_timeout),
-            ("read_timeout", self.read_timeout),
-            ("stall_timeout", self.stall_timeout),
-        ] {
-            if value.is_zero() {
-                return Err(ConfigError::invalid(option, "must be greater than zero"));
-            }
-        }
-        if let Some(proxy) = &self.proxy {
-            reqwest::Proxy::all(proxy)
-                .map_err(|e| ConfigError::invalid("proxy", format!("{proxy:?}: {e}")))?;
-        }
-        for (name, value) in &self.headers {
-            reqwest::header::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|e| ConfigError::invalid("headers", format!("{name:?}: {e}")))?;
-            reqwest::header::HeaderValue::from_str(value)
-                .map_err(|e| ConfigError::invalid("headers", format!("{name}: {value:?}: {e}")))?;
-        }
-        if self.user_agent.trim().is_empty() {
-            return Err(ConfigError::invalid("user_agent", "must not be empty"));
-        }
-        self.validate_redis()
-    }
-
-    fn validate_redis(&self) -> Result<(), ConfigError> {
-        let Some(url) = &self.redis else {
-            for (option, set) in [("name", self.name.is_some()), ("follow", self.follow)] {
-                if set {
-                    return Err(ConfigError::invalid(
-                        option,
-                        "needs `redis` (a shared crawl)",
-                    ));
-                }
-            }
-            return Ok(());
-        };
-        // Not the URL itself: it may carry a password, and messages reach dashboards.
-        redis::Client::open(url.as_str())
-            .map_err(|e| ConfigError::invalid("redis", format!("not a usable Redis URL: {e}")))?;
-        match &self.name {
-            None => return Err(ConfigError::invalid("name", "is required with `redis`")),
-            Some(name) if !is_valid_key_part(name) => {
-                return Err(ConfigError::invalid(
-                    "name",
-                    format!("{name:?}: must be non-empty, without whitespace or braces"),
-                ))
-            }
-            Some(_) => {}
-        }
-        if !is_valid_key_part(&self.redis_prefix) {
-            return Err(ConfigError::invalid(
-                "redis_prefix",
-                "must be non-empty, without whitespace or braces",
-            ));
-        }
-        if self.lease_timeout < Duration::from_secs(1) {
-            return Err(ConfigError::invalid("lease_timeout", "must be at least 1s"));
-        }
-        if self.state_dir.is_some() {
-            return Err(ConfigError::invalid(
-                "state_dir",
-                "does not go with `redis`: a shared crawl keeps its state in Redis",
-            ));
-        }
-        if self.max_pages_per_seed.is_some() {
-            return Err(ConfigError::invalid(
-                "max_pages_per_seed",
-                "does not go with `redis` yet: each worker would count on its own",
-            ));
-        }
-        Ok(())
+    /// Whether `render` applies to pages of `host` (see `render_hosts`).
+    pub fn renders_host(&self, host: &str) -> bool {
+        self.render != Render::Never
+            && (self.render_hosts.is_empty()
+                || self
+                    .render_hosts
+                    .iter()
+                    .any(|pattern| match pattern.strip_prefix("*.") {
+                        Some(domain) => {
+                            host.eq_ignore_ascii_case(domain)
+                                || host.len() > domain.len()
+                                    && host[host.len() - domain.len()..]
+                                        .eq_ignore_ascii_case(domain)
+                                    && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+                        }
+                        None => host.eq_ignore_ascii_case(pattern),
+                    }))
     }
 
     /// The number of parser threads to start.

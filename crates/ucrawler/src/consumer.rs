@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::distributed::{AgentHandle, Command, Outcome, VisitUpdate};
-use crate::fetch::DescriptorBudget;
+use crate::fetch::{add_browser_stats, DescriptorBudget, Renderer};
 use crate::last_visit::Change;
 use crate::memory::MemoryBudget;
 use crate::page::{Lease, Page, Request};
@@ -67,16 +67,24 @@ pub(crate) struct LiveStats {
     window: Arc<FetchWindow>,
     descriptors: Arc<DescriptorBudget>,
     hosts: Arc<HostGate>,
+    /// With `render`: the process's browser.
+    browser: Option<Arc<Renderer>>,
 }
 
 impl LiveStats {
-    pub fn new(counters: Arc<Counters>, budget: Arc<MemoryBudget>, runtime: &Runtime) -> Self {
+    pub fn new(
+        counters: Arc<Counters>,
+        budget: Arc<MemoryBudget>,
+        runtime: &Runtime,
+        browser: Option<Arc<Renderer>>,
+    ) -> Self {
         Self {
             counters,
             budget,
             window: runtime.window.clone(),
             descriptors: runtime.connections.budget().clone(),
             hosts: runtime.hosts.clone(),
+            browser,
         }
     }
 }
@@ -90,6 +98,9 @@ impl StatsSource for LiveStats {
         let hosts = self.hosts.snapshot(0);
         (stats.hosts_active, stats.hosts_paused) = (hosts.active, hosts.paused);
         (stats.redis_calls, stats.redis_seconds) = crate::distributed::redis::round_trips();
+        if let Some(browser) = &self.browser {
+            add_browser_stats(browser, &mut stats.render);
+        }
         stats
     }
 

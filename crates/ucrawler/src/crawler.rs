@@ -58,6 +58,7 @@ impl Crawler {
             robots: Arc::new(RobotsCache::new(&config.user_agent, ROBOTS_CACHE)),
             guard: Arc::new(AddressGuard::new(config.private_addresses)),
             budget: Arc::new(MemoryBudget::new(config.max_memory)),
+            render_tabs: Arc::new(tokio::sync::Semaphore::new(config.render_tabs)),
             config: Arc::new(config),
         };
         Ok(Crawler {
@@ -118,6 +119,7 @@ impl Crawler {
             counters.clone(),
             self.inner.shared.budget.clone(),
             &runtime,
+            crate::fetch::browser_for(config),
         ));
         let mut ctx = CrawlCtx::new(&self.inner.shared, counters, events_tx, results_tx);
         let leased = config.redis.is_some().then(|| {

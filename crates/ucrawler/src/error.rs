@@ -95,6 +95,10 @@ pub enum CrawlError {
     /// spent): the page has the streaming pass's title and links, and empty rule values.
     #[error("document tree for extract rules not built: {0}")]
     DomTooLarge(String),
+    /// The page's render in headless Chromium failed twice (a crashed, hung or over-memory
+    /// browser), or no browser could be started.
+    #[error("rendering failed: {0}")]
+    Render(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -79,7 +79,7 @@ pub mod stats;
 pub mod units;
 pub mod url;
 
-pub use config::{Config, ConfigBuilder, ExtractRule, PrivateAddresses, Sitemaps};
+pub use config::{Config, ConfigBuilder, ExtractRule, PrivateAddresses, Render, Sitemaps};
 pub use consumer::{Crawl, FeedError, Next, PageStream};
 pub use crawler::Crawler;
 pub use distributed::{
@@ -89,4 +89,6 @@ pub use error::{ConfigError, CrawlError, Error};
 pub use fetch::is_html;
 pub use last_visit::{Change, LastVisit};
 pub use page::{Page, Request, Timings};
-pub use stats::{ChangeStats, DescriptorStats, EndReason, ErrorSample, SitemapStats, Stats};
+pub use stats::{
+    ChangeStats, DescriptorStats, EndReason, ErrorSample, RenderStats, SitemapStats, Stats,
+};

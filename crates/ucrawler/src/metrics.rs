@@ -35,7 +35,7 @@ pub fn prometheus<'a>(crawls: &[(&'a str, &'a Stats)]) -> String {
         samples
     };
     let (counter, gauge) = ("counter", "gauge");
-    let families: [Family<'a>; 23] = [
+    let families: [Family<'a>; 25] = [
         family(
             "ucrawler_pages_total",
             counter,
@@ -197,6 +197,29 @@ pub fn prometheus<'a>(crawls: &[(&'a str, &'a Stats)]) -> String {
             by("outcome", |s| vec![("read", s.sitemaps.read), ("failed", s.sitemaps.failed)]),
         ),
         family(
+            "ucrawler_render_pages_total",
+            counter,
+            "Pages rendered in Chromium (outcome=rendered, unsettled: taken at render_timeout, \
+             retried, failed) and render: auto decisions (outcome=shell, not_shell).",
+            by("outcome", |s| {
+                let r = &s.render;
+                vec![
+                    ("rendered", r.rendered),
+                    ("unsettled", r.unsettled),
+                    ("retried", r.retried),
+                    ("failed", r.failed),
+                    ("shell", r.shells),
+                    ("not_shell", r.not_shells),
+                ]
+            }),
+        ),
+        family(
+            "ucrawler_browser_rss_bytes",
+            gauge,
+            "Resident memory of the process's rendering browser (its whole process tree).",
+            each(|s| s.render.browser_rss_bytes as f64),
+        ),
+        family(
             "ucrawler_finished",
             gauge,
             "1 once the crawl has ended.",
@@ -255,6 +278,7 @@ mod tests {
         stats.memory.limit = 1024;
         (stats.hosts_paused, stats.redis_calls, stats.redis_seconds) = (3, 40, 0.5);
         stats.sitemaps.failed = 2;
+        stats.render.shells = 4;
         let text = prometheus(&[("a \"b\"", &stats), ("c", &Stats::default())]);
         assert!(text.contains("# TYPE ucrawler_pages_total counter\n"));
         assert!(text.contains("ucrawler_pages_total{crawl=\"a \\\"b\\\"\"} 12\n"));
@@ -269,6 +293,8 @@ mod tests {
         assert!(
             text.contains("ucrawler_sitemaps_total{crawl=\"a \\\"b\\\"\",outcome=\"failed\"} 2\n")
         );
+        assert!(text
+            .contains("ucrawler_render_pages_total{crawl=\"a \\\"b\\\"\",outcome=\"shell\"} 4\n"));
         // Every sample line is `name{labels} number`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (series, value) = line.rsplit_once(' ').unwrap();

@@ -144,6 +144,9 @@ pub struct Timings {
     /// Decoding and extraction on a parser thread.
     #[serde(serialize_with = "as_millis")]
     pub parse: Duration,
+    /// Rendering in headless Chromium after the fetch (zero when the page was not rendered).
+    #[serde(serialize_with = "as_millis")]
+    pub render: Duration,
 }
 
 fn as_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -230,6 +233,9 @@ pub struct Page {
     /// it was found in one (`sitemaps`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lastmod: Option<String>,
+    /// Its links, title and text are those of the DOM headless Chromium built (`render`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rendered: bool,
     pub error: Option<CrawlError>,
 }
 
@@ -250,7 +256,7 @@ impl Page {
 
     /// Total time spent on this page inside the engine.
     pub fn elapsed(&self) -> Duration {
-        self.timings.fetch + self.timings.parse
+        self.timings.fetch + self.timings.render + self.timings.parse
     }
 }
 

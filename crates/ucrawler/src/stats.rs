@@ -11,6 +11,11 @@ use crate::error::CrawlError;
 use crate::last_visit::Change;
 use crate::memory::MemoryStats;
 
+mod render;
+
+pub(crate) use render::RenderCounters;
+pub use render::RenderStats;
+
 /// Width of a history bucket (seconds) and buckets kept: the last hour.
 pub const HISTORY_BUCKET_SECS: u64 = 10;
 const HISTORY_BUCKETS: usize = 360;
@@ -61,6 +66,7 @@ pub(crate) struct Counters {
     /// See `Stats::politeness_wait_seconds`.
     pub politeness_wait_micros: AtomicU64,
     pub sitemaps: SitemapCounters,
+    pub render: RenderCounters,
     recent_errors: Mutex<VecDeque<ErrorSample>>,
     history: Mutex<VecDeque<HistoryPoint>>,
 }
@@ -110,6 +116,7 @@ impl Counters {
             not_modified: AtomicU64::new(0),
             politeness_wait_micros: AtomicU64::new(0),
             sitemaps: SitemapCounters::default(),
+            render: RenderCounters::default(),
             recent_errors: Mutex::new(VecDeque::new()),
             history: Mutex::new(VecDeque::new()),
         }
@@ -237,6 +244,7 @@ impl Counters {
                 }
             },
             sitemaps: self.sitemaps.snapshot(),
+            render: self.render.snapshot(),
             history: (self.history.lock())
                 .map(|history| history.iter().copied().collect())
                 .unwrap_or_default(),
@@ -293,6 +301,8 @@ pub struct Stats {
     pub changes: ChangeStats,
     /// Sitemaps read (with `sitemaps`).
     pub sitemaps: SitemapStats,
+    /// Pages rendered in headless Chromium (with `render`).
+    pub render: RenderStats,
     /// The last failed pages (at most [`MAX_ERROR_SAMPLES`]), newest first.
     pub recent_errors: Vec<ErrorSample>,
     /// Pages and errors delivered per 10 s bucket over the last hour, oldest first (buckets

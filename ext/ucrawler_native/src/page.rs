@@ -220,6 +220,12 @@ impl PageHandle {
     fn parse_time(&self) -> f64 {
         self.0.timings.parse.as_secs_f64()
     }
+    fn render_time(&self) -> f64 {
+        self.0.timings.render.as_secs_f64()
+    }
+    fn rendered(&self) -> bool {
+        self.0.rendered
+    }
     fn truncated(&self) -> bool {
         self.0.truncated
     }
@@ -290,6 +296,8 @@ pub fn define_methods(class: RClass) -> Result<(), Error> {
     class.define_method("elapsed", method!(PageHandle::elapsed, 0))?;
     class.define_method("fetch_time", method!(PageHandle::fetch_time, 0))?;
     class.define_method("parse_time", method!(PageHandle::parse_time, 0))?;
+    class.define_method("render_time", method!(PageHandle::render_time, 0))?;
+    class.define_method("rendered?", method!(PageHandle::rendered, 0))?;
     class.define_method("truncated?", method!(PageHandle::truncated, 0))?;
     class.define_method("attempts", method!(PageHandle::attempts, 0))?;
     class.define_method("_meta_bytes", method!(PageHandle::meta_bytes, 0))?;

@@ -23,8 +23,8 @@ module UcrawlerNative
       end
 
       %i[depth bytes attempts].each { |name| define_method(name) { 0 } }
-      %i[elapsed fetch_time parse_time].each { |name| define_method(name) { 0.0 } }
-      %i[ok? truncated? noindex? nofollow? changed? unchanged? gone?].each { |name| define_method(name) { false } }
+      %i[elapsed fetch_time parse_time render_time].each { |name| define_method(name) { 0.0 } }
+      %i[ok? truncated? noindex? nofollow? changed? unchanged? gone? rendered? rendered].each { |name| define_method(name) { false } }
 
       def links = EMPTY_LIST
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Config, ExtractRule, PrivateAddresses, Sitemaps};
+use super::{Config, ExtractRule, PrivateAddresses, Render, Sitemaps};
 use crate::error::ConfigError;
 
 /// Builds a [`Config`] fluently: `Config::builder().depth(2).per_host(4).build()?`.
@@ -28,6 +28,9 @@ impl ConfigBuilder {
         concurrency: usize, per_host: usize, delay: Duration, max_pages: Option<u64>,
         max_pages_per_host: Option<u64>, max_query_variants: usize, canonical_dedup: bool,
         max_pages_per_seed: Option<u64>, sitemaps: Sitemaps,
+        render: Render, render_tabs: usize, render_timeout: Duration,
+        render_wait_for: Option<String>, render_memory: u64, render_recycle_after: u32,
+        render_browser: Option<std::path::PathBuf>, render_block_media: bool,
         same_host: bool, user_agent: String, timeout: Duration, connect_timeout: Duration,
         read_timeout: Duration, max_body: u64, retries: u32, retry_backoff: Duration,
         max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize, max_url_length: usize,
@@ -40,6 +43,12 @@ impl ConfigBuilder {
     /// Limits link depth (0 = seeds only).
     pub fn depth(mut self, depth: u32) -> Self {
         self.config.depth = Some(depth);
+        self
+    }
+
+    /// Adds a host pattern to `render_hosts`.
+    pub fn render_host(mut self, pattern: impl Into<String>) -> Self {
+        self.config.render_hosts.push(pattern.into());
         self
     }
 

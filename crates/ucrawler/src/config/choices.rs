@@ -45,6 +45,35 @@ impl std::str::FromStr for Sitemaps {
     }
 }
 
+/// Which pages are rendered in headless Chromium after their HTTP fetch (see `render_*`).
+/// The document itself is always fetched over HTTP, under every rule of a plain fetch; the
+/// browser is handed that response and fetches only the page's scripts and data, each through
+/// the crawler's own client (address guard, robots.txt, the page's host politeness).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Render {
+    /// No page (the default).
+    #[default]
+    Never,
+    /// Every HTML page answered 2xx.
+    Always,
+    /// HTML pages that look built by scripts: see `parse::looks_script_built`.
+    Auto,
+}
+
+impl std::str::FromStr for Render {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "never" | "false" | "no" | "off" => Ok(Self::Never),
+            "always" | "true" | "yes" | "on" => Ok(Self::Always),
+            "auto" => Ok(Self::Auto),
+            other => Err(format!("{other:?}: expected never, always or auto")),
+        }
+    }
+}
+
 /// A named extraction rule: the text of the elements matching `selector`, or the value of
 /// `attr` on them. In a config file or from Ruby: `".price"` or `["img.hero", "src"]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -264,6 +264,7 @@ async fn read_response(
         etag,
         last_modified,
         robots_tag: RobotsTag::from_headers(response.headers(), cx.robots.agent()),
+        rendered: None,
         error: None,
     };
     if status >= 400 {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::http::{fetch, FetchContext};
+use super::rendering::render_if_wanted;
 use super::retry::after_attempt;
 use super::sitemap;
 use crate::distributed::FleetHold;
@@ -82,7 +83,10 @@ pub(crate) async fn fetch_page(job: FetchJob) {
             let last = request.last_visit.as_deref();
             let attempt = async {
                 match request.purpose {
-                    Purpose::Page => fetch(&cx, url.clone(), same_host_as.as_deref(), last).await,
+                    Purpose::Page => {
+                        let fetched = fetch(&cx, url.clone(), same_host_as.as_deref(), last).await;
+                        render_if_wanted(&ctx, &client, &ctx.render_tabs, fetched).await
+                    }
                     Purpose::SitemapDiscovery => sitemap::discover(&cx, &ctx, &request, url).await,
                     Purpose::Sitemap { nesting } => {
                         sitemap::read(&cx, &ctx, &request, url, nesting).await

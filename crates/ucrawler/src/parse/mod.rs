@@ -3,7 +3,8 @@
 //! `extract` rules need it, built within bounds by [`dom`]; the content hash, [`text_hash`];
 //! JSON-LD and OpenGraph, [`structured`]) and page building with the follow policy
 //! ([`page_builder`]) — so parsing never stalls the I/O threads. Sitemaps ([`sitemap`]) are
-//! the exception: streamed on the I/O thread that fetches them, an XML event at a time.
+//! the exception: streamed on the I/O thread that fetches them, an XML event at a time; so is
+//! the `render: auto` look at a body ([`shell`]), which decides whether it goes to Chromium.
 
 pub mod charset;
 mod dom;
@@ -11,6 +12,7 @@ mod extract;
 mod links;
 mod page_builder;
 mod pool;
+pub mod shell;
 pub mod sitemap;
 mod structured;
 mod text_hash;

@@ -41,8 +41,10 @@ fn base_page(request: &Request, fetched: &Fetched) -> Page {
         error: fetched.error.clone(),
         timings: Timings {
             fetch: fetched.elapsed,
+            render: fetched.rendered.unwrap_or_default(),
             ..Default::default()
         },
+        rendered: fetched.rendered.is_some(),
         ..Page::default()
     }
 }
@@ -63,7 +65,12 @@ pub(super) fn build_page(
         compare_with_last_visit(&mut page, request, fetched);
         return (page, Vec::new());
     };
-    let html = charset::decode(body, fetched.content_type.as_deref());
+    // A rendered body is the browser's DOM, in UTF-8 whatever the response said.
+    let content_type = match fetched.rendered {
+        Some(_) => Some("text/html; charset=utf-8"),
+        None => fetched.content_type.as_deref(),
+    };
+    let html = charset::decode(body, content_type);
     let decoded_copy = match &html {
         Cow::Owned(decoded) => decoded.len(),
         Cow::Borrowed(_) => 0,

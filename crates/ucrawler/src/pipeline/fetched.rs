@@ -39,6 +39,8 @@ pub struct Fetched {
     pub last_modified: Option<String>,
     /// What the response's `X-Robots-Tag` headers ask of us.
     pub robots_tag: RobotsTag,
+    /// How long headless Chromium took to render the body (`render`): the body is its DOM.
+    pub rendered: Option<Duration>,
     pub error: Option<CrawlError>,
 }
 
@@ -78,6 +80,7 @@ impl Fetched {
             etag: None,
             last_modified: None,
             robots_tag: RobotsTag::default(),
+            rendered: None,
             error: Some(error),
         }
     }

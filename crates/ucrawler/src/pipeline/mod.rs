@@ -99,8 +99,8 @@ pub(crate) struct CrawlCtx {
     pub agent: Option<Arc<AgentHandle>>,
 }
 
-/// The parts of a crawler every crawl shares (config, scope, robots cache, address guard and
-/// memory budget); a crawl's context reads them through `Deref`.
+/// The parts of a crawler every crawl shares (config, scope, robots cache, address guard,
+/// memory budget and render tabs); a crawl's context reads them through `Deref`.
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub config: Arc<Config>,
@@ -108,6 +108,8 @@ pub(crate) struct Shared {
     pub robots: Arc<RobotsCache>,
     pub guard: Arc<AddressGuard>,
     pub budget: Arc<MemoryBudget>,
+    /// The crawler's places for pages rendering in Chromium (`render_tabs`).
+    pub render_tabs: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::ops::Deref for CrawlCtx {
