@@ -270,7 +270,7 @@ fn spawn(
     let (we_read, browser_writes) = pipe()?;
     let (input, output) = (browser_reads.as_raw_fd(), browser_writes.as_raw_fd());
     // V8's heap gets a share of the cap: a runaway script dies in its renderer first.
-    let heap_mb = (memory / 4 >> 20).clamp(64, 4096);
+    let heap_mb = ((memory / 4) >> 20).clamp(64, 4096);
     let mut command = tokio::process::Command::new(program);
     command
         .args([

@@ -296,7 +296,7 @@ impl Cdp {
                 let info = &params["targetInfo"];
                 if info["type"] == "page" && info.get("openerId").is_some() {
                     let target = info["targetId"].clone();
-                    let _ = self.send(None, "Target.closeTarget", json!({"targetId": target}));
+                    drop(self.send(None, "Target.closeTarget", json!({"targetId": target})));
                 }
             }
             None => {}

@@ -77,7 +77,7 @@ pub(crate) struct SubRequest {
     pub method: String,
     pub headers: Vec<(String, String)>,
     pub post_data: Option<Bytes>,
-    /// DevTools' resource type: `Script`, `XHR`, `Fetch`, `Stylesheet`, `Document` (iframes)…
+    /// DevTools' resource type: `Script`, `XHR` (fetch() too), `Stylesheet`, `Document` (iframes)…
     pub resource_type: String,
 }
 

@@ -42,6 +42,8 @@ fn job(body: &str) -> RenderJob {
 /// Serves `files` (path → body) and records every URL asked for.
 struct Site {
     asked: Arc<Mutex<Vec<String>>>,
+    /// "METHOD path resource_type body x-test-header" per request.
+    log: Arc<Mutex<Vec<String>>>,
     fetch: SubFetch,
 }
 
@@ -52,8 +54,23 @@ fn site(files: &[(&str, &str)]) -> Site {
         .collect();
     let asked = Arc::new(Mutex::new(Vec::new()));
     let seen = asked.clone();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let logged = log.clone();
     let fetch: SubFetch = Arc::new(move |request: SubRequest| {
         seen.lock().unwrap().push(request.url.to_string());
+        let body = request.post_data.clone().unwrap_or_default();
+        let header = request
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-test"));
+        logged.lock().unwrap().push(format!(
+            "{} {} {} {} {}",
+            request.method,
+            request.url.path(),
+            request.resource_type,
+            String::from_utf8_lossy(&body),
+            header.map_or("-", |(_, v)| v.as_str()),
+        ));
         let found = files.get(request.url.as_str()).cloned();
         async move {
             let body = found.ok_or_else(|| format!("not found: {}", request.url))?;
@@ -70,7 +87,7 @@ fn site(files: &[(&str, &str)]) -> Site {
         }
         .boxed()
     });
-    Site { asked, fetch }
+    Site { asked, log, fetch }
 }
 
 const MB: u64 = 1 << 20;
@@ -124,7 +141,7 @@ async fn links_added_after_a_timer_and_a_fetch_through_subfetch() {
     let app = "function add(href) { const a = document.createElement('a'); a.href = href;
           a.textContent = href; document.body.appendChild(a); }
         setTimeout(() => add('/after-timer'), 300);
-        fetch('/data.json').then(r => r.json()).then(d => add(d.link));";
+        fetch('/data.json', {method: 'POST', body: 'q=1', headers: {'X-Test': 'yes'}}).then(r => r.json()).then(d => add(d.link));";
     let site = site(&[
         ("/app.js", app),
         ("/data.json", r#"{"link": "/from-fetch"}"#),
@@ -147,8 +164,8 @@ async fn links_added_after_a_timer_and_a_fetch_through_subfetch() {
     assert!(rendered.settled);
     assert_eq!(rendered.requests, 2);
     assert_eq!(
-        asked(&site),
-        ["http://site.test/app.js", "http://site.test/data.json"]
+        *site.log.lock().unwrap(),
+        ["GET /app.js Script  -", "POST /data.json XHR q=1 yes"]
     );
 
     // The same page waiting for a selector instead of network idle.
@@ -310,10 +327,8 @@ async fn a_memory_hog_is_stopped_and_the_next_render_works() {
 #[tokio::test]
 async fn the_snapshot_is_cut_to_max_body() {
     let renderer = renderer(2048 * MB, 100);
-    let page = format!(
-        "<html><body><script>document.body.append('é'.repeat(5000))</script></body></html>"
-    );
-    let mut small = job(&page);
+    let page = "<html><body><script>document.body.append('é'.repeat(5000))</script></body></html>";
+    let mut small = job(page);
     small.max_body = 1001;
     let rendered = renderer.render(small, site(&[]).fetch).await.unwrap();
     assert!(rendered.truncated);
@@ -323,7 +338,7 @@ async fn the_snapshot_is_cut_to_max_body() {
         rendered.html.len()
     );
     assert!(rendered.html.ends_with('é'));
-    let whole = renderer.render(job(&page), site(&[]).fetch).await.unwrap();
+    let whole = renderer.render(job(page), site(&[]).fetch).await.unwrap();
     assert!(!whole.truncated && whole.html.len() > 10_000);
 }
 
