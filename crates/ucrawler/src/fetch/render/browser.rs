@@ -19,6 +19,9 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 /// How long the browser may take to answer its first command.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Profile directories are `<temp>/ucrawler-chromium-<our pid>-<launch>`.
+const PROFILE_PREFIX: &str = "ucrawler-chromium-";
+
 /// Browsers launched by this process: names their profile directories.
 static LAUNCHES: AtomicU64 = AtomicU64::new(0);
 
@@ -41,8 +44,9 @@ impl Browser {
         counters: Arc<Counters>,
     ) -> Result<Browser, RenderError> {
         let program = find_browser(settings.browser.as_deref()).ok_or(RenderError::NoBrowser)?;
+        sweep_profiles();
         let dir = std::env::temp_dir().join(format!(
-            "ucrawler-chromium-{}-{}",
+            "{PROFILE_PREFIX}{}-{}",
             std::process::id(),
             LAUNCHES.fetch_add(1, Ordering::Relaxed)
         ));
@@ -202,6 +206,27 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         self.cdp.close(Closed::Ended("dropped"));
+    }
+}
+
+/// Removes the profile directories of processes that ended before their watcher could (a
+/// process exiting with a browser open leaves its directory behind).
+fn sweep_profiles() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let owner = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PROFILE_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(owner) = owner {
+            if !Path::new(&format!("/proc/{owner}")).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
 }
 
