@@ -50,6 +50,9 @@ struct PageLine<'a> {
     /// The `<lastmod>` of the sitemap that listed the URL (`--sitemaps`).
     #[serde(skip_serializing_if = "Option::is_none")]
     lastmod: Option<&'a str>,
+    /// Rendered in Chromium (`--render`), and how long that took; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    render_ms: Option<f64>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     headers: &'a [(String, String)],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,6 +88,7 @@ pub fn write_page(out: &mut impl Write, page: &Page) -> std::io::Result<()> {
         last_modified: page.last_modified.as_deref(),
         content_hash: page.content_hash.as_deref(),
         lastmod: page.lastmod.as_deref(),
+        render_ms: (page.rendered).then(|| page.timings.render.as_secs_f64() * 1000.0),
         headers: &page.headers,
         body: page.body.as_deref(),
     };
