@@ -70,8 +70,10 @@ pub(crate) struct RenderJob {
     pub block_media: bool,
 }
 
-/// A request the browser wants served.
+/// A request the browser wants served. Not every [`SubFetch`] reads every field (the crawl's
+/// sends GET and HEAD with its own headers), hence the allowance.
 #[derive(Debug, Clone)]
+#[allow(dead_code)]
 pub(crate) struct SubRequest {
     pub url: Url,
     pub method: String,

@@ -311,6 +311,8 @@ async fn a_memory_hog_is_stopped_and_the_next_render_works() {
     let mut buffers = job("<script>const a = []; setInterval(() => {
         const b = new Uint8Array(2e7); b.fill(1); a.push(b); }, 10);</script>");
     buffers.timeout = Duration::from_secs(20);
+    // Never settles (a busy machine must not let it snapshot before the watcher sees it).
+    buffers.wait_for = Some("#never".into());
     let error = renderer.render(buffers, site(&[]).fetch).await.unwrap_err();
     let stats = renderer.stats();
     println!("buffers stopped: {error}; {stats:?}");
