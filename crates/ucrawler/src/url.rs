@@ -210,6 +210,17 @@ impl Scope {
         self.allows_pattern(link.as_str())
     }
 
+    /// The rules for a rendered page's own requests (scripts, data): `deny` and
+    /// `max_url_length` hold for every request; `allow` and `same_host` choose the pages to
+    /// follow, not what a page needs to render (a script on a CDN).
+    pub fn for_resources(&self) -> Scope {
+        Scope {
+            same_host: false,
+            allow: None,
+            ..self.clone()
+        }
+    }
+
     /// `max_url_length` and the allow/deny rules, not same_host (redirects of seeds).
     pub fn allows_pattern(&self, url: &str) -> bool {
         if url.len() > self.max_url_length {

@@ -307,3 +307,29 @@ fn a_rendered_pages_requests_to_its_host_keep_the_delay() {
         );
     }
 }
+
+#[test]
+fn deny_holds_for_a_rendered_pages_requests() {
+    let site = site();
+    let config = Config::builder()
+        .render(Render::Always)
+        .deny(r"/data\.json")
+        .depth(0)
+        .build()
+        .unwrap();
+    let (pages, stats) = crawl(vec![site.url("/render/fetch")], config);
+    assert!(pages[0].rendered, "{:?}", pages[0]);
+    let log: Vec<String> = site.request_log().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        requested(&site, "/render/data.json"),
+        0,
+        "{log:?} {:?}",
+        stats.render
+    );
+    assert!(
+        !pages[0].links.contains(&site.url("/render/fetched/1")),
+        "{:?}",
+        pages[0]
+    );
+    assert!(stats.render.blocked >= 1, "{:?}", stats.render);
+}

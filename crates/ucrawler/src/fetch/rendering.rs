@@ -7,9 +7,9 @@
 //! - Which pages: HTML answered 2xx, on a host of `render_hosts` (all when empty); with
 //!   `render: auto` only those that look built by scripts ([`crate::parse::shell`]).
 //! - Every request of the rendered page (scripts, data) is sent by the crawler's own client:
-//!   the address guard on every hop, robots.txt of its host, `max_body`, the descriptor
-//!   budget. Requests to the page's own host go one at a time, `delay` (or its Crawl-delay)
-//!   apart, under the page's own place at the host: the page and its requests count as one of
+//!   the address guard on every hop, robots.txt of its host, `deny` and `max_url_length`
+//!   ([`Scope::for_resources`]), `max_body`, the descriptor budget. Requests to the page's own
+//!   host go one at a time, `delay` (or its Crawl-delay) apart, under the page's own place at the host: the page and its requests count as one of
 //!   the host's `per_host`. Only `GET` and `HEAD` are sent: a crawler must not submit forms or
 //!   call APIs that change things; a script's `POST` is refused.
 //! - At most `render_tabs` pages of a crawler render at once; a render that fails because
@@ -37,7 +37,7 @@ use crate::memory::{body_reservation_factor, Part, Reservation};
 use crate::parse::shell::looks_script_built;
 use crate::pipeline::{CrawlCtx, Fetched};
 use crate::stats::RenderStats;
-use crate::url::host_key;
+use crate::url::{host_key, Scope};
 
 /// Requests of one rendered page to other hosts in flight at once (a browser's own limit).
 const OTHER_HOSTS_AT_ONCE: usize = 6;
@@ -164,12 +164,14 @@ fn take_render(ctx: &CrawlCtx, fetched: &mut Fetched, rendered: Rendered) {
 /// Serves the browser's requests for the page at `page` with the crawl's client.
 fn sub_fetcher(ctx: Arc<CrawlCtx>, client: reqwest::Client, page: &Url, gap: Duration) -> SubFetch {
     let host = host_key(page);
+    let scope = Arc::new(ctx.scope.for_resources());
     // The page's host: one request at a time, `gap` apart (from the document's own request).
     let same_host = Arc::new(Mutex::new(Instant::now()));
     let other_hosts = Arc::new(Semaphore::new(OTHER_HOSTS_AT_ONCE));
     Arc::new(
         move |request: SubRequest| -> BoxFuture<'static, Result<SubResponse, String>> {
-            let (ctx, client, host) = (ctx.clone(), client.clone(), host.clone());
+            let (ctx, client, host, scope) =
+                (ctx.clone(), client.clone(), host.clone(), scope.clone());
             let (same_host, other_hosts) = (same_host.clone(), other_hosts.clone());
             Box::pin(async move {
                 if !matches!(request.method.as_str(), "GET" | "HEAD") {
@@ -181,12 +183,12 @@ fn sub_fetcher(ctx: Arc<CrawlCtx>, client: reqwest::Client, page: &Url, gap: Dur
                 if host_key(&request.url) == host {
                     let mut last = same_host.lock().await;
                     tokio::time::sleep_until((*last + gap).into()).await;
-                    let answer = fetch_resource(&ctx, &client, request.url).await;
+                    let answer = fetch_resource(&ctx, &client, &scope, request.url).await;
                     *last = Instant::now();
                     answer
                 } else {
                     let _turn = other_hosts.acquire().await.map_err(|e| e.to_string())?;
-                    fetch_resource(&ctx, &client, request.url).await
+                    fetch_resource(&ctx, &client, &scope, request.url).await
                 }
             })
         },
@@ -194,19 +196,23 @@ fn sub_fetcher(ctx: Arc<CrawlCtx>, client: reqwest::Client, page: &Url, gap: Dur
 }
 
 /// One resource of a rendered page: redirects followed by hand, each hop through the address
-/// guard and robots.txt; the body decoded and capped at `max_body`.
+/// guard, robots.txt and `scope`; the body decoded and capped at `max_body`.
 async fn fetch_resource(
     ctx: &CrawlCtx,
     client: &reqwest::Client,
+    scope: &Scope,
     url: Url,
 ) -> Result<SubResponse, String> {
+    if !scope.allows_pattern(url.as_str()) {
+        return Err(format!("{url}: out of scope (deny, max_url_length)"));
+    }
     let config = &ctx.config;
     let cx = FetchContext {
         client,
         keep_alive: true,
         probing_robots: false,
         config,
-        scope: &ctx.scope,
+        scope,
         robots: &ctx.robots,
         guard: &ctx.guard,
         budget: &ctx.budget,
