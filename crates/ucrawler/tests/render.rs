@@ -333,3 +333,52 @@ fn deny_holds_for_a_rendered_pages_requests() {
     );
     assert!(stats.render.blocked >= 1, "{:?}", stats.render);
 }
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+#[test]
+fn a_fleet_renders_a_script_built_site_each_page_once() {
+    use ucrawler::distributed::{RedisFrontier, RedisOptions};
+    use ucrawler::Request;
+
+    let server = redis_server::RedisServer::start();
+    let site = site();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let frontier = RedisFrontier::connect(&server.url(), "spa", RedisOptions::default())
+            .await
+            .unwrap();
+        frontier
+            .push_seeds(&[Request::new(site.url("/render/"))], false)
+            .await
+            .unwrap();
+    });
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let config = Config::builder()
+                .redis(server.url(), "spa".to_string())
+                .render(Render::Auto)
+                .build()
+                .unwrap();
+            std::thread::spawn(move || {
+                let mut crawl = Crawler::new(config)
+                    .unwrap()
+                    .crawl(Vec::<Request>::new())
+                    .unwrap();
+                crawl.by_ref().collect::<Vec<Page>>()
+            })
+        })
+        .collect();
+    let pages: Vec<Page> = workers
+        .into_iter()
+        .flat_map(|worker| worker.join().unwrap())
+        .collect();
+    let expected = expected_script_built_urls(&site.base_url());
+    assert_eq!(urls(&pages), expected);
+    assert_eq!(
+        pages.len(),
+        expected.len(),
+        "each page once across the fleet"
+    );
+    assert!(pages.iter().all(|p| p.rendered && p.is_ok()), "{pages:#?}");
+}

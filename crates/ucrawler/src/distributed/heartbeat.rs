@@ -51,6 +51,8 @@ impl Heartbeats {
             "errors": stats.errors,
             "pages_per_sec": stats.pages_per_sec,
             "rss": resident_bytes(),
+            // With `render`: the process's browser tree, outside `max_memory` (`render_memory`).
+            "browser_rss": stats.render.browser_rss_bytes,
             "memory": stats.memory,
             "fetch_window": stats.fetch_window,
             "in_flight": stats.in_flight,

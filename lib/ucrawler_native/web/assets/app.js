@@ -56,6 +56,9 @@
     return source ? PARTS.filter((k) => typeof source[k] === "number").map((k) => `${k} ${bytes(source[k])}`).join(" · ") : "";
   }
 
+  // With render: the process's browser, outside max_memory (render_memory bounds it).
+  const browserMemory = (r) => (r && r.browser_rss_bytes ? el("small", null, `browser ${bytes(r.browser_rss_bytes)}`) : null);
+
   function table(headers, rows, attrs) {
     return el("div", { class: "scroll" }, el("table", attrs,
       el("thead", null, el("tr", null, headers.map((h) => el("th", { scope: "col" }, h)))),
@@ -92,7 +95,8 @@
       local.map(({ name, stats }) => el("tr", { "data-crawl": name },
         td(name, "name"), td(num(stats.pages), "num", "pages"), td(num(stats.errors), "num", "errors"),
         td(rate(stats.pages_per_sec), "num"), td(num(stats.frontier), "num"),
-        td(memory(stats.memory), "num"), td(stats.end_reason || "running", null, "end_reason"))),
+        td([memory(stats.memory), browserMemory(stats.render)], "num"),
+        td(stats.end_reason || "running", null, "end_reason"))),
       { class: "local" });
     // Each crawl's last hour, as the shared crawls have theirs.
     const charts = local.filter(({ history }) => history && history.length)
@@ -172,7 +176,8 @@
     return table(["Worker", "Pages/s", "Pages", "Errors", "RSS", "Memory", "Fetch window", "In flight", "Heartbeat"],
       workers.map((w) => el("tr", { "data-worker": w.id },
         td([`${w.host} (pid ${w.pid}) `, w.paused ? el("span", { class: "badge state-paused" }, "paused") : null], "name"),
-        td(rate(w.pages_per_sec), "num"), td(num(w.pages), "num"), td(num(w.errors), "num"), td(bytes(w.rss), "num"),
+        td(rate(w.pages_per_sec), "num"), td(num(w.pages), "num"), td(num(w.errors), "num"),
+        td([bytes(w.rss), w.browser_rss ? el("small", null, `browser ${bytes(w.browser_rss)}`) : null], "num rss"),
         td([memory(w.memory), el("small", null, parts(w.memory))], "num memory"),
         td(num(w.fetch_window), "num"), td(num(w.in_flight), "num"), td(`${secs(w.age)} ago`, "num"))),
       { class: "workers" });
