@@ -88,7 +88,9 @@ pub fn write_page(out: &mut impl Write, page: &Page) -> std::io::Result<()> {
         last_modified: page.last_modified.as_deref(),
         content_hash: page.content_hash.as_deref(),
         lastmod: page.lastmod.as_deref(),
-        render_ms: page.rendered.then_some(page.timings.render.as_secs_f64() * 1000.0),
+        render_ms: page
+            .rendered
+            .then_some(page.timings.render.as_secs_f64() * 1000.0),
         headers: &page.headers,
         body: page.body.as_deref(),
     };
