@@ -139,7 +139,8 @@ pub struct Config {
     /// Render only pages of these hosts (`example.com`, or `*.example.com` for it and its
     /// subdomains); empty = every host. Default empty.
     pub render_hosts: Vec<String>,
-    /// Pages rendered at once (browser tabs) by one crawler. Default 4.
+    /// Pages rendered at once (browser tabs) by one crawler. A render holds its page's place at
+    /// its host, so at most `per_host` pages of one host render at once. Default 4.
     pub render_tabs: usize,
     /// The longest one render takes: past it the page is taken as it is then (a page that never
     /// goes quiet), counted in `stats.render.unsettled`. Default 15s.

@@ -86,12 +86,11 @@ pub fn shell_signs(html: &[u8]) -> ShellSigns {
     }
     let noscript = noscript.into_inner();
     let noscript_hint = noscript.to_ascii_lowercase().contains("javascript");
-    // Text inside <noscript> is what a browser without scripts shows, not the page's content.
-    let noscript_chars = noscript.chars().filter(|c| !c.is_whitespace()).count();
     ShellSigns {
         scripts: scripts.get(),
         links: links.get(),
-        text: text.get().saturating_sub(noscript_chars),
+        // Not <noscript>'s: lol_html reads it as raw text, as a browser running scripts does.
+        text: text.get(),
         hinted: hinted.get() || noscript_hint,
     }
 }

@@ -249,7 +249,13 @@ impl Page<'_> {
             && request["headers"]["Accept"]
                 .as_str()
                 .is_some_and(|a| a.starts_with("image/"));
-        if favicon || self.job.block_media && matches!(kind, "Image" | "Media" | "Font") {
+        if favicon {
+            // Not counted: no page asked for it.
+            let params = json!({"requestId": id, "errorReason": "BlockedByClient"});
+            self.command("Fetch.failRequest", params);
+            return;
+        }
+        if self.job.block_media && matches!(kind, "Image" | "Media" | "Font") {
             self.fail(&id, "BlockedByClient");
             return;
         }
