@@ -32,6 +32,9 @@ Gem::Specification.new do |spec|
     "crates/*/benches/**/*.rs",
     "Cargo.toml",
     "Cargo.lock",
+    # reqwest with one option added (vendor/README.md): the [patch] in Cargo.toml points here.
+    "vendor/README.md",
+    "vendor/reqwest-0.12.28/**/*",
     "README.md",
   ]
   spec.require_paths = ["lib"]

@@ -23,7 +23,7 @@ RSpec.describe "the packaged gem", :packaging, timeout: 1200 do
   # release build); the checkout's lib/ keeps its own copy of the extension.
   let(:cargo_target_dir) { File.join(TestSite::ROOT, "target") }
   # What `gem build` reads: the gemspec picks its files from these.
-  let(:sources) { %w[ucrawler_native.gemspec Cargo.toml Cargo.lock README.md lib ext crates] }
+  let(:sources) { %w[ucrawler_native.gemspec Cargo.toml Cargo.lock README.md lib ext crates vendor] }
   # The installed gem must not see the checkout or the caller's Ruby setup.
   let(:clean_env) { { "RUBYLIB" => nil, "RUBYOPT" => nil, "BUNDLE_GEMFILE" => nil } }
 
@@ -75,7 +75,7 @@ RSpec.describe "the prebuilt x86_64-linux gem", :packaging, timeout: 1200 do
   include PackagingCommands
 
   let(:cargo_target_dir) { File.join(TestSite::ROOT, "target") }
-  let(:sources) { %w[ucrawler_native.gemspec Rakefile Cargo.toml Cargo.lock README.md lib ext crates] }
+  let(:sources) { %w[ucrawler_native.gemspec Rakefile Cargo.toml Cargo.lock README.md lib ext crates vendor] }
   # The glibc the README states as the floor: the newest symbol version the .so may need.
   let(:glibc_floor) { File.read(File.join(TestSite::ROOT, "README.md"))[/needs glibc (\d+\.\d+) or newer/, 1] }
 

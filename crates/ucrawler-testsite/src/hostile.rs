@@ -24,6 +24,7 @@
 //! | `/hostile/metadata-redirect` | `302` → `http://169.254.169.254/latest/meta-data/` | with the address guard on, refuses to follow |
 //! | `/hostile/binary` | `200 video/mp4`, `content-length` [`BINARY_SIZE`] (1 GiB) of zero bytes | stops after the headers (not HTML) |
 //! | `/hostile/robots-test/allowed.html`, `/hostile/robots-test/disallowed.html` | small `200` pages | fetched or not according to a custom `robots_txt` |
+//! | `/hostile/head/{kib}` | a small `200` page whose response head carries a `x-filler` header of `kib` KiB (1–256) | takes it while the head fits its read buffer, refuses it past that (a `protocol` error) |
 //! | `/hostile/status/{code}` | that status (200–599) with a small HTML body (empty for 204/304) | reports the status |
 
 use std::collections::HashMap;
@@ -31,7 +32,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use hyper::header::{CONTENT_ENCODING, RETRY_AFTER};
+use hyper::header::{HeaderName, CONTENT_ENCODING, RETRY_AFTER};
 use hyper::Response;
 
 use crate::body::Body;
@@ -140,6 +141,18 @@ pub(crate) fn respond(path: &str, state: &HostileState) -> Option<Response<Body>
             "video/mp4",
             Body::repeat(None, zeros(), Some(BINARY_SIZE / STREAM_CHUNK as u64), None),
         ),
+        _ if rest.starts_with("head/") => {
+            let kib: usize = rest["head/".len()..]
+                .parse()
+                .ok()
+                .filter(|k| (1..=256).contains(k))?;
+            let filler = "x".repeat(kib << 10);
+            with_header(
+                small_page(200, "Big head"),
+                HeaderName::from_static("x-filler"),
+                &filler,
+            )
+        }
         "robots-test/allowed.html" => small_page(200, "Robots allowed"),
         "robots-test/disallowed.html" => small_page(200, "Robots disallowed"),
         _ => return keyed(rest, state),
