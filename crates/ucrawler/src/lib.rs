@@ -41,10 +41,12 @@
 //!                per-host budget, crawler-trap guard, sitemap plan (which sitemaps are read)
 //!   fetch/       the fetch task, HTTP exchange, client and descriptor budget, the address guard
 //!                on a proxied connection's target, retry policy, sitemap fetches (discovery,
-//!                reading) that send the scheduler URLs instead of a page
+//!                reading) that send the scheduler URLs instead of a page, rendering (which
+//!                pages, the browser's requests through the crawl's client) and render/
+//!                (headless Chromium over the DevTools pipe: browser, transport, one render)
 //!   parse/       parser pool, page building and follow policy, extraction, the bounded DOM,
 //!                charset, the content hash, structured data (JSON-LD, OpenGraph), the streamed
-//!                sitemap reader
+//!                sitemap reader, the `render: auto` shell rule
 //! services the stages call
 //!   politeness/  host gate, robots.txt, X-Robots-Tag, address guard
 //!   distributed/ Redis agent, fleet holds, blocking handle, redis/{frontier (+ visits, host
