@@ -404,7 +404,9 @@ fn header_abuse_gets_a_named_error_or_a_page_never_a_hang() {
         ("/short-length", &["none"][..]),
         ("/long-length", &["http"][..]),
         ("/bad-chunk", &["http", "protocol"][..]),
-        ("/long-location", &["redirect_out_of_scope"][..]),
+        // A 100 KB Location: past max_url_length if it were read, but its head is already past
+        // each connection's 32 KiB read buffer (#17), so hyper refuses the response first.
+        ("/long-location", &["protocol", "redirect_out_of_scope"][..]),
         ("/nul-header", &["protocol"][..]),
     ];
     let started = Instant::now();
