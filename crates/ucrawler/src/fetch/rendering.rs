@@ -72,16 +72,18 @@ pub(crate) async fn render_if_wanted(
 ) -> Fetched {
     let config = &ctx.config;
     let counters = &ctx.counters.render;
-    let (Some(body), Some(url)) = (fetched.body.clone(), fetched.final_url.clone()) else {
-        return fetched;
-    };
-    let wanted = fetched.error.is_none()
+    // Decided on references: every page of every crawl passes here, most never to render.
+    let wanted = fetched.body.is_some()
+        && fetched.error.is_none()
         && (200..300).contains(&fetched.status)
         && !fetched.memory_cut
-        && url.host_str().is_some_and(|host| config.renders_host(host));
-    if !wanted {
+        && (fetched.final_url.as_ref())
+            .and_then(|url| url.host_str())
+            .is_some_and(|host| config.renders_host(host));
+    let (true, Some(body), Some(url)) = (wanted, fetched.body.clone(), fetched.final_url.clone())
+    else {
         return fetched;
-    }
+    };
     if config.render == Render::Auto {
         if !looks_script_built(&body) {
             counters.not_shells.fetch_add(1, Relaxed);
