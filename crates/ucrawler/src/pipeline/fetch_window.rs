@@ -29,8 +29,8 @@ pub(crate) struct FetchWindow {
     /// Pages handed to the parsers and not yet taken by one, and their body bytes.
     backlog: AtomicUsize,
     backlog_bytes: AtomicU64,
-    /// A backlog above this many pages and `high_water * SHRINK_BYTES_PER_PAGE` bytes (after a
-    /// parser took its page) shrinks the window.
+    /// A backlog above this many pages (or a quarter of the window, if more) and as many times
+    /// `SHRINK_BYTES_PER_PAGE` bytes (after a parser took its page) shrinks the window.
     high_water: usize,
     /// Dispatchers waiting for a place: demand beyond the window.
     waiting: AtomicUsize,
@@ -96,8 +96,12 @@ impl FetchWindow {
             .fetch_sub(bytes, AcqRel)
             .saturating_sub(bytes);
         let left = self.backlog.fetch_sub(1, AcqRel).saturating_sub(1);
-        let high_bytes = self.high_water as u64 * SHRINK_BYTES_PER_PAGE;
-        if left > self.high_water && left_bytes > high_bytes {
+        // Responses arrive in bursts about as large as the window (many hosts answering within
+        // the same few ms): a queue up to a quarter of it is a burst, not a parsing limit.
+        // Shrinking on every burst held 2,000 slow hosts at ~80 requests in flight of 256.
+        let high_water = self.high_water.max(self.size() / 4);
+        let high_bytes = high_water as u64 * SHRINK_BYTES_PER_PAGE;
+        if left > high_water && left_bytes > high_bytes {
             // Bodies pile up in memory: parsing is the limit.
             self.shrink();
         } else if left == 0
