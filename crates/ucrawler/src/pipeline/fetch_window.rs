@@ -255,6 +255,38 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_within_a_quarter_of_a_large_window_does_not_shrink_it() {
+        rt().block_on(async {
+            // Many slow hosts: the window is wide and responses come in bursts.
+            let window = FetchWindow::new(256, 2);
+            for _ in 0..254 {
+                window.grow();
+            }
+            assert_eq!(window.size(), 256);
+            for _ in 0..64 {
+                window.queued(50_000);
+            }
+            for _ in 0..64 {
+                window.taken(50_000);
+            }
+            assert_eq!(
+                window.size(),
+                256,
+                "64 bodies waiting: a quarter of the window"
+            );
+            // A longer queue is a parsing limit: it shrinks while more than a quarter waits.
+            for _ in 0..100 {
+                window.queued(50_000);
+            }
+            for _ in 0..100 {
+                window.taken(50_000);
+            }
+            let size = window.size();
+            assert!((200..256).contains(&size), "{size}");
+        });
+    }
+
+    #[test]
     fn a_burst_of_bodiless_pages_does_not_shrink_it() {
         rt().block_on(async {
             let window = FetchWindow::new(16, 2);
