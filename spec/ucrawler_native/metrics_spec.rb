@@ -7,10 +7,10 @@ RSpec.describe "UcrawlerNative.metrics" do
 
   it "is the Prometheus text of the crawls running in this process, labelled by name" do
     seen = nil
-    pages = 0
-    UcrawlerNative::Crawler.new(depth: 0).crawl([page_url(1), page_url(2)]) do |_page|
-      pages += 1
-      seen ||= UcrawlerNative.metrics
+    # A page that drips until the 2 s timeout keeps the crawl running while the first block runs
+    # (with two quick pages the engine could be finished by then: a flake seen in bin/test).
+    UcrawlerNative::Crawler.new(depth: 0, timeout: 2).crawl([page_url(1), slow_drip_url]) do |page|
+      seen ||= UcrawlerNative.metrics if page.url == page_url(1)
     end
 
     expect(seen).to include("# TYPE ucrawler_pages_total counter")
