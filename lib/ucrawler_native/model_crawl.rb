@@ -36,7 +36,9 @@ module UcrawlerNative
       @relation = relation
       @model = relation.klass
       @column = Declaration.check!(@model)
-      settings = Settings.new(@model, options, own_pages: own_pages)
+      @recrawl = @model.ucrawler_recrawl
+      stores_hash = @recrawl&.columns&.key?(:content_hash) || false
+      settings = Settings.new(@model, options, own_pages: own_pages, stores_hash: stores_hash)
       @batch_size = settings.batch_size
       @on_error = settings.on_error
       @touch = settings.touch
@@ -44,7 +46,6 @@ module UcrawlerNative
       @instrumentation = Instrumentation.new(@model.name, @crawler)
       @records = RecordLoader.new(@relation)
       @updates = ColumnUpdate.new(@model)
-      @recrawl = @model.ucrawler_recrawl
       @seeds = RowSeeds.new(@relation, column: @column, size: @batch_size, recrawl: (@recrawl if settings.revisit))
       @failures = 0
     end

@@ -18,7 +18,7 @@ RSpec.shared_examples "a recrawled model" do
 
     expect(first[:changes]).to include(new: 25, changed: 0, unchanged: 0, gone: 0)
     pages = {}
-    UcrawlerNative::Crawler.new(depth: 0).crawl(WatchedPage.where(id: ids).pluck(:url)) { |page| pages[page.url] = page }
+    UcrawlerNative::Crawler.new(depth: 0, hash_content: true).crawl(WatchedPage.where(id: ids).pluck(:url)) { |page| pages[page.url] = page }
     WatchedPage.where(id: ids).each do |row|
       expect(row).to have_attributes(title: start_with("Page "), http_status: 200, crawl_error: nil, crawl_interval: RecrawlHelpers::DAY)
       expect(row.attributes.symbolize_keys.slice(*validators)).to eq(pages.fetch(row.url).last_visit)
@@ -108,6 +108,15 @@ RSpec.shared_examples "a recrawled model" do
     back = snapshot(ids, *columns)
     expect(back.transform_values { |values| values.values_at(0, 1, 2, 4, 5) })
       .to eq(first.transform_values { |values| values.values_at(0, 1, 2, 4, 5) }) # gone pages: 200 and no error again
+  end
+
+  it "hashes every page when rows keep the hash; a crawler passed in must hash too" do
+    ids = watch_pages([8]).map(&:id)
+    rows = WatchedPage.where(id: ids)
+    expect { rows.crawl_and_update(crawler: UcrawlerNative::Crawler.new(depth: 0)) }
+      .to raise_error(UcrawlerNative::ConfigError, /WatchedPage: rows keep page.content_hash.*hash_content: true/)
+    rows.crawl_and_update(crawler: UcrawlerNative::Crawler.new(depth: 0, hash_content: true))
+    expect(rows.pick(:content_hash)).to match(/\A\h{16}\z/)
   end
 
   it "keeps the validators and the content through a failure, retries sooner, and clears the error when it recovers" do

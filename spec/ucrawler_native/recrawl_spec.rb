@@ -3,7 +3,7 @@
 require "tmpdir"
 
 RSpec.describe "Recrawling" do
-  let(:crawler) { UcrawlerNative::Crawler.new(depth: 0) }
+  let(:crawler) { UcrawlerNative::Crawler.new(depth: 0, hash_content: true) }
 
   def crawl_pages(seeds, crawler: self.crawler)
     pages = []
@@ -47,6 +47,17 @@ RSpec.describe "Recrawling" do
     gone = pages.fetch(site_url("/page/999999.html"))
     expect([gone.change, gone.status, gone.meta]).to eq([:gone, 404, 7])
     expect(gone).to be_gone
+  end
+
+  it "hashes with hash_content: true, or a page whose last visit has a hash; a one-shot crawl skips it" do
+    hashed = crawl_pages([page_url(3)]).fetch(page_url(3)).content_hash
+    plain = UcrawlerNative::Crawler.new(depth: 0)
+    expect(UcrawlerNative::Options.defaults[:hash_content]).to be(false)
+    expect(crawl_pages([page_url(3)], crawler: plain).fetch(page_url(3)).content_hash).to be_nil
+    # No validators sent back: the server answers 200 and the hash decides.
+    revisit = crawl_pages([[page_url(3), nil, { content_hash: hashed }]], crawler: plain).fetch(page_url(3))
+    expect([revisit.status, revisit.content_hash, revisit.change]).to eq([200, hashed, :unchanged])
+    expect { UcrawlerNative::Crawler.new(hash_content: "yes") }.to raise_error(TypeError, /hash_content must be true or false/)
   end
 
   it "takes a Time as last_modified, and a last visit with nothing in it as no visit" do

@@ -141,6 +141,10 @@ pub struct CrawlOptions {
     /// Include the decoded body in the output
     #[arg(long)]
     pub keep_body: bool,
+    /// Hash each HTML page's text into content_hash (what a recrawl compares); a crawl with
+    /// --state-dir or --redis hashes every page anyway [default: false]
+    #[arg(long)]
+    pub hash_content: bool,
     /// Over --max-body: true = parse what came and mark it truncated, false = fail with
     /// body_too_large [default: true]
     #[arg(long, value_name = "BOOL")]
@@ -399,6 +403,7 @@ impl CrawlOptions {
             .keep_headers
             .extend(self.keep_headers.iter().map(|h| h.to_ascii_lowercase()));
         config.keep_body |= self.keep_body;
+        config.hash_content |= self.hash_content;
         if let Some(dir) = &self.state_dir {
             config.state_dir = Some(dir.clone());
         }

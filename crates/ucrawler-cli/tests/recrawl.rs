@@ -100,3 +100,26 @@ fn recrawl_needs_a_state_dir() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--state-dir"));
 }
+
+#[test]
+fn content_hash_only_with_hash_content_or_a_state_dir() {
+    let site = TestSite::start(SiteConfig {
+        pages: 3,
+        ..SiteConfig::default()
+    })
+    .unwrap();
+    let url = site.url("/page/1.html");
+    let hash = |extra: &[&str]| {
+        let mut args = vec!["crawl", &url, "--depth", "0"];
+        args.extend_from_slice(extra);
+        let found = pages(&ucrawler(&args));
+        assert_eq!(found.len(), 1);
+        found[0]["content_hash"].as_str().map(String::from)
+    };
+    assert_eq!(hash(&[]), None, "a one-shot crawl does not hash");
+    let asked = hash(&["--hash-content"]).expect("--hash-content hashes");
+    assert_eq!(asked.len(), 16);
+    let dir = TempDir::new("cli-content-hash");
+    let state = dir.join("state");
+    assert_eq!(hash(&["--state-dir", state.to_str().unwrap()]), Some(asked));
+}

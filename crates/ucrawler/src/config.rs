@@ -115,6 +115,11 @@ pub struct Config {
     pub max_url_length: usize,
     /// Keep the decoded body in `Page::body`. Default false (the body never leaves the engine).
     pub keep_body: bool,
+    /// Hash every HTML page's text (`Page::content_hash`, what a recrawl compares). Default
+    /// false: it is a quarter of a page's parse, wasted on a crawl that forgets its pages. A
+    /// crawl that keeps its visits for a recrawl (`state_dir`, `redis`) hashes every page
+    /// anyway, and a page whose last visit has a hash is hashed to tell whether it changed.
+    pub hash_content: bool,
     /// Cut a body at `max_body` and parse what came (`Page::truncated`); when false, such a page
     /// fails with `body_too_large` instead (and a Content-Length over the cap stops before the
     /// body). Default true.
@@ -270,6 +275,7 @@ impl Default for Config {
             follow_nofollow_links: true,
             max_url_length: 4096,
             keep_body: false,
+            hash_content: false,
             truncate_body: true,
             robots: true,
             max_crawl_delay: Duration::from_secs(30),
@@ -353,6 +359,12 @@ impl Config {
                         }
                         None => host.eq_ignore_ascii_case(pattern),
                     }))
+    }
+
+    /// Whether every HTML page's text is hashed: asked for, or the crawl keeps its visits for
+    /// a recrawl (see `hash_content`).
+    pub fn hashes_every_page(&self) -> bool {
+        self.hash_content || self.state_dir.is_some() || self.redis.is_some()
     }
 
     /// The number of parser threads to start.

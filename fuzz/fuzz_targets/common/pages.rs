@@ -13,6 +13,8 @@ pub const MAX_LINKS: usize = 64;
 pub fn plain_extractor() -> Extractor {
     let config = ucrawler::Config {
         max_links_per_page: MAX_LINKS,
+        // The text hasher is fuzzed too (a crawl that keeps its visits hashes every page).
+        hash_content: true,
         ..ucrawler::Config::default()
     };
     Extractor::new(&config).expect("no rules to reject")
@@ -23,6 +25,7 @@ pub fn plain_extractor() -> Extractor {
 pub fn rules_extractor() -> Extractor {
     let config = ucrawler::Config::builder()
         .max_links_per_page(MAX_LINKS)
+        .hash_content(true)
         .extract("text", ucrawler::ExtractRule::text("p, li > span, div.price, h1"))
         .extract("src", ucrawler::ExtractRule::attr("img[src], a.hero", "src"))
         .build()

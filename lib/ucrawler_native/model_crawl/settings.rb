@@ -30,10 +30,13 @@ module UcrawlerNative
       attr_reader :batch_size, :on_error, :touch, :revisit, :crawler
 
       # `own_pages`: each record's own page only (crawl_and_update): depth 0 whatever the
-      # defaults and the model say; a call asking for more is refused.
-      def initialize(model, options, own_pages: false)
+      # defaults and the model say; a call asking for more is refused. `stores_hash`: rows keep
+      # page.content_hash (the model's `recrawl:`): the engine hashes every page unless an
+      # option says `hash_content: false`.
+      def initialize(model, options, own_pages: false, stores_hash: false)
         call_own, call_engine = self.class.split(options)
         own, engine = self.class.split(MODEL_DEFAULTS.merge(UcrawlerNative.defaults, model.ucrawler_options))
+        engine = { hash_content: true }.merge(engine) if stores_hash
         own = own.merge(call_own)
         @batch_size = positive_integer(:batch_size, own.fetch(:batch_size, DEFAULT_BATCH_SIZE))
         @on_error = on_error_policy(own.fetch(:on_error, :raise))
@@ -49,6 +52,7 @@ module UcrawlerNative
           own_pages_only(@crawler.options[:depth], "the crawler: has depth: #{@crawler.options[:depth].inspect}")
           without_sitemaps(@crawler.options.fetch(:sitemaps, "off"))
         end
+        hashing(model.name, @crawler.options) if stores_hash && own[:crawler]
         return unless own[:crawler] && call_engine.any?
 
         raise ArgumentError, "engine options #{call_engine.keys.inspect} cannot apply to the crawler you passed; set them on it"
@@ -61,6 +65,15 @@ module UcrawlerNative
 
         raise ConfigError, "crawl_and_update writes each record's own page (depth 0), but #{what}: " \
                              "use crawl { |record, page| } to handle the pages found from it"
+      end
+
+      # A crawler passed in must give the hash the rows keep (a nil would make every revisit
+      # of a page without validators :changed).
+      def hashing(model_name, options)
+        return if options[:hash_content] || options[:state_dir] || options[:redis]
+
+        raise ConfigError, "#{model_name}: rows keep page.content_hash, but the crawler: has hash_content: false " \
+                           "(its pages carry no hash): build it with hash_content: true"
       end
 
       # A sitemap's pages come at the seed's depth, with the record's meta: they are not its page.

@@ -35,7 +35,7 @@ impl ConfigBuilder {
         read_timeout: Duration, max_body: u64, retries: u32, retry_backoff: Duration,
         max_retry_after: Duration, max_redirects: usize, max_links_per_page: usize, max_url_length: usize,
         follow_nofollow_links: bool,
-        keep_body: bool, parsers: usize, buffer: usize, io_threads: usize, truncate_body: bool,
+        keep_body: bool, hash_content: bool, parsers: usize, buffer: usize, io_threads: usize, truncate_body: bool,
         robots: bool, max_crawl_delay: Duration, private_addresses: PrivateAddresses, cookies: bool,
         accept_invalid_certs: bool, max_memory: u64, resume: bool, recrawl: bool, frontier_memory: usize, seen_memory: usize, deadline: Option<Duration>, stall_timeout: Duration,
     }

@@ -36,8 +36,8 @@ pub struct Extracted {
     /// Those of `links` every link to which on the page is `rel="nofollow"`.
     pub nofollow_links: Vec<Url>,
     pub extracted: BTreeMap<String, Vec<String>>,
-    /// The text a reader sees, hashed ([`crate::last_visit`]); `None` if the streaming pass
-    /// gave up on the page.
+    /// The text a reader sees, hashed ([`crate::last_visit`]); `None` if not asked for
+    /// (`hash_content`) or if the streaming pass gave up on the page.
     pub content_hash: Option<String>,
     /// Why the DOM the rules need was not built (their values are then empty).
     pub dom_refused: Option<DomRefusal>,
@@ -102,6 +102,8 @@ pub struct Extractor {
     properties: Selector,
     rules: Vec<Rule>,
     links_policy: LinkPolicy,
+    /// What [`Self::extract`] does about the content hash ([`Config::hashes_every_page`]).
+    hash_text: bool,
 }
 
 fn builtin(css: &str) -> Selector {
@@ -137,33 +139,36 @@ impl Extractor {
             properties: builtin("meta[content]"),
             rules,
             links_policy: LinkPolicy::new(config),
+            hash_text: config.hashes_every_page(),
         })
     }
 
     /// Extracts everything from `html`, served from `page_url` (the final URL). The DOM, if
     /// rules need one, is held to its own bounds only ([`dom`]).
     pub fn extract(&self, html: &str, page_url: &Url) -> Extracted {
-        self.extract_within(html, page_url, &mut Unmetered)
+        self.extract_within(html, page_url, &mut Unmetered, self.hash_text)
     }
 
-    /// [`Self::extract`], the DOM's bytes taken from `memory` (the crawl's `max_memory`).
+    /// [`Self::extract`], the DOM's bytes taken from `memory` (the crawl's `max_memory`), the
+    /// text hashed if `hash_text` (the crawl's setting, or this page's last visit has a hash).
     pub(crate) fn extract_within(
         &self,
         html: &str,
         page_url: &Url,
         memory: &mut dyn DomMemory,
+        hash_text: bool,
     ) -> Extracted {
         if self.rules.is_empty() {
-            if let Some(raw) = scan(html) {
+            if let Some(raw) = scan(html, hash_text) {
                 return raw.into_extracted(page_url, &self.links_policy, memory);
             }
         }
-        self.extract_dom_within(html, page_url, memory)
+        self.extract_dom_within(html, page_url, memory, hash_text)
     }
 
     /// [`Self::extract`] with the DOM built even without rules (its bounds then apply).
     pub fn extract_dom(&self, html: &str, page_url: &Url) -> Extracted {
-        self.extract_dom_within(html, page_url, &mut Unmetered)
+        self.extract_dom_within(html, page_url, &mut Unmetered, self.hash_text)
     }
 
     fn extract_dom_within(
@@ -171,10 +176,13 @@ impl Extractor {
         html: &str,
         page_url: &Url,
         memory: &mut dyn DomMemory,
+        hash_text: bool,
     ) -> Extracted {
         let mut budget = DomBudget::new(dom::max_bytes(html.len()), memory);
-        self.extract_from_dom(html, page_url, &mut budget)
-            .unwrap_or_else(|refusal| self.refused(html, page_url, refusal, budget.memory()))
+        self.extract_from_dom(html, page_url, &mut budget, hash_text)
+            .unwrap_or_else(|refusal| {
+                self.refused(html, page_url, refusal, budget.memory(), hash_text)
+            })
     }
 
     /// A document whose DOM was refused: the streaming pass's fields, every rule empty.
@@ -184,8 +192,9 @@ impl Extractor {
         page_url: &Url,
         refusal: DomRefusal,
         memory: &mut dyn DomMemory,
+        hash_text: bool,
     ) -> Extracted {
-        let mut out = scan(html)
+        let mut out = scan(html, hash_text)
             .map(|raw| raw.into_extracted(page_url, &self.links_policy, memory))
             .unwrap_or_default();
         for rule in &self.rules {
@@ -200,9 +209,10 @@ impl Extractor {
         html: &str,
         page_url: &Url,
         budget: &mut DomBudget<'_>,
+        hash_text: bool,
     ) -> Result<Extracted, DomRefusal> {
         let document = dom::parse(html, budget)?;
-        let mut out = match scan(html) {
+        let mut out = match scan(html, hash_text) {
             Some(raw) => raw.into_extracted(page_url, &self.links_policy, budget.memory()),
             None => self.builtins_from_dom(&document, page_url, budget.memory()),
         };
@@ -291,25 +301,34 @@ struct Raw {
     canonical: Option<String>,
     /// Each `href` with whether its anchor is `rel="nofollow"`.
     hrefs: Vec<(String, bool)>,
-    text: TextHash,
+    /// Only when the text is hashed: otherwise lol_html need not decode the text at all.
+    text: Option<TextHash>,
     structured: Collector,
 }
 
-/// The streaming pass; `None` if lol_html gives up on the input (the DOM path then decides).
-fn scan(html: &str) -> Option<Raw> {
+/// The streaming pass, hashing the text if `hash_text`; `None` if lol_html gives up on the
+/// input (the DOM path then decides).
+fn scan(html: &str, hash_text: bool) -> Option<Raw> {
     use lol_html::{doc_text, element, text, HtmlRewriter, Settings};
-    let raw = RefCell::new(Raw::default());
-    let settings = Settings::new()
-        .append_document_content_handler(doc_text!(|chunk| {
-            if TextHash::counts(chunk.text_type()) {
-                let text = &mut raw.borrow_mut().text;
-                text.add(chunk.as_str());
-                if chunk.last_in_text_node() {
-                    text.end_node();
+    let raw = RefCell::new(Raw {
+        text: hash_text.then(TextHash::default),
+        ..Raw::default()
+    });
+    let mut settings = Settings::new();
+    if hash_text {
+        settings = settings.append_document_content_handler(doc_text!(|chunk| {
+            if let Some(text) = &mut raw.borrow_mut().text {
+                if TextHash::counts(chunk.text_type()) {
+                    text.add(chunk.as_str());
+                    if chunk.last_in_text_node() {
+                        text.end_node();
+                    }
                 }
             }
             Ok(())
-        }))
+        }));
+    }
+    let settings = settings
         .append_element_content_handler(element!("title", |_| {
             raw.borrow_mut().titles += 1;
             Ok(())
@@ -424,7 +443,7 @@ impl Raw {
                 .canonical
                 .and_then(|href| resolve(&base, &attribute(&href)))
                 .map(String::from),
-            content_hash: Some(self.text.finish()),
+            content_hash: self.text.as_ref().map(TextHash::finish),
             structured: self.structured.finish(memory),
             ..Extracted::default()
         };

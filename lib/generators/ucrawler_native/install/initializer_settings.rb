@@ -39,6 +39,7 @@ module UcrawlerNative
         follow_nofollow_links: "follow links whose anchors are all rel=nofollow",
         max_url_length: "longest URL (bytes) followed",
         keep_body: "keep the decoded body in page.body",
+        hash_content: "page.content_hash for every page (with state_dir or redis: always)",
         robots: "obey robots.txt and its Crawl-delay",
         max_crawl_delay: "longest Crawl-delay honoured",
         private_addresses: "\"deny\", \"seeds\" or \"allow\" (README: the SSRF rule)",

@@ -156,7 +156,7 @@ fn streaming_and_dom_agree() {
         .map(String::from),
     );
     for html in &cases {
-        let mut streamed = scan(html)
+        let mut streamed = scan(html, true)
             .expect("lol_html takes any input")
             .into_extracted(&url, &LinkPolicy::new(&Config::default()), &mut Unmetered);
         assert!(
@@ -205,7 +205,7 @@ fn invalid_selector_names_the_rule() {
 /// The content hash follows the text a reader sees, not the markup around it.
 #[test]
 fn content_hash_ignores_markup_scripts_and_attributes() {
-    let plain = Extractor::new(&Config::default()).unwrap();
+    let plain = Extractor::new(&Config::builder().hash_content(true).build().unwrap()).unwrap();
     let url = Url::parse("http://h.test/").unwrap();
     let hash = |html: &str| plain.extract(html, &url).content_hash.unwrap();
     let page = |token: &str, script: &str| {
@@ -235,6 +235,7 @@ fn content_hash_ignores_markup_scripts_and_attributes() {
     // With rules the hash is the same: it comes from the streaming pass either way.
     let config = Config::builder()
         .extract("p", ExtractRule::text("p"))
+        .hash_content(true)
         .build()
         .unwrap();
     let ruled = Extractor::new(&config).unwrap();
@@ -258,4 +259,27 @@ fn nofollow_links_are_those_only_linked_with_rel_nofollow() {
     }
     assert_eq!(paths(&page.links), ["/a", "/b", "/c"]);
     assert_eq!(paths(&page.nofollow_links), ["/a"]);
+}
+
+/// The text is hashed when asked for or when the crawl keeps its visits for a recrawl, not
+/// otherwise (lol_html then skips decoding it).
+#[test]
+fn content_hash_only_when_asked_for_or_kept() {
+    let url = Url::parse("http://h.test/").unwrap();
+    let html = "<title>t</title><p>Some text</p>";
+    let hashed = |config: crate::config::ConfigBuilder| {
+        let extractor = Extractor::new(&config.build().unwrap()).unwrap();
+        let hash = extractor.extract(html, &url).content_hash;
+        assert_eq!(extractor.extract_dom(html, &url).content_hash, hash);
+        hash.is_some()
+    };
+    assert!(!hashed(Config::builder()));
+    assert!(hashed(Config::builder().hash_content(true)));
+    assert!(hashed(Config::builder().state_dir("/nonexistent")));
+    assert!(hashed(Config::builder().redis("redis://127.0.0.1:1", "c")));
+    // Per page: a last visit's hash is compared, whatever the crawl's setting.
+    let plain = Extractor::new(&Config::default()).unwrap();
+    let forced = plain.extract_within(html, &url, &mut Unmetered, true);
+    assert_eq!(forced.title.as_deref(), Some("t"));
+    assert_eq!(forced.content_hash.map(|h| h.len()), Some(16));
 }

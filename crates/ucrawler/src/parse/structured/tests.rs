@@ -155,7 +155,9 @@ fn parsed_values_take_memory_from_the_crawl() {
     let html = script("application/ld+json", r#"{"@type": "Product"}"#);
     let url = Url::parse("http://h.test/").unwrap();
     let extractor = Extractor::new(&Config::default()).unwrap();
-    let found = extractor.extract_within(&html, &url, &mut Spent).structured;
+    let found = extractor
+        .extract_within(&html, &url, &mut Spent, false)
+        .structured;
     assert!(found.json_ld.is_empty());
     assert_eq!(
         found.json_ld_errors,
