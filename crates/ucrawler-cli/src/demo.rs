@@ -123,8 +123,8 @@ pub fn serve(
     .map_err(|e| Failure::Fatal(format!("cannot serve on {addr}: {e}")))?;
     if let Some(path) = expected_urls {
         let mut list = String::new();
-        for base in site.base_urls() {
-            for url in site.site().expected_urls(&base, None) {
+        for (host, base) in site.base_urls().iter().enumerate() {
+            for url in site.site_of(host).expected_urls(base, None) {
                 list.push_str(&url);
                 list.push('\n');
             }

@@ -116,7 +116,7 @@ enum Command {
         #[arg(long, default_value_t = 1, value_name = "N")]
         hosts: usize,
         /// How long each host takes to answer: none, a range like 30ms..60ms, or web (most
-        /// hosts 30-60 ms, 21 % 150-300 ms, the first two 1.5 s)
+        /// hosts 30-60 ms, 21 % 150-300 ms, the first two 1.5 s with a third of the pages)
         #[arg(long, default_value = "none", value_name = "LATENCY")]
         latency: String,
         /// Also write the URLs a complete same-host crawl from / must find, one per line

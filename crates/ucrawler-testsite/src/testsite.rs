@@ -1,6 +1,6 @@
 //! [`TestSite`]: the server on its own thread and runtime, for sync and async tests alike.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};
@@ -23,7 +23,10 @@ pub struct TestSite {
     /// Where it listens: one address, or one per host of a many-host site.
     addrs: Vec<SocketAddr>,
     base_url: String,
+    /// The first host's site.
     site: Arc<Site>,
+    /// Each host's (hosts of one size share one, see [`host_sites`]).
+    host_sites: Vec<Arc<Site>>,
     log: RequestLog,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -52,21 +55,22 @@ impl TestSite {
     fn start_all(addrs: Vec<SocketAddr>, config: SiteConfig) -> io::Result<TestSite> {
         let log = RequestLog::new(config.log_requests);
         let latency = config.latency.clone();
-        let site = Arc::new(Site::new(config));
+        let host_sites = host_sites(&config, addrs.len());
         let (ready_tx, ready_rx) = mpsc::channel::<io::Result<Vec<SocketAddr>>>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("ucrawler-testsite".into())
             .spawn({
-                let site = Arc::clone(&site);
+                let host_sites = host_sites.clone();
                 let log = log.clone();
-                move || run(addrs, site, latency, log, ready_tx, stop_rx)
+                move || run(addrs, host_sites, latency, log, ready_tx, stop_rx)
             })?;
         match ready_rx.recv() {
             Ok(Ok(addrs)) => Ok(TestSite {
                 base_url: format!("http://{}", addrs[0]),
                 addrs,
-                site,
+                site: Arc::clone(&host_sites[0]),
+                host_sites,
                 log,
                 stop: Some(stop_tx),
                 thread: Some(thread),
@@ -105,8 +109,15 @@ impl TestSite {
         url
     }
 
+    /// The first host's site.
     pub fn site(&self) -> &Site {
         &self.site
+    }
+
+    /// The site host number `host` serves (of [`Self::base_urls`]): the same as every other's,
+    /// but for the `web` latency profile's slowest hosts ([`Latency::pages_of`]).
+    pub fn site_of(&self, host: usize) -> &Site {
+        &self.host_sites[host]
     }
 
     /// `site().expected_urls(&base_url(), depth)`: at the current generation.
@@ -130,7 +141,9 @@ impl TestSite {
     /// # Panics
     /// If `generation > MAX_GENERATION`.
     pub fn set_generation(&self, generation: u32) {
-        self.site.set_generation(generation);
+        for site in &self.host_sites {
+            site.set_generation(generation);
+        }
     }
 
     /// `site().changes(&base_url(), from, to)`.
@@ -178,9 +191,27 @@ impl std::fmt::Debug for TestSite {
     }
 }
 
+/// The site each of `hosts` serves: one of `config.pages`, and a smaller one for hosts the
+/// latency profile gives fewer pages ([`Latency::pages_of`]).
+fn host_sites(config: &SiteConfig, hosts: usize) -> Vec<Arc<Site>> {
+    let mut by_size: BTreeMap<usize, Arc<Site>> = BTreeMap::new();
+    (0..hosts.max(1))
+        .map(|host| {
+            let pages = config.latency.pages_of(host, config.pages);
+            let site = by_size.entry(pages).or_insert_with(|| {
+                Arc::new(Site::new(SiteConfig {
+                    pages,
+                    ..config.clone()
+                }))
+            });
+            Arc::clone(site)
+        })
+        .collect()
+}
+
 fn run(
     addrs: Vec<SocketAddr>,
-    site: Arc<Site>,
+    host_sites: Vec<Arc<Site>>,
     latency: Latency,
     log: RequestLog,
     ready: mpsc::Sender<io::Result<Vec<SocketAddr>>>,
@@ -208,14 +239,9 @@ fn run(
         };
         let bound = listeners.iter().map(TcpListener::local_addr).collect();
         let _ = ready.send(bound);
-        for (host, listener) in listeners.into_iter().enumerate() {
+        for (host, (listener, site)) in listeners.into_iter().zip(host_sites).enumerate() {
             let delay = Delay::new(&latency, host);
-            tokio::spawn(serve_host(
-                listener,
-                Arc::clone(&site),
-                Some(log.clone()),
-                delay,
-            ));
+            tokio::spawn(serve_host(listener, site, Some(log.clone()), delay));
         }
         let _ = stop.await;
     });

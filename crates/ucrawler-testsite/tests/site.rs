@@ -624,3 +624,33 @@ fn hostile_streams() {
     let paths: BTreeSet<String> = server.request_log().into_iter().map(|r| r.path).collect();
     assert!(paths.contains("/hostile/endless") && paths.contains("/hostile/gzip-bomb-small"));
 }
+
+/// The `web` profile's two 1.5 s hosts serve a third of the pages (the shape of the outside
+/// run issue #17 quotes); every other host all of them, and the expected URLs follow.
+#[test]
+fn the_web_profiles_slowest_hosts_serve_fewer_pages() {
+    let server = TestSite::start_hosts(
+        3,
+        SiteConfig {
+            pages: 30,
+            latency: Latency::Web,
+            ..SiteConfig::default()
+        },
+    )
+    .unwrap();
+    let pages: Vec<usize> = (0..3).map(|h| server.site_of(h).pages()).collect();
+    assert_eq!(pages, [10, 10, 30]);
+    assert_eq!(server.site().pages(), 10, "the first host's");
+    let bases = server.base_urls();
+    let [small, full] = [0, 2].map(|h| server.site_of(h).expected_urls(&bases[h], None));
+    assert!(
+        small.len() < full.len() / 2,
+        "{} vs {}",
+        small.len(),
+        full.len()
+    );
+    // The third host answers at once (30-60 ms): its page 20 is there.
+    let addr: std::net::SocketAddr = bases[2].trim_start_matches("http://").parse().unwrap();
+    let mut client = Client::connect(addr);
+    assert_eq!(client.get(&addr.to_string(), "/page/20.html").status, 200);
+}
