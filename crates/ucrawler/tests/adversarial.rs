@@ -405,7 +405,7 @@ fn header_abuse_gets_a_named_error_or_a_page_never_a_hang() {
         ("/long-length", &["http"][..]),
         ("/bad-chunk", &["http", "protocol"][..]),
         // A 100 KB Location: past max_url_length if it were read, but its head is already past
-        // each connection's 32 KiB read buffer (#17), so hyper refuses the response first.
+        // each connection's 16 KiB read buffer (#17), so hyper refuses the response first.
         ("/long-location", &["protocol", "redirect_out_of_scope"][..]),
         ("/nul-header", &["protocol"][..]),
     ];

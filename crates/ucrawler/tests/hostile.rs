@@ -635,15 +635,15 @@ fn a_slow_network_opens_the_fetch_window_to_concurrency() {
 
 #[test]
 fn a_response_head_past_the_read_buffer_is_a_protocol_error() {
-    // Each connection's read buffer is 32 KiB (#17: a fixed size, not hyper's adaptive one):
+    // Each connection's read buffer is 16 KiB (#17: a fixed size, not hyper's adaptive one):
     // a head within it is taken, a larger one refused without being buffered.
     let site = site();
-    let fits = one(quick().build().unwrap(), site.url("/hostile/head/24"));
+    let fits = one(quick().build().unwrap(), site.url("/hostile/head/12"));
     assert!(fits.is_ok(), "{fits:?}");
     assert_eq!(fits.title.as_deref(), Some("Big head"));
     let over = one(
         quick().retries(0u32).build().unwrap(),
-        site.url("/hostile/head/40"),
+        site.url("/hostile/head/20"),
     );
     assert_eq!(kind(&over), "protocol", "{over:?}");
 }
