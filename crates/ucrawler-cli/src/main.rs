@@ -49,7 +49,7 @@ struct Cli {
 enum Command {
     /// Crawl from the given URLs, writing one JSON object per page (JSON Lines)
     Crawl {
-        /// Seed URLs
+        /// Seed URLs (`-` reads more from stdin, one per line)
         #[arg(required = true, value_name = "URL")]
         urls: Vec<String>,
         #[command(flatten)]
@@ -219,6 +219,10 @@ fn crawl(
         progress_interval,
         metrics,
     } = output;
+    let urls = shared::with_stdin(urls)?;
+    if urls.is_empty() && options.shared.redis.is_none() {
+        return Err(Failure::Usage("no URL to crawl".into()));
+    }
     for url in &urls {
         ucrawler::url::parse_request_url(url).map_err(|e| Failure::Usage(format!("URL: {e}")))?;
     }

@@ -65,6 +65,30 @@ pub struct EnqueueMode {
     pub recrawl: bool,
 }
 
+/// `urls` with a `-` among them replaced by the lines of stdin (one URL per line; blank lines
+/// and `#` comments skipped).
+pub fn with_stdin(urls: Vec<String>) -> Result<Vec<String>, Failure> {
+    let mut all = Vec::with_capacity(urls.len());
+    let mut from_stdin = false;
+    for url in urls {
+        if url == "-" {
+            from_stdin = true;
+        } else {
+            all.push(url);
+        }
+    }
+    if from_stdin {
+        for line in std::io::stdin().lock().lines() {
+            let line = line.map_err(|e| Failure::Fatal(format!("reading stdin: {e}")))?;
+            let url = line.trim();
+            if !url.is_empty() && !url.starts_with('#') {
+                all.push(url.to_string());
+            }
+        }
+    }
+    Ok(all)
+}
+
 /// Queues seed URLs (arguments, or lines of stdin for `-`), skipping URLs already seen unless
 /// `force`; with `recrawl`, every URL the finished crawl has done first. Prints how many were
 /// queued.
@@ -79,23 +103,9 @@ pub fn enqueue(
         recrawl,
     } = mode;
     let mut seeds = Vec::new();
-    let from_stdin = urls.iter().any(|u| u == "-");
-    let mut add = |url: &str| -> Result<(), Failure> {
-        let url = url.trim();
-        if url.is_empty() || url.starts_with('#') {
-            return Ok(());
-        }
-        let parsed = parse_request_url(url).map_err(|e| Failure::Usage(format!("URL: {e}")))?;
+    for url in with_stdin(urls)? {
+        let parsed = parse_request_url(&url).map_err(|e| Failure::Usage(format!("URL: {e}")))?;
         seeds.push(Request::new(String::from(parsed)));
-        Ok(())
-    };
-    for url in urls.iter().filter(|u| *u != "-") {
-        add(url)?;
-    }
-    if from_stdin {
-        for line in std::io::stdin().lock().lines() {
-            add(&line.map_err(|e| Failure::Fatal(format!("reading stdin: {e}")))?)?;
-        }
     }
     if seeds.is_empty() && !reset && !recrawl {
         return Err(Failure::Usage("no URL to enqueue".into()));
