@@ -9,7 +9,9 @@
 //! more bodies in memory and more connections open (each with its own read buffer) without a
 //! page more per second. On a slow network the window
 //! reaches `concurrency` within a few round trips; against a fast server it settles near what
-//! the parsers can absorb. Crawlee's AutoscaledPool and TCP's congestion window follow the
+//! the parsers can absorb. Growth waits for a parser's page, so slow responses holding every
+//! place would stall it (2,000 hosts, the first two at 1.5 s: ~4 s at 2 to 4 places): a
+//! dispatcher that waits [`STALL`] for a place while the parsers have nothing doubles it. Crawlee's AutoscaledPool and TCP's congestion window follow the
 //! same idea.
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
@@ -35,6 +37,11 @@ pub(crate) struct FetchWindow {
     /// Dispatchers waiting for a place: demand beyond the window.
     waiting: AtomicUsize,
 }
+
+/// How long a dispatcher waits for a place, every place taken by a fetch and no body waiting
+/// for the parsers, before the window doubles: longer than a fast server's round trip (a
+/// parser's page grows it then), short against a slow host's.
+const STALL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Bodies below this size on average are not worth holding fetches back for: a burst of error
 /// pages or redirects (a slow network answering in batches) costs the parsers nothing.
@@ -73,7 +80,13 @@ impl FetchWindow {
             Err(TryAcquireError::NoPermits) => {
                 // Counted while it waits (the future may be dropped mid-wait: a guard).
                 let _waiting = Waiting::new(&self.waiting);
-                self.permits.clone().acquire_owned().await.ok()?
+                loop {
+                    let wait = self.permits.clone().acquire_owned();
+                    match tokio::time::timeout(STALL, wait).await {
+                        Ok(permit) => break permit.ok()?,
+                        Err(_) => self.grow_stalled(),
+                    }
+                }
             }
         };
         Some(WindowPermit {
@@ -118,21 +131,33 @@ impl FetchWindow {
     }
 
     fn grow(&self) {
-        let grown = self
-            .size
-            .fetch_update(AcqRel, Acquire, |n| (n < self.ceiling).then_some(n + 1))
-            .is_ok();
-        if !grown {
+        self.grow_by(1);
+    }
+
+    /// A dispatcher waited [`STALL`] for a place: if every place is a fetch in flight and the
+    /// parsers have nothing, slow responses hold the window and it doubles.
+    fn grow_stalled(&self) {
+        if self.backlog.load(Acquire) == 0 && self.permits.available_permits() == 0 {
+            self.grow_by(self.size());
+        }
+    }
+
+    fn grow_by(&self, by: usize) {
+        let Ok(before) = self.size.fetch_update(AcqRel, Acquire, |n| {
+            (n < self.ceiling).then(|| (n + by).min(self.ceiling))
+        }) else {
             return;
+        };
+        let mut added = (before + by).min(self.ceiling) - before;
+        // Shrinks not yet carried out are cancelled rather than permits added.
+        while added > 0
+            && (self.owed)
+                .fetch_update(AcqRel, Acquire, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            added -= 1;
         }
-        // A shrink not yet carried out is cancelled rather than a permit added.
-        let cancelled = self
-            .owed
-            .fetch_update(AcqRel, Acquire, |n| n.checked_sub(1))
-            .is_ok();
-        if !cancelled {
-            self.permits.add_permits(1);
-        }
+        self.permits.add_permits(added);
     }
 
     fn shrink(&self) {
@@ -301,6 +326,24 @@ mod tests {
                 window.taken(0);
             }
             assert_eq!(window.size(), 16);
+        });
+    }
+
+    #[test]
+    fn slow_fetches_holding_every_place_double_it_after_a_stall() {
+        rt().block_on(async {
+            let window = FetchWindow::new(64, 2);
+            // Two fetches to slow hosts take every place; nothing arrives for the parsers.
+            let _slow = [window.acquire().await, window.acquire().await];
+            let third = tokio::time::timeout(STALL * 10, window.acquire()).await;
+            assert!(third.is_ok(), "a stall opens the window");
+            assert_eq!(window.size(), 4, "doubled");
+            // With a body waiting for the parsers, a stall is parsing's: no growth.
+            let _rest = window.acquire().await;
+            window.queued(50_000);
+            let waiting = tokio::time::timeout(STALL * 3, window.acquire()).await;
+            assert!(waiting.is_err());
+            assert_eq!(window.size(), 4);
         });
     }
 
