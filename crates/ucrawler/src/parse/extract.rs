@@ -143,6 +143,12 @@ impl Extractor {
         })
     }
 
+    /// Whether a page's text is hashed: the crawl's setting ([`Config::hashes_every_page`]), or
+    /// its last visit has a hash to compare with.
+    pub(crate) fn hashes_text(&self, last_visit_hashed: bool) -> bool {
+        self.hash_text || last_visit_hashed
+    }
+
     /// Extracts everything from `html`, served from `page_url` (the final URL). The DOM, if
     /// rules need one, is held to its own bounds only ([`dom`]).
     pub fn extract(&self, html: &str, page_url: &Url) -> Extracted {

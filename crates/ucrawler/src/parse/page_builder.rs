@@ -76,9 +76,8 @@ pub(super) fn build_page(
         Cow::Borrowed(_) => 0,
     };
     let mut memory = DomReservation::new(ctx, body.len(), decoded_copy);
-    // A last visit with a hash is compared with this one's, whatever the crawl's setting.
-    let hash_text = ctx.config.hashes_every_page()
-        || (request.last_visit.as_ref()).is_some_and(|last| last.content_hash.is_some());
+    let last_hash = (request.last_visit.as_ref()).is_some_and(|last| last.content_hash.is_some());
+    let hash_text = extractor.hashes_text(last_hash);
     let extracted = extractor.extract_within(&html, final_url, &mut memory, hash_text);
     drop(memory);
     page.noindex |= extracted.noindex;

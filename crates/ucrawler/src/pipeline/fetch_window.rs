@@ -11,8 +11,8 @@
 //! reaches `concurrency` within a few round trips; against a fast server it settles near what
 //! the parsers can absorb. Growth waits for a parser's page, so slow responses holding every
 //! place would stall it (2,000 hosts, the first two at 1.5 s: ~4 s at 2 to 4 places): a
-//! dispatcher that waits [`STALL`] for a place while the parsers have nothing doubles it. Crawlee's AutoscaledPool and TCP's congestion window follow the
-//! same idea.
+//! dispatcher that waits [`STALL`] for a place while the parsers have nothing doubles it.
+//! Crawlee's AutoscaledPool and TCP's congestion window follow the same idea.
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::atomic::{AtomicU64, AtomicUsize};
@@ -225,6 +225,24 @@ mod tests {
             .unwrap()
     }
 
+    /// A window opened to its `concurrency`.
+    fn opened(concurrency: usize, parsers: usize) -> Arc<FetchWindow> {
+        let window = FetchWindow::new(concurrency, parsers);
+        window.grow_by(concurrency);
+        assert_eq!(window.size(), concurrency);
+        window
+    }
+
+    /// `pages` bodies of `bytes` arrive at once, then the parsers take them one by one.
+    fn burst(window: &FetchWindow, pages: usize, bytes: u64) {
+        for _ in 0..pages {
+            window.queued(bytes);
+        }
+        for _ in 0..pages {
+            window.taken(bytes);
+        }
+    }
+
     #[test]
     fn grows_by_one_per_page_taken_from_a_full_window_up_to_concurrency() {
         rt().block_on(async {
@@ -251,10 +269,7 @@ mod tests {
     #[test]
     fn shrinks_while_bodies_queue_for_the_parsers_and_never_below_its_floor() {
         rt().block_on(async {
-            let window = FetchWindow::new(16, 2);
-            for _ in 0..14 {
-                window.grow();
-            }
+            let window = opened(16, 2);
             let mut held = Vec::new();
             for _ in 0..16 {
                 held.push(window.acquire().await.unwrap());
@@ -283,29 +298,15 @@ mod tests {
     fn a_burst_within_a_quarter_of_a_large_window_does_not_shrink_it() {
         rt().block_on(async {
             // Many slow hosts: the window is wide and responses come in bursts.
-            let window = FetchWindow::new(256, 2);
-            for _ in 0..254 {
-                window.grow();
-            }
-            assert_eq!(window.size(), 256);
-            for _ in 0..64 {
-                window.queued(50_000);
-            }
-            for _ in 0..64 {
-                window.taken(50_000);
-            }
+            let window = opened(256, 2);
+            burst(&window, 64, 50_000);
             assert_eq!(
                 window.size(),
                 256,
                 "64 bodies waiting: a quarter of the window"
             );
             // A longer queue is a parsing limit: it shrinks while more than a quarter waits.
-            for _ in 0..100 {
-                window.queued(50_000);
-            }
-            for _ in 0..100 {
-                window.taken(50_000);
-            }
+            burst(&window, 100, 50_000);
             let size = window.size();
             assert!((200..256).contains(&size), "{size}");
         });
@@ -314,17 +315,9 @@ mod tests {
     #[test]
     fn a_burst_of_bodiless_pages_does_not_shrink_it() {
         rt().block_on(async {
-            let window = FetchWindow::new(16, 2);
-            for _ in 0..14 {
-                window.grow();
-            }
+            let window = opened(16, 2);
             // A slow network answers 16 requests at once with errors: nothing to parse.
-            for _ in 0..16 {
-                window.queued(0);
-            }
-            for _ in 0..16 {
-                window.taken(0);
-            }
+            burst(&window, 16, 0);
             assert_eq!(window.size(), 16);
         });
     }
