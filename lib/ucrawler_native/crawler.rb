@@ -66,7 +66,8 @@ module UcrawlerNative
 
     # Stats of the running crawl, or of the last one: pages, errors, errors_by_kind, bytes,
     # elapsed, pages_per_sec, in_flight, held, held_peak, frontier, seen, out_of_scope,
-    # fetch_window, descriptors (open, budget, waits), end_reason (nil while the crawl runs,
+    # fetch_window, descriptors (open, budget, connections, connection_limit, waits,
+    # closed_idle), end_reason (nil while the crawl runs,
     # then "finished", "max_pages", "cancelled", "deadline" or "stalled") and memory (the
     # crawler's budget: limit, used, peak, and per part bodies, pages, frontier, seen).
     def stats

@@ -42,6 +42,9 @@ struct Inner {
     busy_micros: AtomicU64,
     /// The most requests one host was answering at once.
     max_in_flight_per_host: AtomicU64,
+    /// Connections open now, over every host, and the most at once.
+    connections: AtomicU64,
+    max_connections: AtomicU64,
     entries: Mutex<Vec<LoggedRequest>>,
 }
 
@@ -81,6 +84,20 @@ impl RequestLog {
     /// politeness check (`per_host`) a crawler cannot fake.
     pub fn max_in_flight_per_host(&self) -> u64 {
         self.inner.max_in_flight_per_host.load(Ordering::Relaxed)
+    }
+
+    /// The most connections the server had open at once, over every host of the log. A
+    /// connection counts from its accept until the server has seen it closed (a moment after
+    /// the client closed it): what a crawler's descriptor limit looks like from outside.
+    pub fn max_open_connections(&self) -> u64 {
+        self.inner.max_connections.load(Ordering::Relaxed)
+    }
+
+    /// Counts an open connection until the returned guard is dropped.
+    pub(crate) fn open_connection(&self) -> OpenConnection {
+        let now = self.inner.connections.fetch_add(1, Ordering::AcqRel) + 1;
+        self.inner.max_connections.fetch_max(now, Ordering::Relaxed);
+        OpenConnection(self.clone())
     }
 
     /// Counts a request in flight at `host` until the returned guard is dropped.
@@ -136,6 +153,16 @@ pub(crate) struct HostLoad(AtomicU64);
 #[derive(Debug)]
 pub(crate) struct InFlight {
     host: Arc<HostLoad>,
+}
+
+/// One connection open at the server (see [`RequestLog::open_connection`]).
+#[derive(Debug)]
+pub(crate) struct OpenConnection(RequestLog);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.inner.connections.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Drop for InFlight {

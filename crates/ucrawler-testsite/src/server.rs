@@ -73,6 +73,7 @@ pub(crate) async fn serve_host(
         let ctx = Arc::clone(&ctx);
         let delay = Arc::clone(&delay);
         tokio::spawn(async move {
+            let _open = ctx.log.as_ref().map(RequestLog::open_connection);
             let service = service_fn(move |req: Request<Incoming>| {
                 let (ctx, delay) = (Arc::clone(&ctx), Arc::clone(&delay));
                 async move {

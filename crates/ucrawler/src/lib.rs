@@ -28,6 +28,7 @@
 //!   random.rs    jitter and ids                           fork_local.rs  a value owned by one process
 //!   content_encoding.rs  gzip/deflate bodies, decoded (stacked, any spelling) or refused
 //!   last_visit.rs  recrawling: what a visit learned (validators, content hash), Change
+//!   tracked_io.rs  one connection as the connection limit sees it: busy, idle, closed to make room
 //! wiring
 //!   crawler.rs   Crawler: starts crawls, wires stages     runtime.rs shared threads, per-crawler clients
 //!   pipeline/    slots, events, the crawl's context, the fetch → parse hand-off, the fetch window
@@ -39,7 +40,7 @@
 //!                back), frontier (a queue per host, spilled
 //!                to disk past its memory share), seen set, journal, visits log (recrawl),
 //!                per-host budget, crawler-trap guard, sitemap plan (which sitemaps are read)
-//!   fetch/       the fetch task, HTTP exchange, client and descriptor budget, the address guard
+//!   fetch/       the fetch task, HTTP exchange, client and connection limit, the address guard
 //!                on a proxied connection's target, retry policy, sitemap fetches (discovery,
 //!                reading) that send the scheduler URLs instead of a page, rendering (which
 //!                pages, the browser's requests through the crawl's client) and render/
@@ -78,6 +79,7 @@ mod random;
 mod runtime;
 mod schedule;
 pub mod stats;
+mod tracked_io;
 pub mod units;
 pub mod url;
 

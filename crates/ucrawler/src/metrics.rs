@@ -35,7 +35,7 @@ pub fn prometheus<'a>(crawls: &[(&'a str, &'a Stats)]) -> String {
         samples
     };
     let (counter, gauge) = ("counter", "gauge");
-    let families: [Family<'a>; 25] = [
+    let families: [Family<'a>; 28] = [
         family(
             "ucrawler_pages_total",
             counter,
@@ -159,6 +159,24 @@ pub fn prometheus<'a>(crawls: &[(&'a str, &'a Stats)]) -> String {
             gauge,
             "The most the crawler's connections take it to.",
             each(|s| s.descriptors.budget as f64),
+        ),
+        family(
+            "ucrawler_connections_open",
+            gauge,
+            "The crawler's connections, open or connecting.",
+            each(|s| s.descriptors.connections as f64),
+        ),
+        family(
+            "ucrawler_connections_limit",
+            gauge,
+            "The most connections the crawler keeps (concurrency + 64).",
+            each(|s| s.descriptors.connection_limit as f64),
+        ),
+        family(
+            "ucrawler_connections_closed_idle_total",
+            counter,
+            "Idle connections closed to make room for another host's.",
+            each(|s| s.descriptors.closed_idle as f64),
         ),
         family(
             "ucrawler_hosts_active",

@@ -416,10 +416,17 @@ pub struct SitemapStats {
 pub struct DescriptorStats {
     /// Descriptors open in the process (sampled; 0 where the system does not tell).
     pub open: u64,
-    /// The most the crawler lets its connections take it to.
+    /// The most the crawler's connections take it to: those open at start plus
+    /// `connection_limit`.
     pub budget: u64,
-    /// Connects that had to wait for descriptors to be freed.
+    /// The crawler's connections, open or connecting.
+    pub connections: u64,
+    /// The most connections the crawler keeps.
+    pub connection_limit: u64,
+    /// Connects that had to wait for room.
     pub waits: u64,
+    /// Idle connections closed to make room for another host's.
+    pub closed_idle: u64,
 }
 
 /// Why a crawl ended. Every crawl ends, and says why.

@@ -1368,6 +1368,90 @@ pub(crate) mod sealed {
     }
 }
 
+/// Lets a connector layer (`ClientBuilder::connector_layer`) wrap the connections it makes,
+/// say to count them or to close idle ones: `wrap` gets the connection and returns the I/O the
+/// client is to use instead. The wrapper's `Connection::connected` should start from the
+/// wrapped connection's (it carries the proxy and TLS information).
+pub trait WrapConnection: Sized {
+    /// This connection, wrapped.
+    fn wrap<W, F>(self, wrap: F) -> Self
+    where
+        F: FnOnce(Self) -> W,
+        W: Read + Write + Connection + Send + Sync + Unpin + 'static;
+}
+
+impl WrapConnection for Conn {
+    fn wrap<W, F>(self, wrap: F) -> Self
+    where
+        F: FnOnce(Self) -> W,
+        W: Read + Write + Connection + Send + Sync + Unpin + 'static,
+    {
+        let is_proxy = self.is_proxy;
+        Conn {
+            inner: Box::new(Wrapped(wrap(self))),
+            is_proxy,
+            // The wrapped connection adds its TLS information itself.
+            tls_info: false,
+        }
+    }
+}
+
+/// A connection wrapped by a connector layer.
+struct Wrapped<W>(W);
+
+#[cfg(feature = "__tls")]
+impl<W> TlsInfoFactory for Wrapped<W> {
+    fn tls_info(&self) -> Option<crate::tls::TlsInfo> {
+        None
+    }
+}
+
+impl<W: Connection> Connection for Wrapped<W> {
+    fn connected(&self) -> Connected {
+        self.0.connected()
+    }
+}
+
+impl<W: Read + Unpin> Read for Wrapped<W> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<W: Write + Unpin> Write for Wrapped<W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context,
+        buf: &[u8],
+    ) -> Poll<Result<usize, io::Error>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<Result<usize, io::Error>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context) -> Poll<Result<(), io::Error>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context) -> Poll<Result<(), io::Error>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
 // Some sealed things for UDS
 #[cfg(unix)]
 pub(crate) mod uds {

@@ -360,6 +360,7 @@ if_hyper! {
         Body, Client, ClientBuilder, Request, RequestBuilder, Response, Upgraded,
     };
     pub use self::proxy::{Proxy,NoProxy};
+    pub use self::connect::WrapConnection;
     #[cfg(feature = "__tls")]
     // Re-exports, to be removed in a future release
     pub use tls::{Certificate, Identity};

@@ -21,6 +21,7 @@ use crate::last_visit::{LastVisit, MAX_VALIDATOR_LEN};
 use crate::memory::{body_reservation_factor, MemoryBudget, Part, Reservation};
 use crate::pipeline::Fetched;
 use crate::politeness::{AddressGuard, RobotsCache, RobotsFetch, RobotsTag, Rules};
+use crate::tracked_io::ConnectionLease;
 use crate::url::{fingerprint, host_key, location_target, Scope};
 
 /// Whether a Content-Type is one we parse. A missing one is treated as HTML.
@@ -78,8 +79,15 @@ async fn fetch_hops(
 ) -> Fetched {
     match send(cx, url, same_host_as, last, started).await {
         Ok(answer) => {
-            let mut fetched = read_response(answer.response, answer.url, cx, started).await;
-            fetched.crawl_delay = answer.crawl_delay;
+            let Answer {
+                response,
+                url,
+                crawl_delay,
+                lease,
+            } = answer;
+            let mut fetched = read_response(response, url, cx, started).await;
+            drop(lease); // the body is read: the connection is free for the host's next request
+            fetched.crawl_delay = crawl_delay;
             fetched
         }
         Err(failed) => *failed,
@@ -92,6 +100,8 @@ pub(crate) struct Answer {
     pub response: Response,
     pub url: Url,
     pub crawl_delay: Option<Duration>,
+    /// Holds the response's connection busy: keep it until the body is read.
+    pub lease: Option<ConnectionLease>,
 }
 
 /// Sends the request for `url` and follows its redirects, every hop through the address guard,
@@ -109,7 +119,7 @@ pub(crate) async fn send(
     let mut visited = HashSet::from([fingerprint(current.as_str())]);
     let mut redirects = 0;
     let mut crawl_delay = None;
-    let response = loop {
+    let (response, lease) = loop {
         // Every hop: the address guard, then robots.txt of the hop's host.
         if let Err(refused) = cx.guard.check_literal(&current) {
             return Err(Box::new(Fetched::failed(Some(current), refused, started)));
@@ -158,8 +168,9 @@ pub(crate) async fn send(
                 return Err(Box::new(Fetched::failed(Some(current), error, started)));
             }
         };
+        let lease = ConnectionLease::of(&response);
         let location = match redirect_target(&response, &current) {
-            Redirect::None => break response,
+            Redirect::None => break (response, lease),
             Redirect::Unusable(location) => {
                 let mut fetched = Fetched::failed(
                     Some(current),
@@ -196,6 +207,7 @@ pub(crate) async fn send(
         response,
         url: current,
         crawl_delay,
+        lease,
     })
 }
 

@@ -1,6 +1,6 @@
 //! The fetch stage: the task that fetches one page ([`task`]), one HTTP exchange with its
 //! redirects, caps and timeouts ([`http`]), the shared client ([`client`]) in generations that
-//! keep connections within a descriptor budget ([`connections`]), the address guard on a proxied
+//! keep connections within a hard limit ([`connections`]), the address guard on a proxied
 //! connection's target ([`proxy_guard`]), the retry policy ([`retry`]), and the fetches that
 //! read a site's sitemaps for the scheduler ([`sitemap`]). JavaScript rendering ([`render`]):
 //! headless Chromium over the DevTools pipe, its every request served by a callback.

@@ -25,6 +25,7 @@ use url::Url;
 use super::AddressGuard;
 use crate::content_encoding::decoded_body;
 use crate::error::CrawlError;
+use crate::tracked_io::ConnectionLease;
 use crate::url::{location_target, Scope};
 
 mod rules;
@@ -271,6 +272,8 @@ async fn fetch_robots_txt(
             Ok(response) => response,
             Err(e) => return Some(Err(CrawlError::from_reqwest(&e))),
         };
+        // The connection is busy until the file is read (or the response dropped).
+        let _lease = ConnectionLease::of(&response);
         let status = response.status();
         if status.is_redirection() {
             let location = response.headers().get(LOCATION)?;
