@@ -9,7 +9,6 @@
 //! naming its rule); each page is parsed on a parser thread.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use scraper::{ElementRef, Selector};
@@ -17,11 +16,12 @@ use url::Url;
 
 use super::dom::{self, DomBudget, DomMemory, DomRefusal, Unmetered};
 use super::links::LinkPolicy;
-use super::structured::{self, Collector, Structured};
+use super::structured::{self, Structured};
 use super::text_hash::TextHash;
 use crate::config::Config;
 use crate::error::ConfigError;
 use crate::url::{base_url, resolve};
+use scan::{scan, Raw};
 
 /// What a page yielded.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -297,124 +297,6 @@ impl Extractor {
 
 /// The built-in fields as they appear in the markup (entities not yet decoded, URLs not yet
 /// resolved), gathered in one streaming pass.
-#[derive(Default)]
-struct Raw {
-    titles: usize,
-    title: String,
-    base: Option<String>,
-    description: Option<String>,
-    robots: Vec<String>,
-    canonical: Option<String>,
-    /// Each `href` with whether its anchor is `rel="nofollow"`.
-    hrefs: Vec<(String, bool)>,
-    /// Only when the text is hashed: otherwise lol_html need not decode the text at all.
-    text: Option<TextHash>,
-    structured: Collector,
-}
-
-/// The streaming pass, hashing the text if `hash_text`; `None` if lol_html gives up on the
-/// input (the DOM path then decides).
-fn scan(html: &str, hash_text: bool) -> Option<Raw> {
-    use lol_html::{doc_text, element, text, HtmlRewriter, Settings};
-    let raw = RefCell::new(Raw {
-        text: hash_text.then(TextHash::default),
-        ..Raw::default()
-    });
-    let mut settings = Settings::new();
-    if hash_text {
-        settings = settings.append_document_content_handler(doc_text!(|chunk| {
-            if let Some(text) = &mut raw.borrow_mut().text {
-                if TextHash::counts(chunk.text_type()) {
-                    text.add(chunk.as_str());
-                    if chunk.last_in_text_node() {
-                        text.end_node();
-                    }
-                }
-            }
-            Ok(())
-        }));
-    }
-    let settings = settings
-        .append_element_content_handler(element!("title", |_| {
-            raw.borrow_mut().titles += 1;
-            Ok(())
-        }))
-        // Only the first <title>, as in the DOM path.
-        .append_element_content_handler(text!("title", |chunk| {
-            let mut raw = raw.borrow_mut();
-            if raw.titles == 1 {
-                raw.title.push_str(chunk.as_str());
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("base[href]", |el| {
-            let mut raw = raw.borrow_mut();
-            if raw.base.is_none() {
-                raw.base = el.get_attribute("href");
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("meta[name][content]", |el| {
-            let (Some(name), Some(content)) =
-                (el.get_attribute("name"), el.get_attribute("content"))
-            else {
-                return Ok(());
-            };
-            let mut raw = raw.borrow_mut();
-            if name.eq_ignore_ascii_case("description") {
-                raw.description.get_or_insert(content);
-            } else if name.eq_ignore_ascii_case("robots") {
-                raw.robots.push(content);
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("link[rel][href]", |el| {
-            let mut raw = raw.borrow_mut();
-            let canonical = el
-                .get_attribute("rel")
-                .is_some_and(|rel| is_canonical_rel(&rel));
-            if canonical && raw.canonical.is_none() {
-                raw.canonical = el.get_attribute("href");
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("script", |el| {
-            let script_type = el.get_attribute("type").map(|t| attribute(&t));
-            let json_ld = script_type.is_some_and(|t| structured::is_json_ld(&t));
-            raw.borrow_mut().structured.start_script(json_ld);
-            Ok(())
-        }))
-        .append_element_content_handler(text!("script", |chunk| {
-            let found = &mut raw.borrow_mut().structured;
-            found.push_text(chunk.as_str());
-            if chunk.last_in_text_node() {
-                found.end_script();
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("meta[content]", |el| {
-            let [property, name] = ["property", "name"].map(|a| el.get_attribute(a));
-            let [property, name] = [property, name].map(|key| key.map(|k| attribute(&k)));
-            let found = &mut raw.borrow_mut().structured;
-            if let Some(key) = found.property_key(property.as_deref(), name.as_deref()) {
-                let content = el.get_attribute("content").unwrap_or_default();
-                found.add_property(key, &attribute(&content));
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("a[href], area[href]", |el| {
-            if let Some(href) = el.get_attribute("href") {
-                let nofollow = is_nofollow_rel(el.get_attribute("rel").as_deref());
-                raw.borrow_mut().hrefs.push((href, nofollow));
-            }
-            Ok(())
-        }));
-    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
-    rewriter.write(html.as_bytes()).ok()?;
-    rewriter.end().ok()?;
-    Some(raw.into_inner())
-}
-
 /// An attribute value with its character references decoded (the HTML attribute rules).
 fn attribute(value: &str) -> String {
     htmlize::unescape_attribute(without_nul(value)).into_owned()
@@ -475,5 +357,6 @@ fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+mod scan;
 #[cfg(test)]
 mod tests;
