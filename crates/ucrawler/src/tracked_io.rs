@@ -3,14 +3,16 @@
 //! crawler's connections under a limit with it; robots.txt fetches lease theirs too).
 //!
 //! A connection is busy from the moment request bytes are written to it until the response
-//! taken from it is done with ([`ConnectionLease`]). In between responses it is idle, in the HTTP
-//! client's pool; the budget may then close it to make room for a connection to another host:
+//! taken from it is done with ([`ConnectionLease`]), and until every request written to it has
+//! been answered so: hyper hands a connection to the host's next request as soon as a body's
+//! last byte is read, before the crawler is done with that response. In between it is idle, in
+//! the HTTP client's pool; the budget may then close it to make room for a connection to another host:
 //! its next read reports end of stream, which hyper takes as the server closing an idle
 //! connection (it drops the connection; a request it had not yet written goes to a new one).
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -31,8 +33,11 @@ const CLOSED: u8 = 3;
 #[derive(Debug)]
 pub(crate) struct ConnectionState {
     state: AtomicU8,
-    /// Responses from this connection not yet done with.
-    leases: AtomicUsize,
+    /// Requests written to it, and responses from it done with: idle only when they are equal.
+    requests: AtomicU64,
+    answered: AtomicU64,
+    /// Set when a response arrives: the next write is a new request.
+    between_requests: AtomicBool,
     /// When it last became idle (ms since the budget's epoch), for least-recently-used order.
     idle_since: AtomicU64,
     epoch: Instant,
@@ -47,7 +52,9 @@ impl ConnectionState {
     pub fn new(epoch: Instant, multiplexed: bool) -> Self {
         Self {
             state: AtomicU8::new(BUSY),
-            leases: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
+            between_requests: AtomicBool::new(true),
             idle_since: AtomicU64::new(0),
             epoch,
             reader: AtomicWaker::new(),
@@ -61,16 +68,28 @@ impl ConnectionState {
             .then(|| self.idle_since.load(Ordering::Relaxed))
     }
 
+    /// Whether every request written has been answered and done with.
+    fn all_answered(&self) -> bool {
+        self.requests.load(Ordering::Acquire) == self.answered.load(Ordering::Acquire)
+    }
+
     /// Marks an idle connection to be closed; false if it is no longer idle.
     pub fn close_if_idle(&self) -> bool {
-        let chosen = self
-            .state
+        if (self.state)
             .compare_exchange(IDLE, CLOSING, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if chosen {
-            self.reader.wake();
+            .is_err()
+        {
+            return false;
         }
-        chosen
+        if !self.all_answered() {
+            // A request was written meanwhile (it counts itself before its write's state
+            // check): the connection stays.
+            let _ =
+                (self.state).compare_exchange(CLOSING, BUSY, Ordering::AcqRel, Ordering::Acquire);
+            return false;
+        }
+        self.reader.wake();
+        true
     }
 
     /// Whether it was chosen to be closed (and has not been taken back).
@@ -78,8 +97,12 @@ impl ConnectionState {
         matches!(self.state.load(Ordering::Acquire), CLOSING | CLOSED)
     }
 
-    /// A request is being written: busy. Takes it back from closing; false once closed.
-    fn start_request(&self) -> bool {
+    /// Request bytes are being written: busy (the first write after a response starts a new
+    /// request). Takes the connection back from closing; false once closed.
+    pub fn start_request(&self) -> bool {
+        if self.between_requests.swap(false, Ordering::AcqRel) {
+            self.requests.fetch_add(1, Ordering::AcqRel);
+        }
         loop {
             match self.state.load(Ordering::Acquire) {
                 BUSY => return true,
@@ -106,12 +129,18 @@ impl ConnectionState {
     }
 
     fn release(&self) {
-        if self.leases.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let now = self.epoch.elapsed().as_millis() as u64;
-            self.idle_since.store(now, Ordering::Relaxed);
-            let _ = self
-                .state
-                .compare_exchange(BUSY, IDLE, Ordering::AcqRel, Ordering::Acquire);
+        self.answered.fetch_add(1, Ordering::AcqRel);
+        if !self.all_answered() {
+            return; // the host's next request is already on it
+        }
+        let now = self.epoch.elapsed().as_millis() as u64;
+        self.idle_since.store(now, Ordering::Relaxed);
+        let idle = (self.state)
+            .compare_exchange(BUSY, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if idle && !self.all_answered() {
+            // A request was written between the count and the change: busy after all.
+            let _ = (self.state).compare_exchange(IDLE, BUSY, Ordering::AcqRel, Ordering::Acquire);
         }
     }
 }
@@ -136,7 +165,7 @@ impl ConnectionLease {
 
     /// The lease on a connection.
     pub fn on(state: &Arc<ConnectionState>) -> Self {
-        state.leases.fetch_add(1, Ordering::AcqRel);
+        state.between_requests.store(true, Ordering::Release);
         Self(state.clone())
     }
 }
@@ -242,28 +271,51 @@ impl<T: Write + Unpin, Held: Unpin> Write for TrackedIo<T, Held> {
 mod tests {
     use super::*;
 
-    fn state() -> ConnectionState {
-        ConnectionState::new(Instant::now(), false)
+    fn state() -> Arc<ConnectionState> {
+        Arc::new(ConnectionState::new(Instant::now(), false))
+    }
+
+    /// A request written to the connection and its response arrived.
+    fn answered(state: &Arc<ConnectionState>) -> ConnectionLease {
+        assert!(state.start_request());
+        ConnectionLease::on(state)
     }
 
     #[test]
-    fn busy_until_the_last_response_is_done_with() {
-        let state = Arc::new(state());
+    fn busy_until_the_response_is_done_with() {
+        let state = state();
         assert_eq!(state.idle_since(), None, "a new connection is busy");
-        let (first, second) = (ConnectionLease::on(&state), ConnectionLease::on(&state));
-        drop(first);
+        let response = answered(&state);
         assert_eq!(state.idle_since(), None);
         assert!(!state.close_if_idle());
-        drop(second);
+        drop(response);
         assert!(state.idle_since().is_some());
         assert!(state.start_request());
         assert_eq!(state.idle_since(), None, "a write makes it busy again");
     }
 
     #[test]
-    fn a_write_takes_a_closing_connection_back() {
-        let state = Arc::new(state());
+    fn the_next_request_on_it_keeps_it_busy() {
+        // hyper gives the connection to the host's next request as soon as the first body is
+        // read, before the crawler drops that response.
+        let state = state();
+        let first = answered(&state);
+        assert!(state.start_request()); // the second request, written
+        drop(first);
+        assert_eq!(
+            state.idle_since(),
+            None,
+            "the second request is waiting for its answer"
+        );
+        assert!(!state.close_if_idle());
         drop(ConnectionLease::on(&state));
+        assert!(state.idle_since().is_some());
+    }
+
+    #[test]
+    fn a_write_takes_a_closing_connection_back() {
+        let state = state();
+        drop(answered(&state));
         assert!(state.close_if_idle());
         assert!(state.is_closing());
         assert!(
@@ -276,8 +328,8 @@ mod tests {
 
     #[test]
     fn a_read_ends_a_closing_connection_for_good() {
-        let state = Arc::new(state());
-        drop(ConnectionLease::on(&state));
+        let state = state();
+        drop(answered(&state));
         assert!(state.close_if_idle());
         assert!(state.ends_read());
         assert!(state.ends_read(), "every read after is end of stream too");
@@ -288,7 +340,7 @@ mod tests {
     #[test]
     fn a_multiplexed_connection_is_never_closed() {
         let state = Arc::new(ConnectionState::new(Instant::now(), true));
-        drop(ConnectionLease::on(&state));
+        drop(answered(&state));
         assert_eq!(state.idle_since(), None);
     }
 }

@@ -59,4 +59,8 @@ fn connections_stay_under_the_limit_and_idle_ones_make_room() {
         stats.connection_limit
     );
     assert!(sites.log().max_in_flight_per_host() <= 2);
+    // Closing a connection never costs a request: no page was tried twice, and the server saw
+    // each page and robots.txt once.
+    assert!(pages.iter().all(|p| p.attempts == 1));
+    assert_eq!(sites.requests_served(), (expected.len() + HOSTS) as u64);
 }

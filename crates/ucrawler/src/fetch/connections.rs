@@ -432,6 +432,9 @@ mod tests {
         let (oldest, oldest_open) = connect(&budget);
         let (newer, _newer_open) = connect(&budget);
         let (busy, _busy_open) = connect(&budget);
+        for connection in [&oldest, &newer, &busy] {
+            assert!(connection.start_request());
+        }
         drop(ConnectionLease::on(&oldest));
         tokio::time::sleep(Duration::from_millis(5)).await;
         drop(ConnectionLease::on(&newer));
