@@ -151,13 +151,16 @@ pub fn serve(
         .block_on(tokio::signal::ctrl_c())
         .map_err(|e| Failure::Fatal(format!("waiting for Ctrl-C: {e}")))?;
     // What the server saw, for benchmarks: busy time over wall time is the mean in flight, and
-    // the most requests one host answered at once checks a crawler's per-host limit.
+    // the most requests one host answered at once checks a crawler's per-host limit, and the
+    // connections show its keep-alive (accepted) and its connection limit (most open at once).
     eprintln!(
         "{}",
         serde_json::json!({
             "requests": site.requests_served(),
             "busy_seconds": site.log().busy().as_secs_f64(),
             "max_in_flight_per_host": site.log().max_in_flight_per_host(),
+            "connections": site.log().connections_accepted(),
+            "max_open_connections": site.log().max_open_connections(),
         })
     );
     site.shutdown();

@@ -45,6 +45,7 @@ struct Inner {
     /// Connections open now, over every host, and the most at once.
     connections: AtomicU64,
     max_connections: AtomicU64,
+    accepted: AtomicU64,
     entries: Mutex<Vec<LoggedRequest>>,
 }
 
@@ -93,8 +94,14 @@ impl RequestLog {
         self.inner.max_connections.load(Ordering::Relaxed)
     }
 
+    /// Connections accepted, over every host of the log.
+    pub fn connections_accepted(&self) -> u64 {
+        self.inner.accepted.load(Ordering::Relaxed)
+    }
+
     /// Counts an open connection until the returned guard is dropped.
     pub(crate) fn open_connection(&self) -> OpenConnection {
+        self.inner.accepted.fetch_add(1, Ordering::Relaxed);
         let now = self.inner.connections.fetch_add(1, Ordering::AcqRel) + 1;
         self.inner.max_connections.fetch_max(now, Ordering::Relaxed);
         OpenConnection(self.clone())

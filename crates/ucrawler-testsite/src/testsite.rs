@@ -125,6 +125,14 @@ impl TestSite {
         self.site.expected_urls(&self.base_url, depth)
     }
 
+    /// Every host's expected URLs (of [`Self::base_urls`], each from its own site).
+    pub fn expected_urls_of_every_host(&self, depth: Option<u32>) -> BTreeSet<String> {
+        let bases = self.base_urls();
+        let each = bases.iter().enumerate();
+        each.flat_map(|(host, base)| self.site_of(host).expected_urls(base, depth))
+            .collect()
+    }
+
     /// `site().expected_urls_at(&base_url(), depth, generation)`.
     pub fn expected_urls_at(&self, depth: Option<u32>, generation: u32) -> BTreeSet<String> {
         self.site

@@ -19,10 +19,7 @@ fn connections_stay_under_the_limit_and_idle_ones_make_room() {
         },
     )
     .unwrap();
-    let mut expected = BTreeSet::new();
-    for base in sites.base_urls() {
-        expected.extend(sites.site().expected_urls(&base, None));
-    }
+    let expected = sites.expected_urls_of_every_host(None);
     let config = Config::builder()
         .concurrency(CONCURRENCY)
         .per_host(2usize)
