@@ -95,6 +95,35 @@ fn the_host_with_the_most_requests_waiting_goes_first() {
 }
 
 #[test]
+fn a_slow_hosts_requests_go_before_more_of_a_fast_hosts() {
+    let mut frontier = Frontier::new(None, 100);
+    let gate = HostGate::new();
+    let l = limits(2, Duration::ZERO);
+    let now = Instant::now();
+    for page in 1..=10 {
+        frontier.push(request("fast", page));
+    }
+    for page in 1..=3 {
+        frontier.push(request("slow", page));
+    }
+    frontier.note_latency("fast:80", Duration::from_millis(40));
+    frontier.note_latency("slow:80", Duration::from_millis(1500));
+    frontier.note_latency("gone", Duration::from_secs(9)); // nothing queued: nothing kept
+    assert_eq!(frontier.queues.len(), 2);
+    let order: Vec<String> = std::iter::from_fn(|| pop(&mut frontier, &gate, l, now)).collect();
+    // 3 × 1.5 s of waiting beats 10 × 40 ms; once down to none, the fast host's turn.
+    assert_eq!(
+        order[..3],
+        [
+            "http://slow/page/1",
+            "http://slow/page/2",
+            "http://slow/page/3"
+        ]
+    );
+    assert_eq!(order.len(), 13);
+}
+
+#[test]
 fn hosts_under_way_go_before_new_ones() {
     let mut frontier = Frontier::new(None, 100);
     let gate = HostGate::new();

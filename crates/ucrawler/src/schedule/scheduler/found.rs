@@ -7,7 +7,7 @@ use crate::page::{Purpose, Request};
 use crate::pipeline::Delivered;
 use crate::schedule::canonical::canonical_of_duplicate;
 use crate::schedule::trap_guard::TrapGuard;
-use crate::url::fingerprint;
+use crate::url::{fingerprint, host_key};
 
 use super::Scheduler;
 
@@ -42,6 +42,11 @@ impl Scheduler {
         if fresh_target {
             for link in links {
                 self.take_link(link);
+            }
+            // The host's next pages are weighed by how long this one took (see Frontier).
+            if let Ok(url) = url::Url::parse(&delivered.page.url) {
+                let fetch = delivered.page.timings.fetch;
+                self.frontier.note_latency(&host_key(&url), fetch);
             }
         }
         self.flush_journal();
