@@ -260,7 +260,9 @@ async fn a_page_that_never_settles_is_snapshot_at_its_timeout() {
 async fn a_spinning_script_is_hung_and_the_next_render_works() {
     let renderer = renderer(2048 * MB, 100);
     let mut spin = job("<html><body><script>while (true) {}</script></body></html>");
-    spin.timeout = Duration::from_secs(1);
+    // Long enough for the script to be spinning when the time is up: with 1 s, a loaded 2-core
+    // machine once had not run it yet, and the page came back unsettled instead of hung.
+    spin.timeout = Duration::from_secs(3);
     let started = Instant::now();
     let error = renderer.render(spin, site(&[]).fetch).await.unwrap_err();
     println!("hung after {:?}: {error}", started.elapsed());
