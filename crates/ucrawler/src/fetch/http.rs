@@ -94,6 +94,19 @@ async fn fetch_hops(
     }
 }
 
+/// How much before the page's own deadline its robots.txt fetch must end.
+const ROBOTS_MARGIN: Duration = Duration::from_millis(50);
+
+/// The time robots.txt gets: what is left of the page's `timeout`, less a margin. The fetch
+/// must end, and its verdict be remembered, before the page's deadline cancels it: a cancelled
+/// fetch leaves nothing behind, and the host's next page would ask again (a robots.txt that
+/// drips past the timeout was then fetched twice, the second time answered 404: allow all).
+fn robots_timeout(timeout: Duration, started: Instant) -> Duration {
+    timeout
+        .saturating_sub(started.elapsed())
+        .saturating_sub(ROBOTS_MARGIN)
+}
+
 /// The response that ends a request's redirects, where it came from, and its host's
 /// Crawl-delay.
 pub(crate) struct Answer {
@@ -129,7 +142,7 @@ pub(crate) async fn send(
                 client: cx.client,
                 guard: cx.guard,
                 scope: cx.scope,
-                timeout: config.timeout,
+                timeout: robots_timeout(config.timeout, started),
             };
             let rules = cx.robots.rules(&fetch, &current).await;
             if crawl_delay.is_none() {
