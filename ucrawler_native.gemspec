@@ -32,9 +32,10 @@ Gem::Specification.new do |spec|
     "crates/*/benches/**/*.rs",
     "Cargo.toml",
     "Cargo.lock",
-    # reqwest with one option added (vendor/README.md): the [patch] in Cargo.toml points here.
+    # reqwest and hyper, patched (vendor/README.md): the [patch] in Cargo.toml points here.
     "vendor/README.md",
     "vendor/reqwest-0.12.28/**/*",
+    "vendor/hyper-1.12.0/**/*",
     "README.md",
   ]
   spec.require_paths = ["lib"]

@@ -156,12 +156,13 @@ impl Frontier {
             return; // nothing waits: the next page parsed tells
         };
         let ms = u32::try_from(fetch.as_millis()).unwrap_or(u32::MAX).max(1);
-        if ms != queue.latency_ms {
-            queue.latency_ms = ms;
-            if queue.ready {
-                let entry = (queue.priority(), Reverse(queue.ticket), queue.host.clone());
-                self.ready.push(entry);
-            }
+        let rose = ms > queue.latency_ms;
+        queue.latency_ms = ms;
+        // Only a rise needs a new entry: after a fall the entry filed ranks the host a little
+        // early, which costs nothing, and most parsed pages change the time a little.
+        if rose && queue.ready {
+            let entry = (queue.priority(), Reverse(queue.ticket), queue.host.clone());
+            self.ready.push(entry);
         }
     }
 

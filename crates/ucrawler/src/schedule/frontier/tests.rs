@@ -124,6 +124,31 @@ fn a_slow_hosts_requests_go_before_more_of_a_fast_hosts() {
 }
 
 #[test]
+fn only_a_rise_in_a_hosts_fetch_time_files_it_again() {
+    let mut frontier = Frontier::new(None, 100);
+    frontier.push(request("host", 1));
+    let filed = frontier.ready.len();
+    frontier.note_latency("host:80", Duration::from_millis(300));
+    assert_eq!(
+        frontier.ready.len(),
+        filed + 1,
+        "a rise ranks the host higher now"
+    );
+    frontier.note_latency("host:80", Duration::from_millis(40));
+    assert_eq!(
+        frontier.ready.len(),
+        filed + 1,
+        "a fall leaves the entry filed"
+    );
+    assert_eq!(
+        frontier.queues["host:80"].latency_ms, 40,
+        "but weighs what comes next"
+    );
+    frontier.note_latency("host:80", Duration::from_millis(41));
+    assert_eq!(frontier.ready.len(), filed + 2);
+}
+
+#[test]
 fn hosts_under_way_go_before_new_ones() {
     let mut frontier = Frontier::new(None, 100);
     let gate = HostGate::new();
