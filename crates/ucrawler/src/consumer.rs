@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::distributed::{AgentHandle, Command, Outcome, VisitUpdate};
-use crate::fetch::{add_browser_stats, DescriptorBudget, Renderer};
+use crate::fetch::{add_browser_stats, ConnectionLimit, Renderer};
 use crate::last_visit::Change;
 use crate::memory::MemoryBudget;
 use crate::page::{Lease, Page, Request};
@@ -65,7 +65,7 @@ pub(crate) struct LiveStats {
     counters: Arc<Counters>,
     budget: Arc<MemoryBudget>,
     window: Arc<FetchWindow>,
-    descriptors: Arc<DescriptorBudget>,
+    descriptors: Arc<ConnectionLimit>,
     hosts: Arc<HostGate>,
     /// With `render`: the process's browser.
     browser: Option<Arc<Renderer>>,
@@ -82,7 +82,7 @@ impl LiveStats {
             counters,
             budget,
             window: runtime.window.clone(),
-            descriptors: runtime.connections.budget().clone(),
+            descriptors: runtime.connections.limit().clone(),
             hosts: runtime.hosts.clone(),
             browser,
         }

@@ -8,7 +8,7 @@ use reqwest::cookie::Jar;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT_ENCODING};
 use reqwest::{redirect, Client};
 
-use super::connections::{idle_timeout, BudgetLayer};
+use super::connections::{idle_timeout, ConnectionLimitLayer};
 use super::proxy_guard::ProxyTargetLayer;
 
 use crate::config::{Config, PrivateAddresses};
@@ -22,11 +22,11 @@ pub(crate) const READ_BUFFER: usize = 16 << 10;
 /// Builds the HTTP client shared by every crawl of a crawler. Redirects are followed by hand
 /// (see [`super::http::fetch`]); every connection's address passes the `private_addresses`
 /// guard (in name resolution, or [`super::proxy_guard`] through a proxy);
-/// new connections are held to the descriptor budget (see [`super::connections`]).
+/// new connections are held to the connection limit (see [`super::connections`]).
 pub(crate) fn build_client(
     config: &Config,
     guard: Arc<AddressGuard>,
-    budget: BudgetLayer,
+    connection_limit: ConnectionLimitLayer,
     cookies: Option<Arc<Jar>>,
 ) -> Result<Client, Error> {
     let mut headers = HeaderMap::new();
@@ -62,7 +62,7 @@ pub(crate) fn build_client(
         .tcp_nodelay(true)
         .cookie_store(config.cookies)
         .danger_accept_invalid_certs(config.accept_invalid_certs)
-        .connector_layer(budget);
+        .connector_layer(connection_limit);
     builder = match &config.proxy {
         Some(proxy) => {
             let proxy = reqwest::Proxy::all(proxy)

@@ -57,7 +57,7 @@ pub(crate) fn idle_timeout(config: &Config) -> Duration {
 }
 
 /// The longest a connect waits for room: by then every idle connection has timed out (the
-/// pool looks every `idle_timeout`), so only connections the budget cannot see hold the room.
+/// pool looks every `idle_timeout`), so only connections the limit cannot see hold the room.
 fn max_wait(config: &Config) -> Duration {
     idle_timeout(config) * 2 + Duration::from_secs(1)
 }
@@ -85,7 +85,7 @@ fn open_descriptors() -> Option<u64> {
 
 /// The connection limit, shared by the client's connector layer and [`Connections`].
 #[derive(Debug)]
-pub(crate) struct DescriptorBudget {
+pub(crate) struct ConnectionLimit {
     /// Descriptors the process had open before the crawler made any connection (the app's own:
     /// a Rails process holds database sockets, log files…); the limit is on top of them.
     baseline: u64,
@@ -111,7 +111,7 @@ pub(crate) struct DescriptorBudget {
     overran: AtomicBool,
 }
 
-impl DescriptorBudget {
+impl ConnectionLimit {
     fn new(config: &Config) -> Arc<Self> {
         let soft = raise_descriptor_limit().unwrap_or(1024);
         let baseline = open_descriptors().unwrap_or(0);
@@ -258,7 +258,7 @@ impl DescriptorBudget {
 }
 
 /// A place under the limit, taken by a connect and kept by its connection.
-struct Place(Arc<DescriptorBudget>);
+struct Place(Arc<ConnectionLimit>);
 
 impl Drop for Place {
     fn drop(&mut self) {
@@ -283,28 +283,28 @@ impl Drop for Open {
 
 /// The connector layer that holds each new connection to the limit and tracks it.
 #[derive(Clone)]
-pub(crate) struct BudgetLayer(Arc<DescriptorBudget>);
+pub(crate) struct ConnectionLimitLayer(Arc<ConnectionLimit>);
 
-impl<S> Layer<S> for BudgetLayer {
-    type Service = BudgetedConnect<S>;
+impl<S> Layer<S> for ConnectionLimitLayer {
+    type Service = LimitedConnect<S>;
 
-    fn layer(&self, inner: S) -> BudgetedConnect<S> {
-        BudgetedConnect {
+    fn layer(&self, inner: S) -> LimitedConnect<S> {
+        LimitedConnect {
             inner,
-            budget: self.0.clone(),
+            limit: self.0.clone(),
         }
     }
 }
 
 #[derive(Clone)]
-pub(crate) struct BudgetedConnect<S> {
+pub(crate) struct LimitedConnect<S> {
     inner: S,
-    budget: Arc<DescriptorBudget>,
+    limit: Arc<ConnectionLimit>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-impl<S, R> Service<R> for BudgetedConnect<S>
+impl<S, R> Service<R> for LimitedConnect<S>
 where
     S: Service<R> + Clone + Send + 'static,
     S::Response: WrapConnection + Read + Write + Connection + Send + Sync + Unpin + 'static,
@@ -323,18 +323,18 @@ where
         // The service polled ready is the one to call (tower's clone-and-swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let budget = self.budget.clone();
+        let limit = self.limit.clone();
         Box::pin(async move {
-            let place = budget.clone().admit().await;
+            let place = limit.clone().admit().await;
             let connection = inner.call(request).await?;
-            Ok(connection.wrap(|io| budget.track(io, place)))
+            Ok(connection.wrap(|io| limit.track(io, place)))
         })
     }
 }
 
-/// The HTTP client and its descriptor budget (see the module docs).
+/// The HTTP client and its connection limit (see the module docs).
 pub(crate) struct Connections {
-    budget: Arc<DescriptorBudget>,
+    limit: Arc<ConnectionLimit>,
     client: Client,
 }
 
@@ -342,11 +342,11 @@ impl Connections {
     /// `build` makes the client with the given connector layer (in a runtime context).
     pub fn new(
         config: &Config,
-        build: impl FnOnce(BudgetLayer) -> Result<Client, Error>,
+        build: impl FnOnce(ConnectionLimitLayer) -> Result<Client, Error>,
     ) -> Result<Self, Error> {
-        let budget = DescriptorBudget::new(config);
-        let client = build(BudgetLayer(budget.clone()))?;
-        Ok(Self { budget, client })
+        let limit = ConnectionLimit::new(config);
+        let client = build(ConnectionLimitLayer(limit.clone()))?;
+        Ok(Self { limit, client })
     }
 
     pub fn client(&self) -> &Client {
@@ -355,12 +355,12 @@ impl Connections {
 
     /// Whether a request to a host with nothing waiting behind it should close its connection.
     pub fn close_when_idle(&self) -> bool {
-        self.budget.under_pressure()
+        self.limit.under_pressure()
     }
 
-    /// The budget, for stats that outlive the client.
-    pub fn budget(&self) -> &Arc<DescriptorBudget> {
-        &self.budget
+    /// The limit, for stats that outlive the client.
+    pub fn limit(&self) -> &Arc<ConnectionLimit> {
+        &self.limit
     }
 }
 
@@ -381,7 +381,7 @@ mod tests {
     #[test]
     fn the_limit_fits_under_the_descriptor_limit() {
         let config = Config::default();
-        let budget = DescriptorBudget::new(&config);
+        let budget = ConnectionLimit::new(&config);
         let (soft, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
         assert!(budget.baseline + budget.limit <= soft - RESERVE);
         assert!(budget.limit <= config.concurrency as u64 + RESERVE);
@@ -393,7 +393,7 @@ mod tests {
     }
 
     /// A connection as the connector makes one: a place, an entry among the open ones.
-    fn connect(budget: &Arc<DescriptorBudget>) -> (Arc<ConnectionState>, Open) {
+    fn connect(budget: &Arc<ConnectionLimit>) -> (Arc<ConnectionState>, Open) {
         let place = budget.try_take().expect("room for a connection");
         let state = Arc::new(ConnectionState::new(budget.epoch, false));
         let id = budget.next_id.fetch_add(1, Ordering::Relaxed);
@@ -401,8 +401,8 @@ mod tests {
         (state, Open { id, place })
     }
 
-    fn budget(limit: u64, max_wait: Duration) -> Arc<DescriptorBudget> {
-        Arc::new(DescriptorBudget::with_limit(0, limit, max_wait))
+    fn budget(limit: u64, max_wait: Duration) -> Arc<ConnectionLimit> {
+        Arc::new(ConnectionLimit::with_limit(0, limit, max_wait))
     }
 
     #[tokio::test]

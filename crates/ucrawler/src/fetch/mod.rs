@@ -16,7 +16,7 @@ mod sitemap;
 mod task;
 
 pub(crate) use client::build_client;
-pub(crate) use connections::{Connections, DescriptorBudget};
+pub(crate) use connections::{ConnectionLimit, Connections};
 pub use http::is_html;
 pub(crate) use render::Renderer;
 pub(crate) use rendering::{add_browser_stats, browser_for};

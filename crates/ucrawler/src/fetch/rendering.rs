@@ -8,7 +8,7 @@
 //!   `render: auto` only those that look built by scripts ([`crate::parse::shell`]).
 //! - Every request of the rendered page (scripts, data) is sent by the crawler's own client:
 //!   the address guard on every hop, robots.txt of its host, `deny` and `max_url_length`
-//!   ([`Scope::for_resources`]), `max_body`, the descriptor budget. Requests to the page's own
+//!   ([`Scope::for_resources`]), `max_body`, the connection limit. Requests to the page's own
 //!   host go one at a time, `delay` (or its Crawl-delay) apart, under the page's own place at the host: the page and its requests count as one of
 //!   the host's `per_host`. Only `GET` and `HEAD` are sent: a crawler must not submit forms or
 //!   call APIs that change things; a script's `POST` is refused.
