@@ -299,7 +299,13 @@ impl Extractor {
 /// resolved), gathered in one streaming pass.
 /// An attribute value with its character references decoded (the HTML attribute rules).
 fn attribute(value: &str) -> String {
-    htmlize::unescape_attribute(without_nul(value)).into_owned()
+    unescaped(value).into_owned()
+}
+
+/// An attribute's text as the tokenizer gives it, borrowed when it holds no reference or NUL
+/// (most links: one copy fewer per link).
+fn unescaped(value: &str) -> Cow<'_, str> {
+    htmlize::unescape_attribute(without_nul(value))
 }
 
 /// A NUL in an attribute or a title is U+FFFD to the HTML tokenizer (lol_html passes it on).
@@ -338,8 +344,7 @@ impl Raw {
         for content in &self.robots {
             out.add_robots_directives(&attribute(content));
         }
-        let hrefs =
-            (self.hrefs.iter()).map(|(href, nofollow)| (Cow::Owned(attribute(href)), *nofollow));
+        let hrefs = (self.hrefs.iter()).map(|(href, nofollow)| (unescaped(href), *nofollow));
         out.add_links(&base, hrefs, policy);
         out
     }

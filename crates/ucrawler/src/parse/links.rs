@@ -37,10 +37,12 @@ impl LinkPolicy {
         base: &Url,
         hrefs: impl Iterator<Item = (Cow<'a, str>, bool)>,
     ) -> (Vec<Url>, Vec<Url>) {
-        let mut links = Vec::new();
+        // Sized once: growing them a link at a time was a fair share of a page's allocations.
+        let expected = hrefs.size_hint().0.min(self.max_links);
+        let mut links = Vec::with_capacity(expected);
         // Per link: whether every anchor to it so far was nofollow.
-        let mut seen: HashMap<u64, usize> = HashMap::new();
-        let mut only_nofollow = Vec::new();
+        let mut seen: HashMap<u64, usize> = HashMap::with_capacity(expected);
+        let mut only_nofollow = Vec::with_capacity(expected);
         for (href, nofollow) in hrefs {
             let Some(mut link) = resolve(base, &href) else {
                 continue;
@@ -55,6 +57,9 @@ impl LinkPolicy {
                 }
                 Entry::Vacant(_) => {}
             }
+        }
+        if links.capacity() > 2 * links.len() {
+            links.shrink_to_fit(); // many repeated hrefs: the page keeps only what it links to
         }
         let nofollow = (links.iter().zip(only_nofollow))
             .filter(|(_, nofollow)| *nofollow)
@@ -141,5 +146,14 @@ mod tests {
             ["http://h.test/a?sid=1"],
             "nothing to strip"
         );
+    }
+
+    #[test]
+    fn a_page_of_repeated_hrefs_keeps_only_room_for_its_links() {
+        let base = Url::parse("http://h.test/").unwrap();
+        let hrefs = (0..1000).map(|i| (Cow::Owned(format!("/{}", i % 3)), false));
+        let (links, _) = LinkPolicy::new(&Config::default()).collect(&base, hrefs);
+        assert_eq!(links.len(), 3);
+        assert!(links.capacity() < 1000, "{}", links.capacity());
     }
 }
